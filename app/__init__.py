@@ -1,0 +1,3 @@
+"""Step Desk: a desktop client for StepFun's multimodal reasoning model."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,275 @@
+"""`StepClient`: the one HTTP client for StepFun — chat (streamed or whole), files, models.
+
+One shared `httpx.AsyncClient` per StepClient (connection reuse), explicit timeouts, and
+`trust_env=False` so a developer's proxy variables cannot swallow requests: the proxy and the
+trust store come from Settings through the constructor. Failures become `app.api.errors` classes.
+Retries are bounded, back off exponentially with jitter, honour `Retry-After` up to a cap, and
+happen only before the reply starts (never a half-streamed answer twice) and only for 429, 5xx
+and connection failures. The retry loops catch `Exception`, so cancelling a task passes straight
+through a retry sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from app.api.errors import (
+    ApiError,
+    NetworkError,
+    StreamInterrupted,
+    Timeout,
+    from_response,
+    scrub,
+)
+from app.api.events import Retrying, StreamEvent, Usage
+from app.api.files import FileObject, MultipartFile
+from app.api.request import ChatRequest, build_chat_body, build_messages_body, has_video
+from app.api.sse_chat import chat_events, chat_result
+from app.api.sse_lines import sse_batches
+from app.api.sse_messages import messages_events, messages_result
+
+__all__ = ["ChatResult", "FileObject", "StepClient", "Timeouts"]
+
+RETRY_AFTER_CAP = 30.0
+"""Longest wait we take on a server's `Retry-After`."""
+BACKOFF_CAP = 20.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds. `read` is the longest silence tolerated mid-stream (reasoning can pause)."""
+
+    connect: float = 10
+    read: float = 120
+    write: float = 60
+    pool: float = 10
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """A whole (non-streamed) reply. Both texts are reported; callers choose what to show."""
+
+    content: str
+    reasoning: str
+    usage: Usage | None
+    finish_reason: str | None
+
+
+class StepClient:
+    """Async client for the StepFun API; use as `async with StepClient(...) as client:`."""
+
+    def __init__(self, *, base_url: str, api_key: str, timeouts: Timeouts = Timeouts(),
+                 proxy: str | None = None, verify: bool | ssl.SSLContext = True,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 max_retries: int = 3, backoff: float = 0.5) -> None:
+        self._base = base_url.rstrip("/")
+        self._key = api_key
+        self._timeouts = timeouts
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self.last_trace_id: str | None = None
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read,
+                                  write=timeouts.write, pool=timeouts.pool),
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "StepDesk"},
+            trust_env=False, proxy=proxy, verify=verify, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"StepClient(base_url={self._base!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> StepClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    # -- chat --------------------------------------------------------------------------------
+    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one reply as events, ending with `Finished`; raises ApiError subclasses.
+
+        Uses the Messages API when `req.api_style == "messages"`, except for requests with
+        video, which always go through Chat Completions. Yields `Retrying` before each retry
+        (only ever before the first reply byte). Cancelling the consumer closes the response;
+        a consumer that stops early should close the generator (`contextlib.aclosing`).
+        """
+        path, content, parse = await self._chat_call(req, stream=True)
+        attempt = 0
+        while True:
+            try:
+                response = await self._open_stream(path, content)
+                break
+            except ApiError as err:
+                delay = self._retry_delay(err, attempt)
+                if delay is None:
+                    raise
+                attempt += 1
+                yield Retrying(attempt, delay, err.message)
+                await asyncio.sleep(delay)
+        trace_id = response.headers.get("x-trace-id")
+        try:
+            async for event in parse(sse_batches(response), trace_id):
+                yield event
+        except httpx.TimeoutException as exc:
+            raise Timeout(f"The server stopped sending for {self._timeouts.read:g} s, so the "
+                          "reply was cut off.", trace_id=trace_id) from exc
+        except httpx.HTTPError as exc:
+            raise StreamInterrupted("The connection dropped while the reply was streaming.",
+                                    trace_id=trace_id) from exc
+        finally:
+            await response.aclose()
+
+    async def chat(self, req: ChatRequest) -> ChatResult:
+        """One whole reply (no streaming), through the same API choice as `stream_chat`."""
+        path, content, _ = await self._chat_call(req, stream=False)
+        body, trace_id = await self._json_call("POST", path, content=content)
+        parse = messages_result if path == "/messages" else chat_result
+        return ChatResult(*parse(body, trace_id))
+
+    async def _chat_call(self, req: ChatRequest, *, stream: bool) -> tuple[str, bytes, Any]:
+        if req.api_style == "messages" and not has_video(req):
+            # Reads and base64-encodes image files: keep that off the event loop.
+            body = await asyncio.to_thread(build_messages_body, req, stream=stream)
+            return "/messages", _dumps(body), messages_events
+        return "/chat/completions", _dumps(build_chat_body(req, stream=stream)), chat_events
+
+    async def _open_stream(self, path: str, content: bytes) -> httpx.Response:
+        request = self._http.build_request(
+            "POST", self._base + path, content=content,
+            headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
+        response = await self._send(request, stream=True)
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, request) from exc
+            finally:
+                await response.aclose()
+            raise self._status_error(response, path)
+        return response
+
+    # -- files and models ---------------------------------------------------------------------
+    async def upload_file(self, path: Path, *, filename: str | None = None,
+                          mime: str | None = None, purpose: str = "storage",
+                          progress: Callable[[int, int], None] | None = None) -> FileObject:
+        """Upload a file (multipart, streamed from disk; reopened for each retry)."""
+        try:
+            form = MultipartFile(path, filename=filename or path.name,
+                                 mime=mime or "application/octet-stream", purpose=purpose,
+                                 progress=progress)
+        except OSError as exc:
+            raise ApiError(f"Could not read {path.name}: {exc.strerror or exc}.") from exc
+        headers = {"Content-Type": form.content_type,
+                   "Content-Length": str(form.content_length)}
+        body, _ = await self._json_call("POST", "/files", body_factory=form.body,
+                                        headers=headers)
+        return FileObject.from_json(body)
+
+    async def get_file(self, file_id: str) -> FileObject:
+        body, _ = await self._json_call("GET", f"/files/{file_id}")
+        return FileObject.from_json(body)
+
+    async def list_files(self) -> list[FileObject]:
+        body, _ = await self._json_call("GET", "/files")
+        return [FileObject.from_json(obj) for obj in body.get("data") or []]
+
+    async def delete_file(self, file_id: str) -> None:
+        await self._json_call("DELETE", f"/files/{file_id}")
+
+    async def list_models(self) -> list[str]:
+        body, _ = await self._json_call("GET", "/models")
+        return [str(obj["id"]) for obj in body.get("data") or [] if "id" in obj]
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def _json_call(self, method: str, path: str, *, content: bytes | None = None,
+                         body_factory: Callable[[], AsyncIterator[bytes]] | None = None,
+                         headers: dict[str, str] | None = None
+                         ) -> tuple[dict[str, Any], str | None]:
+        """Send with retries; return the JSON object body and the trace id."""
+        if content is not None:
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        attempt = 0
+        while True:
+            request = self._http.build_request(
+                method, self._base + path, headers=headers,
+                content=body_factory() if body_factory is not None else content)
+            try:
+                response = await self._send(request, stream=False)
+                if response.status_code >= 400:
+                    raise self._status_error(response, path)
+                break
+            except ApiError as err:
+                delay = self._retry_delay(err, attempt)
+                if delay is None:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+        trace_id = response.headers.get("x-trace-id")
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ApiError("The server sent a reply that is not valid JSON.",
+                           status=response.status_code, trace_id=trace_id)
+        return body, trace_id
+
+    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        try:
+            response = await self._http.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request) from exc
+        except OSError as exc:  # the upload body could not read its file
+            raise ApiError(f"Could not read the file being uploaded: {exc}.") from exc
+        self.last_trace_id = response.headers.get("x-trace-id") or self.last_trace_id
+        return response
+
+    def _status_error(self, response: httpx.Response, path: str) -> ApiError:
+        return from_response(response.status_code, response.content,
+                             trace_id=response.headers.get("x-trace-id"), path=path,
+                             retry_after=response.headers.get("retry-after"), secret=self._key)
+
+    def _transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> ApiError:
+        host = request.url.host or self._base
+        reason = scrub(str(exc).strip(), self._key)
+        if isinstance(exc, httpx.ConnectTimeout):
+            err: ApiError = Timeout(f"Connecting to {host} timed out after "
+                                    f"{self._timeouts.connect:g} s.")
+            err.retryable = True
+        elif isinstance(exc, httpx.TimeoutException):
+            err = Timeout(f"{host} did not answer within {self._timeouts.read:g} s.")
+        elif isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
+            err = NetworkError(f"Could not connect to {host}" + (f": {reason}." if reason else "."))
+        elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            err = NetworkError(f"The connection to {host} broke before a reply arrived.")
+        else:
+            err = NetworkError(f"Could not reach {host}" + (f": {reason}." if reason else "."))
+            err.retryable = False
+        return err
+
+    def _retry_delay(self, err: ApiError, attempt: int) -> float | None:
+        """Seconds to wait before retry number `attempt + 1`, or None to give up."""
+        if not err.retryable or attempt >= self._max_retries:
+            return None
+        retry_after = getattr(err, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, RETRY_AFTER_CAP)
+        base = min(BACKOFF_CAP, self._backoff * 2 ** attempt)
+        return base / 2 + random.uniform(0, base / 2)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

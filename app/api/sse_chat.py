@@ -1,0 +1,113 @@
+"""Chat Completions replies → wire events, streamed (SSE) or whole.
+
+Survives the quirks in stepfun-api.md §2.3–2.5: `""` and `null` mean the same for
+`finish_reason`, `role` and `content`; usage is cumulative on every chunk and `cached_tokens` may
+sit at the top of `usage` or in `prompt_tokens_details`; thinking arrives as `reasoning` or, with
+`reasoning_format=deepseek-style`, as `reasoning_content`. This loop runs once per delta, so it is
+kept lean: one `json.loads`, plain dict lookups, no regex, and Usage only when it changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from app.api.errors import ApiError, ContentBlocked, StreamInterrupted
+from app.api.events import ContentDelta, Finished, ReasoningDelta, StreamEvent, Usage
+
+MALFORMED = "The server sent a malformed chunk, so the reply was cut off."
+ENDED_EARLY = "The reply ended before the server finished it; the connection may have dropped."
+BLOCKED = "StepFun's content review stopped the reply."
+
+
+def usage_from(raw: dict[str, Any]) -> Usage:
+    """Usage from an OpenAI-style usage object, reading `cached_tokens` in both places."""
+    cached = raw.get("cached_tokens")
+    if not cached:
+        details = raw.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    return Usage(raw.get("prompt_tokens") or 0, raw.get("completion_tokens") or 0, cached or 0)
+
+
+def chunk_error(err: Any, trace_id: str | None) -> ApiError:
+    """An `{"error": …}` object sent inside the stream instead of a chunk."""
+    message = str(err.get("message") or "") if isinstance(err, dict) else str(err)
+    if isinstance(err, dict) and err.get("type") == "censorship_block":
+        return ContentBlocked(BLOCKED, trace_id=trace_id)
+    said = f": {message.rstrip('.')}." if message else "."
+    return StreamInterrupted(f"The server reported an error mid-reply{said}", trace_id=trace_id)
+
+
+async def chat_events(batches: AsyncIterator[list[str]], trace_id: str | None
+                      ) -> AsyncIterator[StreamEvent]:
+    """Yield events for one streamed reply; end with Finished or raise an ApiError.
+
+    `batches` are SSE data payloads grouped per network read (`app.api.sse_lines`). Usage is
+    cumulative, so only the latest of a batch is yielded, and only when it changed.
+    """
+    loads = json.loads
+    finish: str | None = None
+    last_usage = (0, 0, 0)  # the all-zero preamble usage is not worth an event
+    done = False
+    async for batch in batches:
+        raw = None
+        for data in batch:
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                chunk = loads(data)
+                choices = chunk.get("choices")
+            except (ValueError, AttributeError):
+                raise StreamInterrupted(MALFORMED, trace_id=trace_id) from None
+            if choices:
+                choice = choices[0]
+                delta = choice.get("delta")
+                if delta:
+                    text = delta.get("reasoning") or delta.get("reasoning_content")
+                    if text:
+                        yield ReasoningDelta(text)
+                    text = delta.get("content")
+                    if text:
+                        yield ContentDelta(text)
+                reason = choice.get("finish_reason")
+                if reason:
+                    finish = reason
+            elif "error" in chunk:
+                raise chunk_error(chunk["error"], trace_id)
+            raw = chunk.get("usage") or raw
+        if raw:
+            usage = usage_from(raw)
+            key = (usage.prompt, usage.completion, usage.cached)
+            if key != last_usage:
+                last_usage = key
+                yield usage
+        if done:
+            break
+    if finish is None:
+        if not done:
+            raise StreamInterrupted(ENDED_EARLY, trace_id=trace_id)
+        finish = "stop"
+    if finish == "content_filter":
+        raise ContentBlocked(BLOCKED, trace_id=trace_id)
+    yield Finished(finish)
+
+
+def chat_result(body: dict[str, Any], trace_id: str | None
+                ) -> tuple[str, str, Usage | None, str | None]:
+    """(content, reasoning, usage, finish_reason) of a non-streamed reply."""
+    choices = body.get("choices") or []
+    if not choices:
+        if "error" in body:
+            raise chunk_error(body["error"], trace_id)
+        raise StreamInterrupted("The server sent a reply with no choices.", trace_id=trace_id)
+    choice = choices[0]
+    message = choice.get("message") or {}
+    reasoning = message.get("reasoning") or message.get("reasoning_content") or ""
+    finish = choice.get("finish_reason") or None
+    if finish == "content_filter":
+        raise ContentBlocked(BLOCKED, trace_id=trace_id)
+    raw = body.get("usage")
+    usage = usage_from(raw) if isinstance(raw, dict) else None
+    return message.get("content") or "", reasoning, usage, finish

@@ -1,0 +1,473 @@
+"""One conversation turn, end to end, with no Qt: the CLI and the window drive the same logic.
+
+`ChatEngine.send()` persists the user turn, makes sure every medium the request needs is
+uploaded exactly once, builds the request by DESIGN.md's context policy, streams the reply,
+persists it in batches and yields turn events (`app.turn_events`). Cancelling the task that
+consumes the events is "Stop": the partial reply is kept as `stopped`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import limits
+from app.api.client import StepClient
+from app.api.errors import (
+    ApiError,
+    AuthError,
+    ContentBlocked,
+    FileNotFound,
+    NetworkError,
+    StreamInterrupted,
+    Timeout,
+)
+from app.api.events import ContentDelta, Finished, ReasoningDelta, Retrying, Usage
+from app.api.request import ChatMessage, ChatRequest, MediaRef
+from app.config import Settings
+from app.media.intake import PreparedMedia
+from app.store import AttachmentRecord, BlobStore, Message, Store
+from app.turn_events import (
+    MediaOmitted,
+    MediaPrepared,
+    TurnEvent,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    UploadProgress,
+)
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.25
+CONTINUE_PROMPT = "Continue exactly where your previous answer stopped."
+EXT_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
+               "image/webp": "webp", "video/mp4": "mp4"}
+_FINISH_STATUS = {"stop": "complete", "length": "truncated", "tool_calls": "complete"}
+
+
+def title_from_prompt(text: str, media: Sequence[PreparedMedia] = ()) -> str:
+    """A short, readable conversation title from the first prompt."""
+    words = " ".join(text.split())
+    if not words:
+        if not media:
+            return "New conversation"
+        kinds = {m.kind for m in media}
+        noun = "Video" if kinds == {"video"} else "Image" if kinds == {"image"} else "Media"
+        return f"{noun}: {media[0].original_name}"[:60]
+    if len(words) <= 60:
+        return words
+    cut = words[:60].rsplit(" ", 1)[0] or words[:60]
+    return cut.rstrip(",.;:!?-") + "…"
+
+
+@dataclass(slots=True)
+class _ReplyBuffer:
+    """One reply's deltas waiting for the next batched write (at most every ~250 ms)."""
+
+    message_id: int
+    reasoning: list[str]
+    content: list[str]
+    usage: Usage | None = None
+    got_text: bool = False
+    last_flush: float = 0.0
+
+    def dirty(self) -> bool:
+        return bool(self.reasoning or self.content or self.usage)
+
+    def take(self) -> tuple[str, str, Usage | None]:
+        out = ("".join(self.reasoning), "".join(self.content), self.usage)
+        self.reasoning.clear()
+        self.content.clear()
+        self.usage = None
+        return out
+
+
+class ChatEngine:
+    """Runs turns for the CLI and the window. One engine per app; it owns no task."""
+
+    def __init__(self, *, store: Store, client: StepClient, blobs: BlobStore,
+                 settings: Settings, account: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._client = client
+        self._blobs = blobs
+        self._settings = settings
+        self._account = account
+        self._clock = clock
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def update_settings(self, settings: Settings, client: StepClient, account: str) -> None:
+        """The window's settings dialog changed the key, base URL or defaults."""
+        self._settings, self._client, self._account = settings, client, account
+
+    # -- public turn entry points ---------------------------------------------------------
+
+    async def send(self, conversation_id: int | None, text: str,
+                   media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
+                   model: str | None = None) -> AsyncIterator[TurnEvent]:
+        """Persist a new user turn and stream the reply to it."""
+        effort = effort or self._settings.effort
+        model = model or self._settings.model
+        if conversation_id is None:
+            conversation = await self._store.create_conversation(
+                title_from_prompt(text, media), model, effort)
+            conversation_id = conversation.id
+        records = []
+        for ordinal, item in enumerate(media):
+            self._keep_blob(item)
+            records.append(_record_for(item, ordinal))
+            yield MediaPrepared(item, item.changes)
+        user = await self._store.add_user_message(
+            conversation_id, text, records, model=model, effort=effort)
+        async for event in self._reply(user, model=model, effort=effort, version_of=None):
+            yield event
+
+    async def regenerate(self, assistant_message_id: int, *, effort: str | None = None,
+                         model: str | None = None) -> AsyncIterator[TurnEvent]:
+        """A new answer to the same user turn; the earlier one stays as a version (also Retry)."""
+        old = await self._require(assistant_message_id, "assistant")
+        user = await self._require(old.reply_to, "user")
+        async for event in self._reply(
+                user, model=model or old.model or self._settings.model,
+                effort=effort or old.effort or self._settings.effort,
+                version_of=old.version_of or old.id):
+            yield event
+
+    async def edit_and_resend(self, user_message_id: int, text: str, *,
+                              effort: str | None = None) -> AsyncIterator[TurnEvent]:
+        """A new version of a user turn (same attachments, new text) and a reply to it."""
+        old = await self._require(user_message_id, "user")
+        effort = effort or old.effort or self._settings.effort
+        model = old.model or self._settings.model
+        records = [
+            AttachmentRecord(kind=a.kind, mime=a.mime, sha256=a.sha256, bytes=a.bytes,
+                             width=a.width, height=a.height, duration_s=a.duration_s,
+                             original_name=a.original_name, ordinal=a.ordinal)
+            for a in old.attachments
+        ]
+        user = await self._store.add_user_message(
+            old.conversation_id, text, records, model=model, effort=effort,
+            version_of=old.version_of or old.id)
+        async for event in self._reply(user, model=model, effort=effort, version_of=None):
+            yield event
+
+    async def continue_reply(self, assistant_message_id: int) -> AsyncIterator[TurnEvent]:
+        """Ask for the rest of a truncated answer, as a new turn that says so."""
+        old = await self._require(assistant_message_id, "assistant")
+        async for event in self.send(old.conversation_id, CONTINUE_PROMPT,
+                                     effort=old.effort, model=old.model):
+            yield event
+
+    # -- the reply ------------------------------------------------------------------------
+
+    async def _reply(self, user: Message, *, model: str, effort: str,
+                     version_of: int | None) -> AsyncIterator[TurnEvent]:
+        assistant = await self._store.start_assistant_message(
+            user.conversation_id, reply_to=user.id, model=model, effort=effort,
+            version_of=version_of)
+        yield TurnStarted(user.conversation_id, user.id, assistant.id)
+        buffer = _ReplyBuffer(assistant.id, [], [], last_flush=self._clock())
+        try:
+            async for event in self._stream_with_media(user, model, effort, buffer):
+                yield event
+                if isinstance(event, Finished):
+                    await self._flush(buffer)
+                    outcome = self._finish_event(event.reason)
+                    await self._finish(assistant.id, outcome, event.reason)
+                    yield outcome
+                    return
+        except asyncio.CancelledError:
+            # Stop: keep what arrived. Shielded, so a second cancel cannot lose the reply.
+            await asyncio.shield(self._close_stopped(buffer))
+            raise
+        except ApiError as exc:
+            log.warning("reply %s failed: %s (%s)", assistant.id, exc, type(exc).__name__)
+            failure = _failure_for(exc, started=buffer.got_text)
+            await asyncio.shield(self._close_failed(buffer, failure))
+            yield failure
+            return
+        # The stream ended without a finish reason: the client reports that as an error, so
+        # reaching here means the server closed cleanly but silently. Treat as interrupted.
+        failure = TurnFailed("interrupted", "The reply ended before the model finished.")
+        await asyncio.shield(self._close_failed(buffer, failure))
+        yield failure
+
+    async def _stream_with_media(self, user: Message, model: str, effort: str,
+                                 buffer: _ReplyBuffer) -> AsyncIterator[object]:
+        """Build the request, stream it, and survive one expired file ID (re-upload, retry)."""
+        for attempt in (1, 2):
+            history = await self._history_until(user)
+            refs: dict[str, MediaRef] = {}
+            request, omitted = self._plan_request(history, model, effort)
+            if omitted:
+                yield MediaOmitted(tuple(omitted), _omitted_reason())
+            needs_upload = self._uses_files(request)
+            if needs_upload:
+                async for event in self._ensure_uploads(request, refs):
+                    yield event
+            request = _with_refs(request, refs, inline=not needs_upload)
+            try:
+                async for event in self._client.stream_chat(request):
+                    self._buffer_event(event, buffer)
+                    yield event
+                    if buffer.dirty() and self._clock() - buffer.last_flush >= FLUSH_INTERVAL_S:
+                        await self._flush(buffer)
+                return
+            except FileNotFound:
+                if attempt == 2 or buffer.got_text or not needs_upload:
+                    raise
+                await self._forget_expired(refs)
+                yield Retrying(1, 0.0, "An uploaded file had expired on the server; "
+                                       "uploading it again.")
+
+    # -- helpers: persistence ---------------------------------------------------------------
+
+    def _buffer_event(self, event: object, buffer: _ReplyBuffer) -> None:
+        if isinstance(event, ContentDelta):
+            buffer.content.append(event.text)
+            buffer.got_text = True
+        elif isinstance(event, ReasoningDelta):
+            buffer.reasoning.append(event.text)
+            buffer.got_text = True
+        elif isinstance(event, Usage):
+            buffer.usage = event
+
+    async def _flush(self, buffer: _ReplyBuffer) -> None:
+        buffer.last_flush = self._clock()
+        if not buffer.dirty():
+            return
+        reasoning, content, usage = buffer.take()
+        await self._store.append_reply(buffer.message_id, reasoning, content, usage)
+
+    async def _finish(self, message_id: int, outcome: TurnEvent, reason: str | None) -> None:
+        if isinstance(outcome, TurnFinished):
+            await self._store.finish_message(message_id, outcome.status, finish_reason=reason)
+        elif isinstance(outcome, TurnFailed):
+            await self._store.finish_message(message_id, outcome.status, error=outcome.error,
+                                             finish_reason=reason)
+
+    async def _close_stopped(self, buffer: _ReplyBuffer) -> None:
+        await self._flush(buffer)
+        await self._store.finish_message(buffer.message_id, "stopped", error="Stopped by you.")
+
+    async def _close_failed(self, buffer: _ReplyBuffer, failure: TurnFailed) -> None:
+        await self._flush(buffer)
+        await self._store.finish_message(buffer.message_id, failure.status, error=failure.error)
+
+    @staticmethod
+    def _finish_event(reason: str) -> TurnEvent:
+        if reason == "content_filter":
+            return TurnFailed("blocked", "StepFun's content review stopped this reply.")
+        return TurnFinished(_FINISH_STATUS.get(reason, "complete"), reason)
+
+    async def _require(self, message_id: int | None, role: str) -> Message:
+        message = await self._store.get_message(message_id) if message_id else None
+        if message is None or message.role != role:
+            raise LookupError(f"There is no {role} message {message_id}.")
+        return message
+
+    def _keep_blob(self, item: PreparedMedia) -> None:
+        """Move the prepared bytes into the content-addressed store (a rename, no re-read)."""
+        if not self._blobs.exists(item.sha256, item.ext):
+            self._blobs.adopt(item.path, item.sha256, item.ext)
+        if item.thumbnail and self._blobs.thumbnail_path(item.sha256) is None:
+            self._blobs.put_thumbnail(item.sha256, item.thumbnail)
+
+    # -- helpers: the request ---------------------------------------------------------------
+
+    async def _history_until(self, user: Message) -> list[Message]:
+        """The active path of the conversation up to and including `user`."""
+        history: list[Message] = []
+        for message in await self._store.active_messages(user.conversation_id):
+            if message.role == "assistant" and message.reply_to == user.id:
+                continue
+            history.append(message)
+            if message.id == user.id:
+                return history
+        history.append(user)  # `user` is an older version not on the active path
+        return history
+
+    def _plan_request(self, history: Sequence[Message], model: str,
+                      effort: str) -> tuple[ChatRequest, list[str]]:
+        """DESIGN.md's context policy: text of earlier turns, earlier media by reference,
+        never earlier reasoning, and the oldest images left out past the request limits."""
+        keep = _images_within_limits(history)
+        omitted: list[str] = []
+        messages: list[ChatMessage] = []
+        for message in history:
+            if message.role == "assistant":
+                if message.content:
+                    messages.append(ChatMessage("assistant", message.content))
+                continue
+            media: list[MediaRef] = []
+            for attachment in message.attachments:
+                ext = EXT_BY_MIME.get(attachment.mime, "bin")
+                path = self._blobs.path(attachment.sha256, ext)
+                if (attachment.kind == "image" and (message.id, attachment.ordinal) not in keep) \
+                        or not path.exists():
+                    omitted.append(attachment.original_name)
+                    continue
+                media.append(MediaRef(attachment.kind, attachment.mime,  # type: ignore[arg-type]
+                                      url=f"sha256:{attachment.sha256}", path=path))
+            if message.content or media:
+                messages.append(ChatMessage("user", message.content, tuple(media)))
+        request = ChatRequest(model=model, messages=tuple(messages), effort=effort,
+                              detail=self._settings.detail,
+                              max_tokens=self._settings.max_tokens,
+                              api_style=self._settings.api_style)
+        return request, omitted
+
+    def _uses_files(self, request: ChatRequest) -> bool:
+        has_media = any(m.media for m in request.messages)
+        has_video = any(r.kind == "video" for m in request.messages for r in m.media)
+        if not has_media:
+            return False
+        if request.api_style == "messages" and not has_video:
+            return False  # Messages takes images as base64 blocks
+        return self._settings.upload_media or (has_video and _video_too_big_inline(request))
+
+    async def _ensure_uploads(self, request: ChatRequest,
+                              refs: dict[str, MediaRef]) -> AsyncIterator[TurnEvent]:
+        """Upload each distinct medium once per (sha256, base URL, account)."""
+        base = self._settings.base_url
+        for message in request.messages:
+            for ref in message.media:
+                sha = _sha_of(ref)
+                if sha in refs or ref.path is None:
+                    continue
+                file_id = await self._store.lookup_upload(sha, base, self._account)
+                if file_id is None:
+                    async for event in self._upload(ref, sha):
+                        if isinstance(event, str):
+                            file_id = event
+                        else:
+                            yield event
+                    await self._store.remember_upload(sha, base, self._account, file_id,
+                                                      ref.path.stat().st_size)
+                refs[sha] = MediaRef(ref.kind, ref.mime, url=f"stepfile://{file_id}",
+                                     path=ref.path)
+
+    async def _upload(self, ref: MediaRef, sha: str) -> AsyncIterator[TurnEvent | str]:
+        """Upload with progress events; the last item yielded is the new file ID."""
+        assert ref.path is not None
+        queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        name = f"{sha[:16]}.{ref.path.suffix.lstrip('.')}"  # never the user's own file name
+        task = asyncio.ensure_future(self._client.upload_file(
+            ref.path, filename=name, mime=ref.mime,
+            progress=lambda sent, total: queue.put_nowait((sent, total))))
+        try:
+            while not task.done():
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    sent, total = getter.result()
+                    yield UploadProgress(sha, name, sent, total)
+                else:
+                    getter.cancel()
+            while not queue.empty():
+                sent, total = queue.get_nowait()
+                yield UploadProgress(sha, name, sent, total)
+            yield task.result().id
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def _forget_expired(self, refs: dict[str, MediaRef]) -> None:
+        """Find which referenced files the server no longer has and drop them from the cache."""
+        missing = []
+        for ref in refs.values():
+            file_id = (ref.url or "").removeprefix("stepfile://")
+            try:
+                await self._client.get_file(file_id)
+            except FileNotFound:
+                missing.append(file_id)
+        everything = [(r.url or "").removeprefix("stepfile://") for r in refs.values()]
+        for file_id in missing or everything:
+            await self._store.forget_upload(file_id)
+
+
+def _record_for(item: PreparedMedia, ordinal: int) -> AttachmentRecord:
+    return AttachmentRecord(kind=item.kind, mime=item.mime, sha256=item.sha256, bytes=item.size,
+                            width=item.width, height=item.height, duration_s=item.duration_s,
+                            original_name=item.original_name, ordinal=ordinal)
+
+
+def _images_within_limits(history: Sequence[Message]) -> set[tuple[int, int]]:
+    """The images (message id, ordinal) that fit the request-wide limits, newest first."""
+    keep: set[tuple[int, int]] = set()
+    count = 0
+    total = 0
+    for message in reversed(history):
+        for attachment in reversed(message.attachments):
+            if attachment.kind != "image":
+                continue
+            if count + 1 > limits.MAX_IMAGES_PER_REQUEST or \
+                    total + attachment.bytes > limits.MAX_IMAGE_BYTES_PER_REQUEST:
+                return keep
+            count += 1
+            total += attachment.bytes
+            keep.add((message.id, attachment.ordinal))
+    return keep
+
+
+def _omitted_reason() -> str:
+    return (f"A request may carry at most {limits.MAX_IMAGES_PER_REQUEST} images and "
+            f"{limits.MAX_IMAGE_BYTES_PER_REQUEST // limits.MB} MB of images, so the oldest "
+            "were left out of this one.")
+
+
+def _sha_of(ref: MediaRef) -> str:
+    return (ref.url or "").removeprefix("sha256:")
+
+
+def _video_too_big_inline(request: ChatRequest) -> bool:
+    """Inline base64 video is only safe when small (~12 MB of base64 is the proven cap)."""
+    return any(r.kind == "video" and r.path is not None and r.path.stat().st_size > 9_000_000
+               for m in request.messages for r in m.media)
+
+
+def _with_refs(request: ChatRequest, refs: dict[str, MediaRef], *, inline: bool) -> ChatRequest:
+    """Replace our internal `sha256:` placeholders with `stepfile://` IDs or data: URLs."""
+    messages = []
+    for message in request.messages:
+        media = []
+        for ref in message.media:
+            sha = _sha_of(ref)
+            if sha in refs:
+                media.append(refs[sha])
+            elif inline and ref.path is not None:
+                media.append(MediaRef(ref.kind, ref.mime, url=_data_url(ref.path, ref.mime),
+                                      path=ref.path))
+            else:
+                media.append(ref)
+        messages.append(ChatMessage(message.role, message.text, tuple(media)))
+    return ChatRequest(model=request.model, messages=tuple(messages), effort=request.effort,
+                       detail=request.detail, max_tokens=request.max_tokens,
+                       api_style=request.api_style)
+
+
+def _data_url(path: Path, mime: str) -> str:
+    import base64
+
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _failure_for(exc: ApiError, *, started: bool) -> TurnFailed:
+    """DESIGN.md's status table: which status and exit code an API failure means."""
+    if isinstance(exc, ContentBlocked):
+        status, code = "blocked", 3
+    elif isinstance(exc, AuthError):
+        status, code = "error", 4
+    elif isinstance(exc, StreamInterrupted | Timeout | NetworkError) or started:
+        status, code = "interrupted", 3
+    else:
+        status, code = "error", 3
+    return TurnFailed(status, str(exc), code, exc.trace_id)

@@ -1,0 +1,126 @@
+"""`stepdesk ask`: preparing the files and printing one streamed turn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from app.cli import EXIT_API, EXIT_BAD_INPUT, EXIT_OK, CliError
+from app.turn_events import (
+    ContentDelta,
+    MediaOmitted,
+    MediaPrepared,
+    ReasoningDelta,
+    Retrying,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+)
+
+if TYPE_CHECKING:
+    from app.media.intake import PreparedMedia
+    from app.services import Services
+
+
+async def prepare_files(args: argparse.Namespace, prompt: str, services: Services,
+                        err: TextIO) -> list[tuple[str, list[PreparedMedia]]]:
+    """Run every --file through the media pipeline before anything is sent.
+
+    Returns the turns to send: one normally, one per part with `--split`.
+    """
+    if not args.file:
+        return [(prompt, [])]
+    from app.media.errors import MediaError, VideoTooLong
+    from app.media.intake import IntakeOptions, check_message_limits, prepare
+    from app.media.video import parse_time_range, split
+
+    work_dir = services.blobs.tmp_dir
+    trim = None
+    if args.trim:
+        try:
+            trim = parse_time_range(args.trim)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        prepared: list[PreparedMedia] = []
+        long_video: tuple[Path, float] | None = None
+        for path in args.file:
+            try:
+                prepared.append(await prepare(path, work_dir=work_dir,
+                                              options=IntakeOptions(trim=trim)))
+            except VideoTooLong as exc:
+                if not args.split:
+                    raise
+                long_video = (path, exc.duration_s)
+        if trim is not None and sum(1 for p in prepared if p.kind == "video") != 1:
+            raise CliError("--trim applies to exactly one video; this request has "
+                           f"{sum(1 for p in prepared if p.kind == 'video')}.", EXIT_BAD_INPUT)
+        check_message_limits(prepared)
+        if long_video is None:
+            if args.split:
+                raise CliError("--split needs a video of 5 minutes or longer.", EXIT_BAD_INPUT)
+            return [(prompt, prepared)]
+        parts = await asyncio.to_thread(split, long_video[0], 299.0, work_dir)
+        turns = []
+        for index, (part_path, start, end) in enumerate(parts, 1):
+            media = await prepare(part_path, work_dir=work_dir,
+                                  name=f"{long_video[0].name} ({_clock(start)}–{_clock(end)})")
+            label = f"[Part {index} of {len(parts)}: {_clock(start)}–{_clock(end)}]"
+            turns.append((f"{label} {prompt}".strip(), [*prepared, media]))
+        return turns
+    except MediaError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from None
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+async def stream_turn(services: Services, conversation_id: int | None, text: str,
+                      media: list[PreparedMedia], args: argparse.Namespace, out: TextIO,
+                      err: TextIO) -> tuple[int | None, int]:
+    """Send one turn and print it as it streams; returns (conversation id, exit code)."""
+    engine = services.engine()
+    code = EXIT_OK
+    ended_with_newline = True
+    async for event in engine.send(conversation_id, text, media, effort=args.effort,
+                                   model=args.model):
+        if isinstance(event, ContentDelta):
+            out.write(event.text)
+            out.flush()
+            ended_with_newline = event.text.endswith("\n") if event.text else ended_with_newline
+        elif isinstance(event, ReasoningDelta):
+            if args.show_reasoning:
+                err.write(event.text)
+                err.flush()
+        elif isinstance(event, TurnStarted):
+            conversation_id = event.conversation_id
+        elif isinstance(event, MediaPrepared):
+            if args.verbose:
+                changes = "; ".join(event.changes) or "sent as is"
+                print(f"stepdesk: {event.attachment.original_name}: {changes}", file=err)
+        elif isinstance(event, MediaOmitted):
+            print(f"stepdesk: left out {', '.join(event.names)}: {event.reason}", file=err)
+        elif isinstance(event, Retrying):
+            if args.verbose or err.isatty():  # a pipe gets only the final one-line error
+                print(f"stepdesk: {event.reason} Retrying in {event.delay:.1f} s "
+                      f"(attempt {event.attempt}).", file=err)
+        elif isinstance(event, TurnFinished):
+            if event.status == "truncated":
+                print("stepdesk: warning: the answer was cut off at the token limit; "
+                      f"continue with --conversation {conversation_id}.", file=err)
+        elif isinstance(event, TurnFailed):
+            if not ended_with_newline:
+                out.write("\n")
+                ended_with_newline = True
+            print(f"stepdesk: {event.error}", file=err)
+            code = event.exit_code or EXIT_API
+    if not ended_with_newline:
+        out.write("\n")
+    out.flush()
+    if code == EXIT_OK and conversation_id is not None and err.isatty():
+        print(f"(conversation {conversation_id})", file=err)
+    return conversation_id, code

@@ -1,0 +1,89 @@
+"""The object graph below the window, built the same way for the CLI and the GUI.
+
+`main.py` is the composition root; this module holds the pieces it composes so the CLI and the
+window cannot drift apart (same paths, same settings resolution, same client options).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app.config import KeyLookup, Paths, Settings, account_id, resolve_paths
+
+if TYPE_CHECKING:
+    from app.api.client import StepClient
+    from app.chat import ChatEngine
+    from app.store import BlobStore, Store
+
+
+@dataclass
+class Services:
+    paths: Paths
+    settings: Settings
+    store: Store
+    blobs: BlobStore
+    key: KeyLookup | None = None
+    client: StepClient | None = None
+    _engine: ChatEngine | None = field(default=None, repr=False)
+
+    def engine(self) -> ChatEngine:
+        """The chat engine, built on first use (it needs a client, hence a key)."""
+        if self._engine is None:
+            from app.chat import ChatEngine
+
+            if self.client is None or self.key is None or not self.key.key:
+                raise RuntimeError("engine() needs an API key and a client")
+            self._engine = ChatEngine(store=self.store, client=self.client, blobs=self.blobs,
+                                      settings=self.settings, account=account_id(self.key.key))
+        return self._engine
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        await self.store.close()
+
+
+async def open_core(env: Mapping[str, str] | None = None) -> Services:
+    """Open the store (migrating / recovering as needed) and resolve the settings."""
+    from app.store import BlobStore, Store
+
+    env = os.environ if env is None else env
+    paths = resolve_paths(env)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(paths.db_path, owner_dir=paths.owner_dir)
+    try:
+        stored = {}
+        for key in Settings.STORED_KEYS:
+            value = await store.get_setting(key)
+            if value is not None:
+                stored[key] = value
+        settings = Settings.resolve(env, stored, paths)
+    except BaseException:
+        await store.close()
+        raise
+    return Services(paths=paths, settings=settings, store=store, blobs=BlobStore(paths.blob_dir))
+
+
+def make_client(settings: Settings, api_key: str) -> StepClient:
+    """One shared HTTP client with the settings' timeouts, proxy and trust store."""
+    from app.api.client import StepClient
+    from app.api.client import Timeouts as ClientTimeouts
+
+    verify: object = True
+    if settings.use_system_trust:
+        import ssl
+
+        import truststore
+
+        verify = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    t = settings.timeouts
+    return StepClient(
+        base_url=settings.base_url,
+        api_key=api_key,
+        timeouts=ClientTimeouts(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
+        proxy=settings.proxy_for(settings.base_url),
+        verify=verify,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,313 @@
+"""`Store`: the async face of the history database.
+
+Every method hops onto ONE dedicated worker thread (a single-thread executor owned by the
+Store) where the process's only sqlite3 connection lives; the event loop never touches
+SQLite and never lends its default pool to it. Work already submitted finishes even if the
+awaiting task is cancelled, so a "stopped" status written during cancellation still lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from app.api.events import Usage
+from app.store import export, history, search, uploads
+from app.store.blobs import BlobStore
+from app.store.db import Database, open_database
+from app.store.errors import StoreError, translate
+from app.store.owner import OwnerLock, owner_is_gone, sweep_stale_locks
+from app.store.records import (
+    AttachmentRecord,
+    Conversation,
+    ExportFormat,
+    Message,
+    SearchHit,
+    UploadRecord,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _guard(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Run on the worker: environment failures become StoreError, bugs propagate."""
+    try:
+        return fn(*args, **kwargs)
+    except sqlite3.Error as exc:
+        translated = translate(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+class Store:
+    """History, uploads cache and settings. Create with `await Store.open(...)`."""
+
+    def __init__(self, executor: ThreadPoolExecutor, db: Database, lock: OwnerLock) -> None:
+        self._executor: ThreadPoolExecutor | None = executor
+        self._db = db
+        self._lock = lock
+        self.path = db.path
+        self.moved_aside: Path | None = None  # a damaged file moved away (recover_corrupt)
+        self.backup_path: Path | None = None  # copy made before migrating, if any
+        self.recovered: int = 0  # streaming rows of dead processes marked interrupted at open
+
+    @classmethod
+    async def open(
+        cls,
+        db_path: Path,
+        *,
+        owner_dir: Path,
+        use_fts: bool = True,
+        recover_corrupt: bool = False,
+    ) -> Store:
+        """Open or create the database, migrate it (backup first), recover orphaned replies.
+
+        `use_fts=False` behaves as if SQLite lacked FTS5 (search falls back to LIKE).
+        `recover_corrupt=True` moves a damaged file aside and starts afresh (see
+        `moved_aside`) instead of raising CorruptDatabaseError.
+        """
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepdesk-store")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                executor,
+                functools.partial(
+                    _guard, cls._open_sync, executor, db_path, owner_dir, use_fts, recover_corrupt
+                ),
+            )
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+
+    @classmethod
+    def _open_sync(
+        cls,
+        executor: ThreadPoolExecutor,
+        db_path: Path,
+        owner_dir: Path,
+        use_fts: bool,
+        recover_corrupt: bool,
+    ) -> Store:
+        opened = open_database(db_path, use_fts=use_fts, recover_corrupt=recover_corrupt)
+        try:
+            lock = OwnerLock(owner_dir)
+        except BaseException:
+            opened.db.close()
+            raise
+        store = cls(executor, opened.db, lock)
+        store.moved_aside, store.backup_path = opened.moved_aside, opened.backup
+        try:
+            sweep_stale_locks(owner_dir, keep=lock.uuid)
+            dead = [
+                o
+                for o in history.streaming_owners(opened.db)
+                if o != lock.uuid and owner_is_gone(owner_dir, o)
+            ]
+            store.recovered = history.interrupt_owned_by(opened.db, dead)
+        except BaseException:
+            store._close_sync()
+            raise
+        if store.recovered:
+            log.info("marked %d orphaned streaming replies as interrupted", store.recovered)
+        return store
+
+    async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        if self._executor is None:
+            raise StoreError("The history database is closed.")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(_guard, fn, self._db, *args, **kwargs)
+        )
+
+    @property
+    def commit_count(self) -> int:
+        """Write transactions committed by this Store so far (benchmarks count these)."""
+        return self._db.commit_count
+
+    @property
+    def owner(self) -> str:
+        """This process's owner id, written into streaming rows."""
+        return self._lock.uuid
+
+    async def close(self) -> None:
+        """Close the connection and release the owner lock (idempotent)."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(executor, self._close_sync)
+        finally:
+            executor.shutdown(wait=True)
+
+    def _close_sync(self) -> None:
+        try:
+            self._db.close()
+        finally:
+            self._lock.release()
+
+    # -- conversations ---------------------------------------------------------------------
+
+    async def create_conversation(
+        self, title: str, model: str, effort: str | None
+    ) -> Conversation:
+        return await self._run(history.create_conversation, title, model, effort)
+
+    async def get_conversation(self, id: int) -> Conversation | None:
+        return await self._run(history.get_conversation, id)
+
+    async def list_conversations(self, limit: int = 200) -> list[Conversation]:
+        """Pinned first, then most recently updated."""
+        return await self._run(history.list_conversations, limit)
+
+    async def rename_conversation(self, id: int, title: str) -> None:
+        await self._run(history.update_conversation, id, "title", title)
+
+    async def set_pinned(self, id: int, pinned: bool) -> None:
+        await self._run(history.update_conversation, id, "pinned", int(pinned))
+
+    async def set_conversation_effort(self, id: int, effort: str | None) -> None:
+        await self._run(history.update_conversation, id, "effort", effort)
+
+    async def delete_conversation(self, id: int) -> list[str]:
+        """Returns sha256s no longer referenced by any attachment (for `BlobStore.collect`)."""
+        return await self._run(history.delete_conversation, id)
+
+    async def referenced_sha256s(self) -> set[str]:
+        """Every sha256 some attachment uses: the `referenced` set for `BlobStore.collect`."""
+        return await self._run(history.referenced_sha256s)
+
+    # -- messages --------------------------------------------------------------------------
+
+    async def add_user_message(
+        self,
+        conversation_id: int,
+        text: str,
+        attachments: Sequence[AttachmentRecord],
+        *,
+        model: str | None,
+        effort: str | None,
+        version_of: int | None = None,
+    ) -> Message:
+        return await self._run(
+            history.add_user_message, conversation_id, text, attachments,
+            model=model, effort=effort, version_of=version_of,
+        )
+
+    async def start_assistant_message(
+        self,
+        conversation_id: int,
+        *,
+        reply_to: int | None,
+        model: str | None,
+        effort: str | None,
+        version_of: int | None = None,
+    ) -> Message:
+        """A `streaming` row owned by this process (recovered if the process dies)."""
+        return await self._run(
+            history.start_assistant_message, conversation_id, reply_to=reply_to,
+            model=model, effort=effort, version_of=version_of, owner=self._lock.uuid,
+        )
+
+    async def append_reply(
+        self, message_id: int, reasoning: str, content: str, usage: Usage | None
+    ) -> None:
+        """Append deltas: exactly one small transaction per call (none if nothing to add)."""
+        await self._run(history.append_reply, message_id, reasoning, content, usage)
+
+    async def finish_message(
+        self,
+        message_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        finish_reason: str | None = None,
+    ) -> None:
+        await self._run(
+            history.finish_message, message_id, status, error=error, finish_reason=finish_reason
+        )
+
+    async def get_message(self, id: int) -> Message | None:
+        return await self._run(history.get_message, id)
+
+    async def list_messages(self, conversation_id: int) -> list[Message]:
+        return await self._run(history.list_messages, conversation_id)
+
+    async def active_messages(self, conversation_id: int) -> list[Message]:
+        return await self._run(history.active_messages, conversation_id)
+
+    async def versions(self, message_id: int) -> list[Message]:
+        return await self._run(history.versions, message_id)
+
+    async def search(
+        self, text: str, limit: int = 50, *, marks: tuple[str, str] = search.DEFAULT_MARKS
+    ) -> list[SearchHit]:
+        """Newest `limit` messages containing every term; snippets wrap hits in `marks`."""
+        return await self._run(_search, text, limit, marks)
+
+    # -- uploads cache -----------------------------------------------------------------------
+
+    async def lookup_upload(self, sha256: str, base_url: str, account: str) -> str | None:
+        return await self._run(uploads.lookup, sha256, base_url, account)
+
+    async def remember_upload(
+        self, sha256: str, base_url: str, account: str, file_id: str, bytes: int
+    ) -> None:
+        await self._run(uploads.remember, sha256, base_url, account, file_id, bytes)
+
+    async def forget_upload(self, file_id: str) -> None:
+        await self._run(uploads.forget, file_id)
+
+    async def list_uploads(self, base_url: str, account: str) -> list[UploadRecord]:
+        return await self._run(uploads.list_uploads, base_url, account)
+
+    async def uploads_to_prune(
+        self, base_url: str, account: str, keep: int = uploads.DEFAULT_KEEP
+    ) -> list[UploadRecord]:
+        return await self._run(uploads.to_prune, base_url, account, keep)
+
+    async def file_ids_only_used_by(
+        self, conversation_id: int, base_url: str, account: str
+    ) -> list[str]:
+        return await self._run(uploads.file_ids_only_used_by, conversation_id, base_url, account)
+
+    # -- settings and export -------------------------------------------------------------------
+
+    async def get_setting(self, key: str, default: str | None = None) -> str | None:
+        return await self._run(_get_setting, key, default)
+
+    async def set_setting(self, key: str, value: str | None) -> None:
+        """Store a preference; `None` removes it."""
+        await self._run(_set_setting, key, value)
+
+    async def export_conversation(
+        self, id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore
+    ) -> str:
+        """Render one conversation; also write it to `dest` (images beside a Markdown file)."""
+        return await self._run(export.export_conversation, id, fmt, dest, blobs)
+
+
+def _search(db: Database, text: str, limit: int, marks: tuple[str, str]) -> list[SearchHit]:
+    with db.read() as c:
+        return search.search(c, text, limit=limit, fts=db.fts, marks=marks)
+
+
+def _get_setting(db: Database, key: str, default: str | None) -> str | None:
+    row = db.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return default if row is None else row[0]
+
+
+def _set_setting(db: Database, key: str, value: str | None) -> None:
+    with db.write() as c:
+        if value is None:
+            c.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            c.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))

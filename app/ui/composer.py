@@ -1,0 +1,216 @@
+"""The composer: the text box, attachment tray, effort and model selectors, Send ↔ Stop.
+
+It only emits what the user asked for; the window's controllers do the work. Enter sends,
+Shift+Enter inserts a new line, and an Enter that commits an input-method composition (CJK
+input) is left to the input method: sending half-typed text would be a nasty surprise.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QInputMethodEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.attachment_tray import AttachmentTray
+from app.ui.drop_overlay import media_from_mime
+
+EFFORTS = (
+    ("low", "Low", "Quick answers, simple Q&A"),
+    ("medium", "Medium", "Default recommendation: balanced thinking"),
+    ("high", "High", "Math, planning and code: thinks longest"),
+)
+DEFAULT_MODEL = "step-3.7-flash"
+
+
+class ComposerEdit(QPlainTextEdit):
+    """Multi-line input with chat key bindings; pastes of media are handed to the composer.
+
+    Signals:
+        submit(): Enter without Shift, outside an input-method composition.
+        escape(): Esc pressed (stops a running reply).
+        media_pasted(object): a `MimeMedia` from Ctrl+V.
+    """
+
+    submit = Signal()
+    escape = Signal()
+    media_pasted = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._preedit = ""
+        # Drops are handled by the window (overlay, same rules everywhere), not here.
+        self.setAcceptDrops(False)
+        self.setTabChangesFocus(True)
+
+    def inputMethodEvent(self, event: QInputMethodEvent) -> None:
+        self._preedit = event.preeditString()
+        super().inputMethodEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            if not shift and not self._preedit:
+                event.accept()
+                self.submit.emit()
+                return
+        elif key == Qt.Key.Key_Escape and not self._preedit:
+            event.accept()
+            self.escape.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(media_from_mime(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        media = media_from_mime(source)
+        if media:
+            self.media_pasted.emit(media)
+        else:
+            super().insertFromMimeData(source)
+
+
+class Composer(QWidget):
+    """Input area at the bottom of the conversation pane.
+
+    Signals:
+        send_requested(str): the text to send (attachments live in the tray).
+        stop_requested(): Stop pressed (button or Esc) while busy.
+        media_pasted(object): `MimeMedia` pasted into the text box.
+        attach_requested(): the Attach button.
+        capture_requested(): the Capture button.
+        effort_changed(str): "low" | "medium" | "high", chosen by the user.
+        model_changed(str): a model id, chosen by the user.
+    """
+
+    send_requested = Signal(str)
+    stop_requested = Signal()
+    media_pasted = Signal(object)
+    attach_requested = Signal()
+    capture_requested = Signal()
+    effort_changed = Signal(str)
+    model_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._busy = False
+        self.tray = AttachmentTray()
+        self.edit = ComposerEdit()
+        self.edit.setAccessibleName("Message")
+        self.edit.setPlaceholderText(
+            "Ask anything. Drop, paste or capture images and videos. "
+            "Enter sends, Shift+Enter adds a line.")
+        self.edit.setMinimumHeight(64)
+        self.edit.setMaximumHeight(180)
+        self.edit.submit.connect(self._on_submit)
+        self.edit.escape.connect(self._on_escape)
+        self.edit.media_pasted.connect(self.media_pasted)
+
+        self.attach_button = QToolButton()
+        self.attach_button.setText("Attach…")
+        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setToolTip("Attach images or videos (Ctrl+O)")
+        self.attach_button.clicked.connect(self.attach_requested)
+        self.capture_button = QToolButton()
+        self.capture_button.setText("Capture")
+        self.capture_button.setAccessibleName("Capture screen region")
+        self.capture_button.setToolTip("Capture a region of the screen (Ctrl+Shift+S)")
+        self.capture_button.clicked.connect(self.capture_requested)
+
+        self.effort = QComboBox()
+        self.effort.setAccessibleName("Reasoning effort")
+        self.effort.setToolTip("How long the model thinks before answering")
+        for value, label, tip in EFFORTS:
+            self.effort.addItem(f"Effort: {label}", value)
+            self.effort.setItemData(self.effort.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.effort.setCurrentIndex(1)
+        self.effort.activated.connect(
+            lambda i: self.effort_changed.emit(self.effort.itemData(i)))
+
+        self.model = QComboBox()
+        self.model.setAccessibleName("Model")
+        self.model.setToolTip("Model")
+        self.model.addItem(DEFAULT_MODEL)
+        self.model.activated.connect(lambda i: self.model_changed.emit(self.model.itemText(i)))
+
+        self.send_button = QPushButton("Send")
+        self.send_button.setAccessibleName("Send")
+        self.send_button.setDefault(False)
+        self.send_button.clicked.connect(self._on_button)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.attach_button)
+        row.addWidget(self.capture_button)
+        row.addStretch(1)
+        row.addWidget(self.model)
+        row.addWidget(self.effort)
+        row.addWidget(self.send_button)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(8, 4, 8, 8)
+        col.addWidget(self.tray)
+        col.addWidget(self.edit)
+        col.addLayout(row)
+        self.setFocusProxy(self.edit)
+
+    # --- state -------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def set_busy(self, busy: bool) -> None:
+        """Swap Send ↔ Stop; the text box stays editable so the next question can be typed."""
+        self._busy = busy
+        self.send_button.setText("Stop" if busy else "Send")
+        self.send_button.setAccessibleName("Stop" if busy else "Send")
+        self.send_button.setToolTip("Stop the reply (Esc)" if busy else "Send (Enter)")
+
+    def current_effort(self) -> str:
+        return str(self.effort.currentData())
+
+    def set_effort(self, effort: str) -> None:
+        index = self.effort.findData(effort)
+        if index >= 0:
+            self.effort.setCurrentIndex(index)
+
+    def current_model(self) -> str:
+        return self.model.currentText() or DEFAULT_MODEL
+
+    def set_models(self, models: list[str], current: str) -> None:
+        names = list(dict.fromkeys([*models, current] if current else models)) or [DEFAULT_MODEL]
+        self.model.blockSignals(True)
+        self.model.clear()
+        self.model.addItems(names)
+        self.model.setCurrentText(current if current in names else names[0])
+        self.model.blockSignals(False)
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+
+    # --- slots -------------------------------------------------------------------------
+    def _on_submit(self) -> None:
+        if self._busy:
+            return
+        self.send_requested.emit(self.edit.toPlainText())
+
+    def _on_escape(self) -> None:
+        if self._busy:
+            self.stop_requested.emit()
+
+    def _on_button(self) -> None:
+        if self._busy:
+            self.stop_requested.emit()
+        else:
+            self._on_submit()

@@ -1,0 +1,215 @@
+"""The window's access to history, uploads and settings: async, Qt-free calls on `Services`.
+
+Widgets never touch SQLite or the network; the window awaits these (inside `TaskSet`
+tasks) and hands the plain results to its views. Settings changes rebuild the one shared
+`StepClient`; the old one is closed at shutdown, not at once, because a reply may still be
+streaming through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.config import ConfigError, account_id, store_api_key
+from app.services import make_client
+
+if TYPE_CHECKING:
+    from app.api.client import StepClient
+    from app.services import Services
+    from app.store import Conversation, Message, SearchHit, UploadRecord
+    from app.ui.settings_dialog import SettingsValues
+
+log = logging.getLogger(__name__)
+
+SEARCH_MARKS = ("\x02", "\x03")  # the sidebar's HIT_OPEN / HIT_CLOSE
+LAST_CONVERSATION = "ui.last_conversation"
+
+
+@dataclass(frozen=True)
+class ConversationData:
+    conversation: Conversation
+    messages: list[Message]
+    versions: dict[int, list[Message]]  # message id -> its version group, for groups of ≥ 2
+
+
+class Library:
+    """History, search, uploads and settings operations for the window."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._retired: list[StepClient] = []
+
+    @property
+    def has_key(self) -> bool:
+        key = self.services.key
+        return key is not None and bool(key.key)
+
+    def account(self) -> str | None:
+        key = self.services.key
+        return account_id(key.key) if key is not None and key.key else None
+
+    # --- conversations -------------------------------------------------------------------
+    async def conversations(self) -> list[Conversation]:
+        return await self.services.store.list_conversations()
+
+    async def load(self, conversation_id: int) -> ConversationData | None:
+        store = self.services.store
+        conversation = await store.get_conversation(conversation_id)
+        if conversation is None:
+            return None
+        messages = await store.active_messages(conversation_id)
+        versions: dict[int, list[Message]] = {}
+        grouped = {m.version_of for m in await store.list_messages(conversation_id)
+                   if m.version_of is not None}
+        for message in messages:
+            if (message.version_of or message.id) in grouped:
+                versions[message.id] = await store.versions(message.id)
+        return ConversationData(conversation, messages, versions)
+
+    async def last_conversation(self) -> int | None:
+        value = await self.services.store.get_setting(LAST_CONVERSATION)
+        return int(value) if value and value.isdigit() else None
+
+    async def remember_current(self, conversation_id: int | None) -> None:
+        await self.services.store.set_setting(
+            LAST_CONVERSATION, None if conversation_id is None else str(conversation_id))
+
+    async def rename(self, conversation_id: int, title: str) -> None:
+        await self.services.store.rename_conversation(conversation_id, title.strip()[:200])
+
+    async def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        await self.services.store.set_pinned(conversation_id, pinned)
+
+    async def set_effort(self, conversation_id: int | None, effort: str) -> None:
+        """Remember the effort for this conversation and as the default for new ones."""
+        store = self.services.store
+        if conversation_id is not None:
+            await store.set_conversation_effort(conversation_id, effort)
+        await store.set_setting("effort", effort)
+        self.services.settings = self.services.settings.with_changes(effort=effort)
+
+    async def search(self, text: str) -> list[SearchHit]:
+        return await self.services.store.search(text, limit=50, marks=SEARCH_MARKS)
+
+    async def files_only_in(self, conversation_id: int) -> list[str]:
+        account = self.account()
+        if account is None:
+            return []
+        return await self.services.store.file_ids_only_used_by(
+            conversation_id, self.services.settings.base_url, account)
+
+    async def delete_conversation(self, conversation_id: int, file_ids: list[str],
+                                  in_flight: set[str]) -> list[str]:
+        """Delete the conversation, its unshared blobs and (if asked) its server files.
+
+        Returns the human reasons for server files that could not be deleted."""
+        store = self.services.store
+        await store.delete_conversation(conversation_id)
+        referenced = await store.referenced_sha256s()
+        await asyncio.to_thread(self.services.blobs.collect, referenced | in_flight)
+        return await self.delete_uploads(file_ids)
+
+    # --- uploads -------------------------------------------------------------------------
+    async def uploads(self) -> list[UploadRecord]:
+        account = self.account()
+        if account is None:
+            return []
+        return await self.services.store.list_uploads(self.services.settings.base_url, account)
+
+    async def delete_uploads(self, file_ids: list[str]) -> list[str]:
+        from app.api.errors import ApiError, FileNotFound
+
+        problems: list[str] = []
+        client = self.services.client
+        for file_id in file_ids:
+            if client is None:
+                problems.append("No API key: uploaded files cannot be deleted.")
+                break
+            try:
+                await client.delete_file(file_id)
+            except FileNotFound:
+                pass  # already gone on the server: forget it below
+            except ApiError as exc:
+                problems.append(f"{file_id}: {exc}")
+                continue
+            await self.services.store.forget_upload(file_id)
+        return problems
+
+    # --- connection and settings ---------------------------------------------------------
+    async def models(self) -> list[str]:
+        client = self.services.client
+        if client is None:
+            return []
+        return await client.list_models()
+
+    async def test_connection(self, values: SettingsValues) -> tuple[bool, str]:
+        """Try `values` with a throw-away client (the key field, else the current key)."""
+        from app.api.errors import ApiError
+
+        key = values.api_key or (self.services.key.key if self.services.key else None)
+        if not key:
+            return False, "Enter an API key first."
+        settings = self._apply(values)
+        client = make_client(settings, key)
+        try:
+            models = await client.list_models()
+        except ApiError as exc:
+            return False, str(exc)
+        finally:
+            await client.aclose()
+        shown = ", ".join(models[:4]) + ("…" if len(models) > 4 else "")
+        return True, f"Connected to {settings.base_url} ({len(models)} models: {shown})."
+
+    async def save_settings(self, values: SettingsValues) -> str | None:
+        """Persist `values`, store a new key, rebuild the client; returns a note or None."""
+        from app.config import KeyLookup
+
+        store = self.services.store
+        note = None
+        if values.api_key:
+            paths = self.services.paths
+            try:
+                where = await asyncio.to_thread(
+                    store_api_key, values.api_key, paths, use_keychain=not values.use_key_file)
+            except ConfigError as exc:
+                return str(exc)
+            self.services.key = KeyLookup(values.api_key, where)  # type: ignore[arg-type]
+            note = f"API key saved in the {where}."
+        for name, value in (("base_url", values.base_url), ("model", values.model),
+                            ("effort", values.effort), ("detail", values.detail),
+                            ("api_style", values.api_style),
+                            ("upload_media", "1" if values.upload_media else "0"),
+                            ("proxy", values.proxy or None),
+                            ("use_system_trust", "1" if values.use_system_trust else "0")):
+            await store.set_setting(name, value)
+        self.services.settings = self._apply(values)
+        self.rebuild_client()
+        return note
+
+    def rebuild_client(self) -> None:
+        services = self.services
+        if services.client is not None:
+            self._retired.append(services.client)
+            services.client = None
+        if not self.has_key:
+            return
+        assert services.key is not None and services.key.key
+        services.client = make_client(services.settings, services.key.key)
+        if services._engine is not None:
+            services._engine.update_settings(services.settings, services.client,
+                                             account_id(services.key.key))
+
+    def _apply(self, values: SettingsValues):  # noqa: ANN202 - Settings
+        return self.services.settings.with_changes(
+            base_url=values.base_url, model=values.model, effort=values.effort,
+            detail=values.detail, api_style=values.api_style, upload_media=values.upload_media,
+            proxy=values.proxy or None, use_system_trust=values.use_system_trust)
+
+    async def aclose(self) -> None:
+        for client in self._retired:
+            await client.aclose()
+        self._retired.clear()
+        await self.services.aclose()

@@ -1,0 +1,214 @@
+"""Read-only rich-text views that size to their content and load nothing from outside.
+
+`SafeTextBrowser` is the base: QTextBrowser would happily load `file:` (and, through a
+subclass hook, remote) resources and follow links itself, so it refuses every resource except
+our own thumbnail scheme and routes links through `anchorClicked`.
+
+`MarkdownView` adds streaming: while a reply grows, only its unfinished last top-level block is
+re-rendered. Finished blocks are appended to the QTextDocument once, so a tick costs the size of
+the tail, not of the whole answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QImage,
+    QTextCursor,
+    QTextDocument,
+    QTextDocumentFragment,
+    QTextOption,
+)
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+
+from app.ui.render import COPY_CODE_PREFIX, SAVE_CODE_PREFIX, CodeBlock, MarkdownRenderer
+
+THUMB_SCHEME = "stepdesk-thumb"
+"""`stepdesk-thumb:<sha256>` is the only resource URL a document may load."""
+
+_EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
+_SENTINEL = "\u2063"  # invisible separator; see MarkdownView._append_html
+
+
+class SafeTextBrowser(QTextBrowser):
+    """A QTextBrowser that grows to fit its document and never fetches resources.
+
+    Signals:
+        code_copy_requested(str): the user clicked a code block's Copy link (payload: code).
+        code_save_requested(str, str): a code block's Save link (code, language).
+    """
+
+    code_copy_requested = Signal(str)
+    code_save_requested = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None, *, max_height: int | None = None,
+                 thumbnail_for: Callable[[str], Path | None] | None = None) -> None:
+        super().__init__(parent)
+        self._max_height = max_height
+        self._thumbnail_for = thumbnail_for
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if max_height
+                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.viewport().setAutoFillBackground(False)
+        self.document().setUndoRedoEnabled(False)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self.anchorClicked.connect(self._on_anchor)
+        self._fit_height()
+
+    def code_blocks(self) -> list[CodeBlock]:
+        """The code blocks Copy/Save links refer to, by number (none for plain text)."""
+        return []
+
+    def loadResource(self, kind: int, url: QUrl) -> object:
+        """Refuse every resource except our own thumbnails, so nothing is fetched or read."""
+        if url.scheme() == THUMB_SCHEME and self._thumbnail_for is not None:
+            path = self._thumbnail_for(url.path())
+            if path is not None:
+                image = QImage(str(path))
+                if not image.isNull():
+                    return image
+        return None
+
+    def _on_anchor(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith((COPY_CODE_PREFIX, SAVE_CODE_PREFIX)):
+            number = text.rpartition("/")[2]
+            blocks = self.code_blocks()
+            if number.isdigit() and int(number) < len(blocks):
+                block = blocks[int(number)]
+                if text.startswith(COPY_CODE_PREFIX):
+                    self.code_copy_requested.emit(block.code)
+                else:
+                    self.code_save_requested.emit(block.code, block.language)
+        elif url.scheme().lower() in _EXTERNAL_SCHEMES:
+            QDesktopServices.openUrl(url)
+
+    def _fit_height(self, *_: object) -> None:
+        height = math.ceil(self.document().size().height()) + 2 * self.frameWidth()
+        if self.horizontalScrollBar().isVisible():
+            height += self.horizontalScrollBar().sizeHint().height()
+        if self._max_height is not None:
+            height = min(height, self._max_height)
+        if height != self.height() or self.minimumHeight() != height:
+            self.setFixedHeight(height)
+
+
+class MarkdownView(SafeTextBrowser):
+    """Shows Markdown; `append`/`render_stream` re-render only the tail while streaming."""
+
+    def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._renderer = renderer
+        self._source = ""
+        self._stable_len = 0  # characters of source already in the document for good
+        self._stable_end = -1  # document position where the stable part ends; -1: none
+        self._stable_codes: list[CodeBlock] = []
+        self._tail_codes: tuple[CodeBlock, ...] = ()
+        self._is_markdown = False
+        self._streaming = False
+
+    @property
+    def source(self) -> str:
+        """The Markdown text shown (or queued to be shown)."""
+        return self._source
+
+    @property
+    def is_markdown(self) -> bool:
+        """False while the text is still shown plain (fast first paint)."""
+        return self._is_markdown
+
+    def code_blocks(self) -> list[CodeBlock]:
+        return [*self._stable_codes, *self._tail_codes]
+
+    def show_plain(self, text: str) -> None:
+        """Show `text` unformatted; `show_markdown()` upgrades it later."""
+        self._source = text
+        self._is_markdown = False
+        self._reset_stream()
+        self.setPlainText(text)
+
+    def show_markdown(self, text: str | None = None, renderer: MarkdownRenderer | None = None
+                      ) -> None:
+        """Render the whole text at once (finished messages, palette changes)."""
+        if text is not None:
+            self._source = text
+        if renderer is not None:
+            self._renderer = renderer
+        rendered = self._renderer.render(self._source)
+        self._reset_stream()
+        self._stable_codes = list(rendered.code_blocks)
+        self._is_markdown = True
+        self.setHtml(rendered.html)
+
+    def append(self, text: str) -> None:
+        """Add streamed text; nothing is drawn until `render_stream()`."""
+        if not self._streaming:  # the whole document is redrawn by the first render_stream()
+            self._reset_stream()
+            self._streaming = True
+        self._is_markdown = True
+        self._source += text
+
+    def render_stream(self, *, final: bool = False) -> None:
+        """Redraw the unfinished tail; with `final`, render it for good (highlighted)."""
+        tail = self._source[self._stable_len:]
+        cut = len(tail) if final else self._renderer.stable_prefix_length(tail)
+        cursor = QTextCursor(self.document())
+        if self._stable_end < 0:
+            cursor.select(QTextCursor.SelectionType.Document)
+        else:
+            cursor.setPosition(self._stable_end)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if cut:
+            rendered = self._renderer.render(tail[:cut], code_start=len(self._stable_codes),
+                                             cache=False)
+            self._append_html(rendered.html)
+            self._stable_codes.extend(rendered.code_blocks)
+            self._stable_len += cut
+            self._stable_end = self.document().characterCount() - 1
+        if final:
+            self._streaming = False
+        rest = tail[cut:]
+        self._tail_codes = ()
+        if rest:
+            rendered = self._renderer.render(rest, code_start=len(self._stable_codes),
+                                             highlight=False, cache=False)
+            self._append_html(rendered.html)
+            self._tail_codes = rendered.code_blocks
+
+    def _reset_stream(self) -> None:
+        self._stable_len = 0
+        self._stable_end = -1
+        self._stable_codes = []
+        self._tail_codes = ()
+        self._streaming = False
+
+    def _append_html(self, html: str) -> None:
+        """Append HTML blocks at the end of the document, keeping their block formats.
+
+        Qt merges a fragment's first block into the block at the cursor, losing its format
+        (a heading or code line would become a plain paragraph). So a throwaway first block
+        holding one invisible character takes that merge, and is then deleted.
+        """
+        document: QTextDocument = self.document()
+        cursor = QTextCursor(document)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if document.isEmpty():
+            cursor.insertFragment(QTextDocumentFragment.fromHtml(html))
+            return
+        start = cursor.position()
+        cursor.insertFragment(QTextDocumentFragment.fromHtml(f"<p>{_SENTINEL}</p>{html}"))
+        cursor.setPosition(start)
+        cursor.setPosition(start + 1, QTextCursor.MoveMode.KeepAnchor)
+        if cursor.selectedText() == _SENTINEL:
+            cursor.removeSelectedText()
+

@@ -1,0 +1,230 @@
+"""Markdown → HTML for Qt's rich-text engine (QTextDocument), safe and fast.
+
+Why our own rules rather than markdown-it's defaults: Qt's rich text is an HTML 4 subset, so
+tables need `border`/`cellpadding` attributes and `align=` instead of CSS, code blocks need a
+table cell to get padding and a background, and images must never turn into `<img>` tags
+(QTextDocument would fetch them). The `js-default` preset gives tables and treats raw HTML as
+text, so nothing a model writes can become markup.
+
+markdown-it-py and Pygments are imported on first use, never at module import: the window
+must be on screen before either is loaded (DESIGN.md, start-up path).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+COPY_CODE_PREFIX = "action:copy-code/"
+SAVE_CODE_PREFIX = "action:save-code/"
+_HIGHLIGHT_LIMIT = 100_000  # characters; longer code blocks are shown unhighlighted
+_SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    """The exact source of one fenced or indented code block, for Copy and Save."""
+
+    code: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One rendering: the HTML plus the raw code blocks its Copy/Save links point at."""
+
+    html: str
+    code_blocks: tuple[CodeBlock, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderTheme:
+    """Colours the HTML needs, taken from the widget palette by the caller (Qt-free here)."""
+
+    dark: bool = False
+    border: str = "#a0a0a0"
+    muted: str = "#707070"
+    inline_code_bg: str = "#eeeeee"
+    link: str = "#0b62c4"
+
+
+def _attr(value: str) -> str:
+    return escape(value, quote=True)
+
+
+class MarkdownRenderer:
+    """Renders Markdown text to Qt-friendly HTML and memoises the result by text.
+
+    One instance per theme; the conversation view makes a new one when the palette changes.
+    """
+
+    def __init__(self, theme: RenderTheme, *, cache_size: int = 512) -> None:
+        self.theme = theme
+        self._cache: OrderedDict[tuple[str, int, bool], Rendered] = OrderedDict()
+        self._cache_size = cache_size
+        self._md: Any = None
+        self._formatter: Any = None
+        self._code_bg = "#f8f8f8"
+        self._code_fg: str | None = None
+        self._lexers: dict[str, Any] = {}
+
+    # -- public API ---------------------------------------------------------------------
+
+    def render(self, text: str, *, code_start: int = 0, highlight: bool = True,
+               cache: bool = True) -> Rendered:
+        """Render `text`; code blocks are numbered from `code_start` in Copy/Save links.
+
+        `highlight=False` skips Pygments (used for the still-growing tail of a stream, where
+        the block is re-rendered many times a second); `cache=False` keeps such throwaway
+        renderings out of the memo.
+        """
+        key = (text, code_start, highlight)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        md = self._parser()
+        env: dict[str, Any] = {"code_blocks": [], "code_start": code_start,
+                               "highlight": highlight}
+        html = md.render(text, env)
+        result = Rendered(html, tuple(env["code_blocks"]))
+        if cache:
+            self._cache[key] = result
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def stable_prefix_length(self, text: str) -> int:
+        """Length of the leading part of `text` made of finished top-level blocks.
+
+        Everything before the start of the last top-level block cannot change however the
+        text goes on (the last block stands between it and any new text), so a stream only
+        has to re-render from there. Returns 0 when nothing is known to be finished.
+        """
+        if "\r" in text:  # line numbers would not match offsets; rare, so just don't split
+            return 0
+        tokens = self._parser().parse(text)
+        last_line = 0
+        for token in tokens:
+            if token.level == 0 and token.map is not None and token.nesting >= 0:
+                last_line = token.map[0]
+        if last_line == 0:
+            return 0
+        offset = 0
+        for _ in range(last_line):
+            offset = text.index("\n", offset) + 1
+        return offset
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _parser(self) -> Any:
+        if self._md is None:
+            from markdown_it import MarkdownIt
+
+            md = MarkdownIt("js-default")
+            md.validateLink = _validate_link
+            for name in ("fence", "code_block", "code_inline", "image", "table_open",
+                         "th_open", "td_open"):
+                # Bound methods, so straight into the table (add_render_rule would re-bind).
+                md.renderer.rules[name] = getattr(self, f"_rule_{name}")
+            self._md = md
+        return self._md
+
+    def _highlighter(self) -> Any:
+        if self._formatter is None:
+            from pygments.formatters import HtmlFormatter
+            from pygments.styles import get_style_by_name
+            from pygments.token import Token
+
+            style = get_style_by_name("github-dark" if self.theme.dark else "default")
+            self._code_bg = style.background_color or self._code_bg
+            self._code_fg = style.style_for_token(Token.Text).get("color") or None
+            if self._code_fg:
+                self._code_fg = "#" + self._code_fg
+            self._formatter = HtmlFormatter(style=style, noclasses=True, nowrap=True)
+        return self._formatter
+
+    def _lexer(self, language: str) -> Any:
+        name = language.lower()
+        if name not in self._lexers:
+            from pygments.lexers import get_lexer_by_name
+            from pygments.util import ClassNotFound
+
+            try:
+                self._lexers[name] = get_lexer_by_name(name, stripnl=False, ensurenl=False)
+            except ClassNotFound:
+                self._lexers[name] = None
+        return self._lexers[name]
+
+    def _code_html(self, code: str, language: str, env: dict[str, Any]) -> str:
+        blocks: list[CodeBlock] = env["code_blocks"]
+        number = env["code_start"] + len(blocks)
+        blocks.append(CodeBlock(code, language))
+        formatter = self._highlighter()
+        body = escape(code, quote=False)
+        lexer = self._lexer(language) if language and env["highlight"] else None
+        if lexer is not None and len(code) <= _HIGHLIGHT_LIMIT:
+            from pygments import highlight
+
+            body = highlight(code, lexer, formatter)
+        body = body.removesuffix("\n")
+        if self._code_fg:
+            body = f'<font color="{self._code_fg}">{body}</font>'
+        label = escape(language) if language else "code"
+        muted = self.theme.muted if not self._code_fg else self._code_fg
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="8" bgcolor="{self._code_bg}"'
+            f' style="margin-top:4px; margin-bottom:8px;"><tr><td>'
+            f'<p style="margin:0; color:{muted};"><small>{label} &nbsp; '
+            f'<a href="{COPY_CODE_PREFIX}{number}">Copy</a> · '
+            f'<a href="{SAVE_CODE_PREFIX}{number}">Save</a></small></p>'
+            f'<pre style="margin:0;">{body}</pre>'
+            "</td></tr></table>\n"
+        )
+
+    def _rule_fence(self, tokens: list[Any], idx: int, _o: Any, env: Any) -> str:
+        token = tokens[idx]
+        language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+        return self._code_html(token.content, language, env)
+
+    def _rule_code_block(self, tokens: list[Any], idx: int, _o: Any, env: Any) -> str:
+        return self._code_html(tokens[idx].content, "", env)
+
+    def _rule_code_inline(self, tokens: list[Any], idx: int, _o: Any, _e: Any) -> str:
+        code = escape(tokens[idx].content, quote=False)
+        return f'<code style="background-color:{self.theme.inline_code_bg};">{code}</code>'
+
+    def _rule_image(self, tokens: list[Any], idx: int, options: Any, env: Any) -> str:
+        # Never an <img>: the document would try to load it. A link the user can open.
+        token = tokens[idx]
+        alt = self._md.renderer.renderInlineAsText(token.children or [], options, env) or "image"
+        src = str(token.attrGet("src") or "")
+        if src.startswith(("http://", "https://")):
+            return f'<a href="{_attr(src)}">[image: {escape(alt)}]</a>'
+        return f"[image: {escape(alt)}]"
+
+    def _rule_table_open(self, _t: Any, _i: int, _o: Any, _e: Any) -> str:
+        return (f'<table border="1" cellspacing="0" cellpadding="6" style="border-collapse:'
+                f'collapse; border-color:{self.theme.border}; margin-top:4px; '
+                f'margin-bottom:8px;">\n')
+
+    @staticmethod
+    def _cell(tag: str, token: Any) -> str:
+        style = str(token.attrGet("style") or "")
+        align = style.removeprefix("text-align:").strip() if style else ""
+        if align in ("left", "center", "right"):
+            return f'<{tag} align="{align}">'
+        return f"<{tag}>"
+
+    def _rule_th_open(self, tokens: list[Any], idx: int, _o: Any, _e: Any) -> str:
+        return self._cell("th", tokens[idx])
+
+    def _rule_td_open(self, tokens: list[Any], idx: int, _o: Any, _e: Any) -> str:
+        return self._cell("td", tokens[idx])
+
+
+def _validate_link(url: str) -> bool:
+    """Only web and mail links become links; `file:`, `javascript:`, `data:` stay text."""
+    return url.strip().lower().startswith(_SAFE_LINK_SCHEMES)

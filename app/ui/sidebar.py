@@ -1,0 +1,275 @@
+"""The left pane: search box, conversation list (pinned first), search hits, uploaded files.
+
+A view only: it shows what the window's controllers give it and emits what the user asked
+for. Search snippets arrive with matches wrapped in `HIT_OPEN` / `HIT_CLOSE` markers (the
+store's snippet markers); they are HTML-escaped here and the markers turned into bold
+highlights, so message text can never inject markup into the list.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import datetime
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+HIT_OPEN = "\x02"
+HIT_CLOSE = "\x03"
+ID_ROLE = Qt.ItemDataRole.UserRole
+MSG_ROLE = Qt.ItemDataRole.UserRole + 1
+PIN_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def format_time(ms: int, now: datetime | None = None) -> str:
+    """Today: 14:05; this year: 3 Nov; older: 3 Nov 2024."""
+    when = datetime.fromtimestamp(ms / 1000)
+    now = now or datetime.now()
+    if when.date() == now.date():
+        return when.strftime("%H:%M")
+    if when.year == now.year:
+        return f"{when.day} {when.strftime('%b')}"
+    return f"{when.day} {when.strftime('%b %Y')}"
+
+
+def format_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def highlight_snippet(snippet: str) -> str:
+    """Escape a store snippet and turn its match markers into highlighted HTML."""
+    escaped = html.escape(snippet)
+    return escaped.replace(HIT_OPEN, "<b><u>").replace(HIT_CLOSE, "</u></b>")
+
+
+class Sidebar(QWidget):
+    """Conversation navigation.
+
+    Signals:
+        conversation_activated(int): open this conversation.
+        new_requested(): start a new conversation.
+        rename_requested(int, str): rename conversation id (current title given for the dialog).
+        delete_requested(int): delete conversation id (the window confirms first).
+        pin_requested(int, bool): pin / unpin.
+        search_requested(str): the (debounced) search text; "" leaves search mode.
+        hit_activated(int, int): a search hit: conversation id, message id.
+        files_requested(): the Uploaded files tab was opened (refresh it).
+        delete_files_requested(list): file ids to delete from the server.
+    """
+
+    conversation_activated = Signal(int)
+    new_requested = Signal()
+    rename_requested = Signal(int, str)
+    delete_requested = Signal(int)
+    pin_requested = Signal(int, bool)
+    search_requested = Signal(str)
+    hit_activated = Signal(int, int)
+    files_requested = Signal()
+    delete_files_requested = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search all messages (Ctrl+K)")
+        self.search.setAccessibleName("Search messages")
+        self.search.setClearButtonEnabled(True)
+        self.new_button = QPushButton("New")
+        self.new_button.setAccessibleName("New conversation")
+        self.new_button.setToolTip("New conversation (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_requested)
+        self._debounce = QTimer(self, singleShot=True, interval=200)
+        self._debounce.timeout.connect(lambda: self.search_requested.emit(self.search.text()))
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.returnPressed.connect(self._activate_first_hit)
+
+        self.list = QListWidget()
+        self.list.setAccessibleName("Conversations")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.list.itemActivated.connect(self._on_item)
+        self.list.itemClicked.connect(self._on_item)
+        self.hits = QListWidget()
+        self.hits.setAccessibleName("Search results")
+        self.hits.itemActivated.connect(self._on_hit)
+        self.hits.itemClicked.connect(self._on_hit)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.list)
+        self.stack.addWidget(self.hits)
+
+        self.files = QTreeWidget()
+        self.files.setAccessibleName("Uploaded files")
+        self.files.setHeaderLabels(["File", "Size", "Last used"])
+        self.files.setRootIsDecorated(False)
+        self.files.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.delete_files_button = QPushButton("Delete from server")
+        self.delete_files_button.setAccessibleName("Delete selected uploaded files")
+        self.delete_files_button.clicked.connect(self._delete_selected_files)
+        self.files_note = QLabel("Media uploaded to this account from Step Desk.")
+        self.files_note.setWordWrap(True)
+        files_page = QWidget()
+        files_col = QVBoxLayout(files_page)
+        files_col.setContentsMargins(0, 4, 0, 0)
+        files_col.addWidget(self.files_note)
+        files_col.addWidget(self.files, 1)
+        files_col.addWidget(self.delete_files_button)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.stack, "Chats")
+        self.tabs.addTab(files_page, "Uploaded files")
+        self.tabs.currentChanged.connect(lambda i: i == 1 and self.files_requested.emit())
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.new_button)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(6, 6, 0, 6)
+        col.addLayout(top)
+        col.addWidget(self.tabs, 1)
+
+        rename = QAction("Rename…", self.list, shortcut=QKeySequence(Qt.Key.Key_F2))
+        rename.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        rename.triggered.connect(self._rename_current)
+        delete = QAction("Delete…", self.list, shortcut=QKeySequence(QKeySequence.StandardKey.Delete))
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.triggered.connect(self._delete_current)
+        self.list.addActions([rename, delete])
+
+    # --- content -----------------------------------------------------------------------
+    def set_conversations(self, conversations: Sequence[object], current: int | None) -> None:
+        """Fill the list (already ordered pinned-first, newest first by the store)."""
+        self.list.blockSignals(True)
+        self.list.clear()
+        for conv in conversations:
+            pin = "📌 " if conv.pinned else ""
+            item = QListWidgetItem(f"{pin}{conv.title}\n{format_time(conv.updated_at)}")
+            item.setData(ID_ROLE, conv.id)
+            item.setData(PIN_ROLE, conv.pinned)
+            item.setToolTip(conv.title)
+            self.list.addItem(item)
+            if conv.id == current:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+
+    def select(self, conversation_id: int | None) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(ID_ROLE) == conversation_id:
+                self.list.setCurrentItem(item)
+                return
+        self.list.clearSelection()
+        self.list.setCurrentRow(-1)
+
+    def set_search_results(self, query: str, hits: Sequence[object]) -> None:
+        """Show hits (or leave search mode when the query is empty)."""
+        self.hits.clear()
+        if not query.strip():
+            self.stack.setCurrentWidget(self.list)
+            return
+        self.stack.setCurrentWidget(self.hits)
+        if not hits:
+            item = QListWidgetItem(f"No messages match “{query}”.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.hits.addItem(item)
+            return
+        for hit in hits:
+            item = QListWidgetItem()
+            item.setData(ID_ROLE, hit.conversation_id)
+            item.setData(MSG_ROLE, hit.message_id)
+            plain = hit.snippet.replace(HIT_OPEN, "").replace(HIT_CLOSE, "")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{hit.title}: {plain}")
+            label = QLabel(
+                f"<b>{html.escape(hit.title)}</b> · {format_time(hit.created_at)}<br>"
+                f"{highlight_snippet(hit.snippet)}")
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setContentsMargins(4, 3, 4, 3)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            item.setSizeHint(label.sizeHint().grownBy(label.contentsMargins()))
+            self.hits.addItem(item)
+            self.hits.setItemWidget(item, label)
+
+    def set_uploads(self, uploads: Sequence[object], note: str | None = None) -> None:
+        self.files.clear()
+        for up in uploads:
+            item = QTreeWidgetItem([up.file_id, format_size(up.bytes),
+                                    format_time(up.last_used_at)])
+            item.setData(0, ID_ROLE, up.file_id)
+            item.setToolTip(0, f"{up.file_id}\nsha256 {up.sha256}")
+            self.files.addTopLevelItem(item)
+        self.files_note.setText(note or (
+            f"{len(uploads)} file(s) uploaded from Step Desk to this account."
+            if uploads else "No uploaded files for this account."))
+
+    # --- slots -------------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _on_item(self, item: QListWidgetItem) -> None:
+        self.conversation_activated.emit(int(item.data(ID_ROLE)))
+
+    def _on_hit(self, item: QListWidgetItem) -> None:
+        if item.data(ID_ROLE) is not None:
+            self.hit_activated.emit(int(item.data(ID_ROLE)), int(item.data(MSG_ROLE)))
+
+    def _activate_first_hit(self) -> None:
+        self._debounce.stop()
+        self.search_requested.emit(self.search.text())
+
+    def _current_id(self) -> int | None:
+        item = self.list.currentItem()
+        return None if item is None else int(item.data(ID_ROLE))
+
+    def _rename_current(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.rename_requested.emit(int(item.data(ID_ROLE)), item.toolTip())
+
+    def _delete_current(self) -> None:
+        conv = self._current_id()
+        if conv is not None:
+            self.delete_requested.emit(conv)
+
+    def _delete_selected_files(self) -> None:
+        ids = [item.data(0, ID_ROLE) for item in self.files.selectedItems()]
+        if ids:
+            self.delete_files_requested.emit(ids)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        conv = int(item.data(ID_ROLE))
+        pinned = bool(item.data(PIN_ROLE))
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction("Rename…", lambda: self.rename_requested.emit(conv, item.toolTip()))
+        menu.addAction("Unpin" if pinned else "Pin to top",
+                       lambda: self.pin_requested.emit(conv, not pinned))
+        menu.addSeparator()
+        menu.addAction("Delete…", lambda: self.delete_requested.emit(conv))
+        menu.popup(self.list.viewport().mapToGlobal(pos))  # popup(), never exec()

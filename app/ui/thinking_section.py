@@ -1,0 +1,137 @@
+"""The collapsible "Thinking" part of an assistant message.
+
+While a reply streams the header ticks ("Thinking… 12 s") and the reasoning text is shown
+live; when the thinking ends it reads "Thought for 14 s" and collapses unless the user prefers
+it open. Text is only pushed into the text widget while the section is expanded: a collapsed
+section just accumulates the string, so a long hidden reasoning costs nothing to stream.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
+
+from app.ui.markdown_view import SafeTextBrowser
+
+_BODY_MAX_HEIGHT = 260
+
+
+class ThinkingSection(QWidget):
+    """Header button + reasoning text.
+
+    Args:
+        text: reasoning so far.
+        expanded: whether a finished section starts open (the user's preference).
+        live_since_ms: wall-clock start of the reply (ms since the epoch) when it is still
+            streaming, else None.
+
+    Signals:
+        expanded_changed(bool): the user opened or closed the section.
+    """
+
+    expanded_changed = Signal(bool)
+
+    def __init__(self, text: str, *, expanded: bool, live_since_ms: int | None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = text
+        self._shown_len = 0
+        self._prefer_expanded = expanded
+        self._live_since_ms = live_since_ms
+        self._seconds: int | None = None
+        self._header = QToolButton(self)
+        self._header.setCheckable(True)
+        self._header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._header.setAutoRaise(True)
+        self._header.setAccessibleDescription("Show or hide the model's reasoning")
+        self._body = SafeTextBrowser(self, max_height=_BODY_MAX_HEIGHT)
+        self._body.setAccessibleName("Reasoning")
+        self._body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._header, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self._body)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._update_header)
+        self._header.toggled.connect(self._on_toggled)
+        live = live_since_ms is not None
+        self._set_expanded(live or expanded)
+        if live:
+            self._ticker.start()
+        self._update_header()
+
+    @property
+    def is_live(self) -> bool:
+        """True until `finish()`."""
+        return self._live_since_ms is not None
+
+    @property
+    def is_expanded(self) -> bool:
+        return self._header.isChecked()
+
+    @property
+    def header_text(self) -> str:
+        return self._header.text()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def append(self, text: str) -> None:
+        """Add streamed reasoning; drawn now only when the section is open."""
+        self._text += text
+        if self.is_expanded:
+            self._sync_body()
+
+    def finish(self) -> None:
+        """Thinking is over: freeze the duration and collapse unless preferred open."""
+        if self._live_since_ms is None:
+            return
+        self._seconds = max(0, round(time.time() - self._live_since_ms / 1000))
+        self._live_since_ms = None
+        self._ticker.stop()
+        self._set_expanded(self._prefer_expanded)
+        self._update_header()
+
+    def _set_expanded(self, expanded: bool) -> None:
+        self._header.blockSignals(True)
+        self._header.setChecked(expanded)
+        self._header.blockSignals(False)
+        self._apply_expanded(expanded)
+
+    def _on_toggled(self, expanded: bool) -> None:
+        self._apply_expanded(expanded)
+        self.expanded_changed.emit(expanded)
+
+    def _apply_expanded(self, expanded: bool) -> None:
+        self._header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self._body.setVisible(expanded)
+        if expanded:
+            self._sync_body()
+
+    def _sync_body(self) -> None:
+        if self._shown_len == len(self._text):
+            return
+        cursor = QTextCursor(self._body.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(self._text[self._shown_len:])
+        self._shown_len = len(self._text)
+        if self.is_live:
+            bar = self._body.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    def _update_header(self) -> None:
+        if self._live_since_ms is not None:
+            elapsed = max(0, int(time.time() - self._live_since_ms / 1000))
+            text = f"Thinking… {elapsed} s"
+        elif self._seconds is not None:
+            text = f"Thought for {self._seconds} s"
+        else:
+            text = "Thinking"
+        self._header.setText(text)
+        self._header.setAccessibleName(f"{text} — {'hide' if self.is_expanded else 'show'}")

@@ -1,0 +1,853 @@
+"""A faithful local stand-in of the StepFun HTTP API (stepfun-api.md §10), stdlib only.
+
+Tests and benchmarks talk real HTTP to it on 127.0.0.1, so the client is exercised exactly as
+against the live service — including its quirks (empty-string `finish_reason`, cumulative usage
+on every chunk, `cached_tokens` in two places) and its failures, which tests switch on with
+`fault()`. Run by hand: `python tests/standin.py --port 8765 [--api-key K] [--fault flood]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import contextlib
+import json
+import random
+import re
+import socket
+import string
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+if __package__ in (None, ""):  # run as a script: make `app` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app import limits
+
+MODELS = (
+    ("step-3.7-flash", 1713196800),
+    ("step-3.5-flash", 1713974400),
+    ("step-3.5-flash-2603", 1711015200),
+    ("step-1o-turbo-vision", 1711015200),
+)
+CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
+VIDEO_MODELS = frozenset({"step-3.7-flash", "step-1o-turbo-vision"})
+IMAGE_MODELS = VIDEO_MODELS
+EFFORTS = {"step-3.5-flash-2603": ("low", "high")}
+STATUS_TYPES = {
+    400: "request_params_invalid", 401: "authentication_error", 402: "insufficient_balance",
+    404: "not_found", 413: "request_too_large", 429: "rate_limit_exceeded",
+    451: "censorship_block", 500: "server_error", 503: "service_unavailable",
+}
+STATUS_MESSAGES = {
+    401: "Incorrect API key provided.", 402: "Insufficient balance.",
+    413: "Request entity too large.", 429: "Rate limit reached, please slow down.",
+    451: "The content you provided or machine outputted is blocked.",
+    500: "Internal server error.", 503: "Service temporarily overloaded.",
+}
+# Stream faults apply to the streaming endpoints only; `status_NNN` applies anywhere.
+STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "finish_length", "finish_content_filter",
+                           "flood", "paced", "file_not_found"})
+
+
+class ApiFailure(Exception):
+    """Raised inside a handler to answer with StepFun's error envelope."""
+
+    def __init__(self, status: int, message: str, type_: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.type = type_ or STATUS_TYPES.get(status, "request_params_invalid")
+        self.headers = headers or {}
+
+
+@dataclass
+class Recorded:
+    """One request as the stand-in received it (and the status it answered)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any = None
+    file_bytes: bytes | None = None
+    filename: str | None = None
+    purpose: str | None = None
+    trace_id: str = ""
+    status: int = 0
+
+
+@dataclass
+class StoredFile:
+    id: str
+    data: bytes
+    filename: str
+    purpose: str
+    created_at: int
+
+    def obj(self) -> dict[str, Any]:
+        return {"id": self.id, "object": "file", "bytes": len(self.data),
+                "created_at": self.created_at, "filename": self.filename,
+                "purpose": self.purpose, "status": "processed"}
+
+
+@dataclass
+class Fault:
+    name: str
+    endpoint: str
+    times: int | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type from magic bytes, as the server's own check would see it."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "video/mp4"
+    return None
+
+
+class StandIn:
+    """The server: `start()`, `stop()`, `base_url`, `requests`, `reply()`, `fault()`."""
+
+    def __init__(self, api_key: str, port: int = 0) -> None:
+        self.api_key = api_key
+        self._port = port
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._conns: set[socket.socket] = set()
+        self._rendered: dict[tuple[Any, ...], list[bytes]] = {}
+        self.requests: list[Recorded] = []
+        self.files: dict[str, StoredFile] = {}
+        self._faults: list[Fault] = []
+        self._reply: dict[str, Any] = {}
+        self.reasoning_key: str | None = None  # force `reasoning`/`reasoning_content` in chat
+        self.messages_thinking = True  # Messages SSE: send thinking blocks [assumed in the docs]
+        self.messages_stop_nested = False  # Messages SSE: stop_reason inside `delta`, not on top
+        # Lowered by tests so the size checks can be hit without 128 MB of test data.
+        self.max_video_bytes = limits.MAX_VIDEO_BYTES
+        self.max_image_bytes = limits.MAX_IMAGE_BYTES_PER_REQUEST
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> StandIn:
+        owner = self
+
+        class Handler(_Handler):
+            standin = owner
+
+        self._server = _Server(("127.0.0.1", self._port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop promptly, even with a stalled stream open: its socket is shut down under it."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(2)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- configuration ---------------------------------------------------------------------
+    def reply(self, content: str | None = None, reasoning: str | None = None,
+              chunks: int | None = None) -> None:
+        """Fix the next replies' text (None = the deterministic echo) and delta count."""
+        with self._lock:
+            self._reply = {"content": content, "reasoning": reasoning, "chunks": chunks}
+
+    def fault(self, name: str, *, endpoint: str = "chat", times: int | None = 1,
+              **params: Any) -> None:
+        """Switch a fault on for `times` requests to `endpoint` (None = until `clear_faults`).
+
+        Endpoints: chat, messages, upload, files (get/list/delete), models, or `*`.
+        Names: status_NNN [retry_after, message, type], drop [after], stall [after, seconds],
+        malformed [after], finish_length, finish_content_filter, file_not_found,
+        flood [count], paced [count, duration].
+        """
+        if not (name.startswith("status_") or name in STREAM_FAULTS):
+            raise ValueError(f"unknown fault {name!r}")
+        with self._lock:
+            self._faults.append(Fault(name, endpoint, times, params))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def expire_files(self, *file_ids: str) -> None:
+        """Make files vanish (all if none named): later `stepfile://` use gets "file not found"."""
+        with self._lock:
+            for fid in file_ids or list(self.files):
+                self.files.pop(fid, None)
+
+    def add_file(self, data: bytes, filename: str = "f.bin") -> str:
+        """Store a file directly (test set-up without an upload request)."""
+        fid = "file-" + "".join(random.choices(string.ascii_letters + string.digits, k=10))
+        with self._lock:
+            self.files[fid] = StoredFile(fid, data, filename, "storage", int(time.time()))
+        return fid
+
+    # -- inspection --------------------------------------------------------------------------
+    def chat_requests(self) -> list[Recorded]:
+        return self._matching("POST", "/v1/chat/completions")
+
+    def messages_requests(self) -> list[Recorded]:
+        return self._matching("POST", "/v1/messages")
+
+    def upload_requests(self) -> list[Recorded]:
+        return self._matching("POST", "/v1/files")
+
+    def _matching(self, method: str, path: str) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method and r.path == path]
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                streaming = endpoint in ("chat", "messages")
+                if fault.endpoint not in (endpoint, "*"):
+                    continue
+                if not fault.name.startswith("status_") and not streaming:
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def reply_config(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._reply)
+
+    def rendered(self, key: tuple[Any, ...], build: Callable[[], list[bytes]]) -> list[bytes]:
+        """Cache of pre-rendered floods, so serving one costs the server almost nothing."""
+        with self._lock:
+            body = self._rendered.get(key)
+        if body is None:
+            body = build()
+            with self._lock:
+                self._rendered[key] = body
+        return body
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stalled stream must never keep stop() (or the process) waiting
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-response is normal here (cancel tests); stay quiet."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    standin: StandIn
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.standin._lock:
+            self.standin._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with self.standin._lock:
+            self.standin._conns.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _dispatch(self) -> None:
+        path = urlsplit(self.path).path
+        rec = Recorded(self.command, path, dict(self.headers.items()),
+                       trace_id=uuid.uuid4().hex)
+        body = self._read_body()
+        with self.standin._lock:
+            self.standin.requests.append(rec)
+        try:
+            route(self, rec, body)
+        except ApiFailure as exc:
+            envelope = {"error": {"message": exc.message, "type": exc.type}}
+            self.send_json(rec, exc.status, envelope, exc.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def send_json(self, rec: Recorded, status: int, obj: Any,
+                  headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(obj, ensure_ascii=False).encode()
+        rec.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Trace-Id", rec.trace_id)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def start_stream(self, rec: Recorded) -> None:
+        rec.status = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Trace-Id", rec.trace_id)
+        self.end_headers()
+
+    def send_chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def end_stream(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+
+    def drop(self) -> None:
+        """Close the socket mid-body: no terminating chunk, no [DONE]."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def decode_b64(self, payload: str) -> bytes:
+        try:
+            return base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiFailure(400, "invalid base64 data in media url") from None
+
+
+# -- routes ------------------------------------------------------------------------------------
+def route(h: _Handler, rec: Recorded, body: bytes) -> None:
+    """Authenticate, apply a pending fault, then serve the endpoint."""
+    s = h.standin
+    endpoint = _endpoint(rec.method, rec.path)
+    if endpoint is None:
+        raise ApiFailure(404, f"Unknown path {rec.method} {rec.path}", "not_found")
+    if "json" in h.headers.get("Content-Type", ""):
+        try:
+            rec.json = json.loads(body or b"null")
+        except ValueError:
+            raise ApiFailure(400, "request body is not valid JSON") from None
+    if endpoint == "upload":  # recorded even when refused, so tests can see every attempt
+        _parse_upload(h, rec, body)
+    auth_ok = h.headers.get("Authorization") == f"Bearer {s.api_key}" or (
+        endpoint == "messages" and h.headers.get("x-api-key") == s.api_key)
+    if not auth_ok:
+        raise ApiFailure(401, STATUS_MESSAGES[401], "authentication_error")
+    fault = s.take_fault(endpoint)
+    if fault is not None and fault.name.startswith("status_"):
+        code = int(fault.name.removeprefix("status_"))
+        headers = {}
+        if "retry_after" in fault.params:
+            headers["Retry-After"] = str(fault.params["retry_after"])
+        raise ApiFailure(code, fault.params.get("message", STATUS_MESSAGES.get(code, "Error.")),
+                         fault.params.get("type"), headers)
+    if endpoint == "chat":
+        _chat(h, rec, fault)
+    elif endpoint == "messages":
+        _messages(h, rec, fault)
+    elif endpoint == "upload":
+        _upload(h, rec)
+    elif endpoint == "models":
+        data = [{"id": m, "object": "model", "created": c, "owned_by": "stepai"} for m, c in MODELS]
+        h.send_json(rec, 200, {"object": "list", "data": data})
+    else:
+        _files(h, rec)
+
+
+def _endpoint(method: str, path: str) -> str | None:
+    if method == "POST" and path == "/v1/chat/completions":
+        return "chat"
+    if method == "POST" and path == "/v1/messages":
+        return "messages"
+    if method == "POST" and path == "/v1/files":
+        return "upload"
+    if method == "GET" and path == "/v1/models":
+        return "models"
+    if (path == "/v1/files" and method == "GET") or (
+            path.startswith("/v1/files/") and method in ("GET", "DELETE")):
+        return "files"
+    return None
+
+
+def _files(h: _Handler, rec: Recorded) -> None:
+    s = h.standin
+    if rec.path == "/v1/files":
+        with s._lock:
+            data = [f.obj() for f in s.files.values()]
+        h.send_json(rec, 200, {"object": "list", "data": data})
+        return
+    fid = rec.path.removeprefix("/v1/files/")
+    with s._lock:
+        stored = s.files.pop(fid, None) if rec.method == "DELETE" else s.files.get(fid)
+    if stored is None:
+        raise ApiFailure(404, f"file not found: {fid}", "not_found")
+    if rec.method == "DELETE":
+        h.send_json(rec, 200, {"id": fid, "object": "file", "deleted": True})
+    else:
+        h.send_json(rec, 200, stored.obj())
+
+
+def _parse_upload(h: _Handler, rec: Recorded, body: bytes) -> None:
+    parts = _parse_multipart(body, h.headers.get("Content-Type", ""))
+    rec.purpose = parts.get("purpose", (None, b""))[1].decode()
+    rec.filename, rec.file_bytes = parts.get("file", (None, None))
+
+
+def _upload(h: _Handler, rec: Recorded) -> None:
+    s = h.standin
+    purpose, filename, data = rec.purpose, rec.filename, rec.file_bytes
+    if data is None or not filename:
+        raise ApiFailure(400, "file is required")
+    if purpose != "storage":
+        raise ApiFailure(400, f"invalid purpose: {purpose!r}; only 'storage' is supported")
+    if len(data) > limits.MAX_UPLOAD_BYTES:
+        raise ApiFailure(400, "file exceeds 128 MB")
+    if sniff(data) is None and not filename.lower().endswith((".mp3", ".wav")):
+        raise ApiFailure(400, "unsupported file type")
+    fid = s.add_file(data, filename)
+    h.send_json(rec, 200, s.files[fid].obj())
+
+
+def _parse_multipart(body: bytes, ctype: str) -> dict[str, tuple[str | None, bytes]]:
+    """Parse multipart/form-data by hand (the stdlib `cgi` module is gone)."""
+    params = _header_params(ctype)
+    if not ctype.startswith("multipart/form-data") or "boundary" not in params:
+        raise ApiFailure(400, "expected multipart/form-data")
+    delim = b"\r\n--" + params["boundary"].encode()
+    out: dict[str, tuple[str | None, bytes]] = {}
+    for piece in (b"\r\n" + body).split(delim)[1:]:
+        if piece.startswith(b"--"):
+            break
+        head, _, content = piece[2:].partition(b"\r\n\r\n")
+        disposition = next((line.split(":", 1)[1] for line in head.decode().split("\r\n")
+                            if line.lower().startswith("content-disposition:")), "")
+        dparams = _header_params(disposition)
+        filename = dparams.get("filename")
+        if filename is not None:  # undo the HTML5 form escapes of quotes and control characters
+            filename = re.sub("%(22|[01][0-9A-F])", lambda m: chr(int(m[1], 16)), filename)
+        out[dparams.get("name", "")] = (filename, content)
+    return out
+
+
+def _header_params(value: str) -> dict[str, str]:
+    """`a; k="v"; k2=v2` → {k: v, k2: v2}, honouring quotes and backslash escapes."""
+    params: dict[str, str] = {}
+    i, n = value.find(";"), len(value)
+    while 0 <= i < n:
+        i += 1
+        eq = value.find("=", i)
+        if eq < 0:
+            break
+        key = value[i:eq].strip().lower()
+        i = eq + 1
+        if i < n and value[i] == '"':
+            buf, i = [], i + 1
+            while i < n and value[i] != '"':
+                if value[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(value[i])
+                i += 1
+            params[key] = "".join(buf)
+            i = value.find(";", i)
+        else:
+            end = value.find(";", i)
+            params[key] = value[i:end if end >= 0 else n].strip()
+            i = end
+    return params
+
+
+# -- chat --------------------------------------------------------------------------------------
+@dataclass
+class _Seen:
+    images: int = 0
+    image_bytes: int = 0
+    videos: int = 0
+    turns: int = 0
+    last_text: str = ""
+    text_chars: int = 0
+
+
+def _media_data(h: _Handler, url: str, kind: str) -> bytes | None:
+    """The bytes behind a media URL (None for a remote http URL the server would fetch)."""
+    if url.startswith(("http://", "https://")):
+        return None
+    if url.startswith("stepfile://"):
+        fid = url.removeprefix("stepfile://")
+        with h.standin._lock:
+            stored = h.standin.files.get(fid)
+        if stored is None:
+            raise ApiFailure(400, f"file not found: {fid}")
+        data, declared = stored.data, None
+    elif url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        declared = header[5:].split(";")[0]
+        data = h.decode_b64(payload)
+    else:
+        raise ApiFailure(400, f"invalid {kind} url")
+    found = sniff(data)
+    allowed = limits.IMAGE_MIMES if kind == "image" else limits.VIDEO_MIMES
+    if found not in allowed:
+        raise ApiFailure(400, f"unsupported {kind} type")
+    if declared is not None and declared != found:
+        raise ApiFailure(400, f"{kind} data does not match its declared type {declared}")
+    return data
+
+
+def _count_media(h: _Handler, seen: _Seen, model: str, kind: str, data: bytes | None) -> None:
+    if kind == "video":
+        if model not in VIDEO_MODELS:
+            raise ApiFailure(400, f"model {model} does not support video input")
+        if data is not None and len(data) > h.standin.max_video_bytes:
+            raise ApiFailure(400, "video must be smaller than 128 MB")
+        seen.videos += 1
+        return
+    if model not in IMAGE_MODELS:
+        raise ApiFailure(400, f"model {model} does not support image input")
+    seen.images += 1
+    seen.image_bytes += len(data or b"")
+    if seen.images > limits.MAX_IMAGES_PER_REQUEST:
+        raise ApiFailure(400, "too many images: at most 60 per request")
+    if seen.image_bytes > h.standin.max_image_bytes:
+        raise ApiFailure(400, "images exceed 20 MB in total")
+
+
+def _check_common(req: Any, *, need_max_tokens: bool) -> tuple[str, list[Any]]:
+    if not isinstance(req, dict):
+        raise ApiFailure(400, "request body must be a JSON object")
+    model, messages = req.get("model"), req.get("messages")
+    if model not in {m for m, _ in MODELS}:
+        raise ApiFailure(400, f"Unsupported model: {model}")
+    if not isinstance(messages, list) or not messages:
+        raise ApiFailure(400, "messages must be a non-empty list")
+    max_tokens = req.get("max_tokens")
+    if need_max_tokens and max_tokens is None:
+        raise ApiFailure(400, "max_tokens is required")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
+        raise ApiFailure(400, "max_tokens must be a positive integer")
+    return model, messages
+
+
+def _check_effort(model: str, effort: Any) -> None:
+    if effort is not None and effort not in EFFORTS.get(model, ("low", "medium", "high")):
+        raise ApiFailure(400, f"invalid reasoning effort: {effort}")
+
+
+def _scan_chat(h: _Handler, req: Any) -> tuple[str, _Seen]:
+    model, messages = _check_common(req, need_max_tokens=False)
+    _check_effort(model, req.get("reasoning_effort"))
+    seen = _Seen()
+    for msg in messages:
+        if not isinstance(msg, dict) or msg.get("role") not in CHAT_ROLES:
+            raise ApiFailure(400, "invalid msg role")
+        content = msg.get("content")
+        parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        text = ""
+        for part in parts:
+            ptype = part.get("type")
+            if ptype == "text":
+                text += part.get("text", "")
+            elif ptype in ("image_url", "video_url"):
+                kind = ptype.removesuffix("_url")
+                spec = part.get(ptype) or {}
+                if kind == "image" and spec.get("detail", "low") not in ("low", "high"):
+                    raise ApiFailure(400, f"invalid detail: {spec.get('detail')}")
+                _count_media(h, seen, model, kind, _media_data(h, spec.get("url", ""), kind))
+            else:
+                raise ApiFailure(400, f"unsupported content part type: {ptype}")
+        seen.text_chars += len(text)
+        if msg["role"] == "user":
+            seen.turns += 1
+            seen.last_text = text
+    return model, seen
+
+
+def _reply_parts(h: _Handler, seen: _Seen) -> tuple[list[str], list[str]]:
+    cfg = h.standin.reply_config()
+    content = cfg.get("content")
+    if content is None:
+        content = (f"Seen {seen.images} image(s) and {seen.videos} video(s) in {seen.turns} "
+                   f"user turn(s). You said: {seen.last_text}")
+    reasoning = cfg.get("reasoning")
+    if reasoning is None:
+        reasoning = f"The user asks: {seen.last_text}"
+    return _split(reasoning, cfg.get("chunks")), _split(content, cfg.get("chunks"))
+
+
+def _split(text: str, chunks: int | None) -> list[str]:
+    if not text:
+        return []
+    if chunks is None:
+        words = text.split(" ")
+        return [w + " " for w in words[:-1]] + [words[-1]] if words[-1] else [
+            w + " " for w in words[:-1]]
+    size = max(1, -(-len(text) // chunks))
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def _usage(prompt: int, completion: int) -> dict[str, Any]:
+    cached = prompt // 2 // 256 * 256
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion, "cached_tokens": cached,
+            "prompt_tokens_details": {"cached_tokens": cached}}
+
+
+def _chat(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
+    req = rec.json
+    model, seen = _scan_chat(h, req)
+    name = fault.name if fault else ""
+    if name == "file_not_found":
+        raise ApiFailure(400, "file not found: the referenced stepfile does not exist")
+    prompt = 12 + seen.text_chars // 4 + seen.images * 400 + seen.videos * 2000
+    rkey = h.standin.reasoning_key or (
+        "reasoning_content" if req.get("reasoning_format") == "deepseek-style" else "reasoning")
+    finish = {"finish_length": "length", "finish_content_filter": "content_filter"}.get(name,
+                                                                                         "stop")
+    if name in ("flood", "paced"):
+        count = int(fault.params.get("count", 20_000))  # type: ignore[union-attr]
+        reasoning, content = [], [f"t{i % 10} " for i in range(count)]
+    else:
+        reasoning, content = _reply_parts(h, seen)
+        if finish == "content_filter":
+            content = content[: len(content) // 2]
+    if not req.get("stream"):
+        message = {"role": "assistant", "content": "".join(content),
+                   rkey: "".join(reasoning)}
+        h.send_json(rec, 200, {
+            "id": str(uuid.uuid4()), "object": "chat.completion", "created": int(time.time()),
+            "model": model, "choices": [{"index": 0, "message": message,
+                                         "finish_reason": finish}],
+            "usage": _usage(prompt, len(reasoning) + len(content))})
+        return
+    cid, created = uuid.uuid4().hex, int(time.time())
+
+    def chunk(delta: dict[str, Any], finish_reason: str, done: int, p: int = prompt) -> bytes:
+        return b"data: %s\n\n" % json.dumps({
+            "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            "usage": _usage(p, done)}, ensure_ascii=False).encode()
+
+    def build() -> list[bytes]:
+        events = [chunk({"role": "assistant", "content": ""}, "", 0, 0)]
+        done = 0
+        for piece in reasoning:
+            done += 1
+            events.append(chunk({"role": "", "content": "", rkey: piece}, "", done))
+        for piece in content:
+            done += 1
+            events.append(chunk({"role": "", "content": piece}, "", done))
+        events.append(chunk({"role": "", "content": ""}, finish, done))
+        events.append(b"data: [DONE]\n\n")
+        return events
+
+    if name in ("flood", "paced"):
+        _serve_stream(h, rec, h.standin.rendered(("chat", len(content), model, prompt), build),
+                      fault)
+    else:
+        _serve_stream(h, rec, build(), fault)
+
+
+def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault | None) -> None:
+    """Write SSE events, applying stream faults. Events[0] is the preamble (not a delta)."""
+    name = fault.name if fault else ""
+    params = fault.params if fault else {}
+    h.start_stream(rec)
+    if name == "flood":
+        blob = b"".join(events)
+        for i in range(0, len(blob), 65536):
+            h.send_chunk(blob[i:i + 65536])
+        h.end_stream()
+        return
+    if name == "paced":
+        _pace(h, events, float(params.get("duration", 20.0)))
+        h.end_stream()
+        return
+    after = int(params.get("after", 2)) + 1
+    if name in ("drop", "stall"):
+        h.send_chunk(b"".join(events[:after]))
+        if name == "stall":
+            h.standin._stopping.wait(float(params.get("seconds", 3600)))
+        h.drop()
+        return
+    if name == "malformed":
+        events = [*events[:after], b'data: {"id": "broken", "choices": [{"delta": \n\n',
+                  *events[after:]]
+    for event in events:
+        h.send_chunk(event)
+    h.end_stream()
+
+
+def _pace(h: _Handler, events: list[bytes], duration: float) -> None:
+    start, sent, total = time.monotonic(), 0, len(events)
+    while sent < total and not h.standin._stopping.is_set():
+        due = min(total, int((time.monotonic() - start) / duration * total) + 1)
+        if due > sent:
+            h.send_chunk(b"".join(events[sent:due]))
+            sent = due
+        time.sleep(0.005)
+
+
+# -- messages ----------------------------------------------------------------------------------
+def _scan_messages(h: _Handler, req: Any) -> tuple[str, _Seen]:
+    model, messages = _check_common(req, need_max_tokens=True)
+    _check_effort(model, (req.get("output_config") or {}).get("effort"))
+    seen = _Seen()
+    for msg in messages:
+        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
+            raise ApiFailure(400, "invalid message role")
+        content = msg.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        text = ""
+        for block in blocks:
+            btype = block.get("type")
+            if btype == "text":
+                text += block.get("text", "")
+            elif btype == "image":
+                source = block.get("source") or {}
+                if source.get("type") == "base64":
+                    url = f"data:{source.get('media_type')};base64,{source.get('data', '')}"
+                else:
+                    url = source.get("url", "")
+                _count_media(h, seen, model, "image", _media_data(h, url, "image"))
+            else:
+                raise ApiFailure(400, f"unsupported content block type: {btype}")
+        seen.text_chars += len(text)
+        if msg["role"] == "user":
+            seen.turns += 1
+            seen.last_text = text
+    return model, seen
+
+
+def _messages(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
+    req = rec.json
+    model, seen = _scan_messages(h, req)
+    name = fault.name if fault else ""
+    if name == "file_not_found":
+        raise ApiFailure(400, "file not found")
+    prompt = 12 + seen.text_chars // 4 + seen.images * 400
+    stop = {"finish_length": "max_tokens", "finish_content_filter": "refusal"}.get(name,
+                                                                                   "end_turn")
+    reasoning, content = _reply_parts(h, seen)
+    if name in ("flood", "paced"):
+        reasoning = []
+        content = [f"t{i % 10} " for i in range(int(fault.params.get("count", 20_000)))]  # type: ignore[union-attr]
+    if not h.standin.messages_thinking:
+        reasoning = []
+    mid = "msg_" + uuid.uuid4().hex[:24]
+    if not req.get("stream"):
+        blocks = [{"type": "thinking", "thinking": "".join(reasoning)}] if reasoning else []
+        blocks.append({"type": "text", "text": "".join(content)})
+        h.send_json(rec, 200, {"id": mid, "type": "message", "role": "assistant", "model": model,
+                               "stop_reason": stop, "stop_sequence": None, "content": blocks,
+                               "usage": {"input_tokens": prompt,
+                                         "output_tokens": len(reasoning) + len(content)}})
+        return
+
+    def ev(kind: str, data: dict[str, Any]) -> bytes:
+        return b"event: %s\ndata: %s\n\n" % (kind.encode(), json.dumps(
+            {"type": kind, **data}, ensure_ascii=False).encode())
+
+    events = [ev("message_start", {"message": {"id": mid, "type": "message",
+                                               "role": "assistant", "model": model}}),
+              ev("ping", {})]
+    index = 0
+    for kind, pieces in (("thinking", reasoning), ("text", content)):
+        if not pieces:
+            continue
+        events.append(ev("content_block_start", {"index": index,
+                                                 "content_block": {"type": kind, kind: ""}}))
+        events += [ev("content_block_delta", {"index": index, "delta": {
+            "type": f"{kind}_delta", kind: piece}}) for piece in pieces]
+        events.append(ev("content_block_stop", {"index": index}))
+        index += 1
+    usage = {"input_tokens": prompt, "output_tokens": len(reasoning) + len(content)}
+    if h.standin.messages_stop_nested:
+        events.append(ev("message_delta", {"delta": {"stop_reason": stop,
+                                                     "stop_sequence": None}, "usage": usage}))
+    else:
+        events.append(ev("message_delta", {"stop_reason": stop, "usage": usage}))
+    events.append(ev("message_stop", {}))
+    _serve_stream(h, rec, [events[0] + events[1], *events[2:]], fault)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until Ctrl+C; print the base URL first so scripts can read it."""
+    parser = argparse.ArgumentParser(description="Local stand-in of the StepFun API")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--api-key", default="sk-standin")
+    parser.add_argument("--fault", action="append", default=[],
+                        help="persistent fault, e.g. flood or paced:count=2000,duration=2")
+    args = parser.parse_args(argv)
+    server = StandIn(api_key=args.api_key, port=args.port).start()
+    for spec in args.fault:
+        name, _, raw = spec.partition(":")
+        params = {k: float(v) for k, v in (p.split("=") for p in raw.split(",") if p)}
+        server.fault(name, times=None, **params)
+    print(server.base_url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
