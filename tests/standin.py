@@ -55,8 +55,8 @@ STATUS_MESSAGES = {
     500: "Internal server error.", 503: "Service temporarily overloaded.",
 }
 # Stream faults apply to the streaming endpoints only; `status_NNN` applies anywhere.
-STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "finish_length", "finish_content_filter",
-                           "flood", "paced", "file_not_found"})
+STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "truncate", "finish_length",
+                           "finish_content_filter", "flood", "paced", "file_not_found"})
 
 
 class ApiFailure(Exception):
@@ -138,6 +138,8 @@ class StandIn:
         self.files: dict[str, StoredFile] = {}
         self._faults: list[Fault] = []
         self._reply: dict[str, Any] = {}
+        self.crlf = False  # SSE lines end in CRLF instead of LF
+        self.sse_comments = False  # SSE comment lines between events
         self.reasoning_key: str | None = None  # force `reasoning`/`reasoning_content` in chat
         self.messages_thinking = True  # Messages SSE: send thinking blocks [assumed in the docs]
         self.messages_stop_nested = False  # Messages SSE: stop_reason inside `delta`, not on top
@@ -154,7 +156,7 @@ class StandIn:
 
         self._server = _Server(("127.0.0.1", self._port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+                                        kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
         return self
 
@@ -194,10 +196,11 @@ class StandIn:
 
         Endpoints: chat, messages, upload, files (get/list/delete), models, or `*`.
         Names: status_NNN [retry_after, message, type], drop [after], stall [after, seconds],
-        malformed [after], finish_length, finish_content_filter, file_not_found,
+        malformed [after], truncate [after] (a clean end without finish or [DONE]),
+        finish_length, finish_content_filter, file_not_found,
         flood [count], paced [count, duration].
         """
-        if not (name.startswith("status_") or name in STREAM_FAULTS):
+        if not (name.removeprefix("status_").isdigit() or name in STREAM_FAULTS):
             raise ValueError(f"unknown fault {name!r}")
         with self._lock:
             self._faults.append(Fault(name, endpoint, times, params))
@@ -281,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes: without this, Nagle + delayed ACK
+        # add 40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.standin._lock:
             self.standin._conns.add(self.connection)
 
@@ -707,6 +713,10 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
     """Write SSE events, applying stream faults. Events[0] is the preamble (not a delta)."""
     name = fault.name if fault else ""
     params = fault.params if fault else {}
+    if h.standin.sse_comments:  # keep-alive comments between events, as proxies may add
+        events = [events[0], *(b": keep-alive\n\n" + e for e in events[1:])]
+    if h.standin.crlf:  # JSON never holds a raw newline, so every \n is a line break
+        events = [e.replace(b"\n", b"\r\n") for e in events]
     h.start_stream(rec)
     if name == "flood":
         blob = b"".join(events)
@@ -724,6 +734,10 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
         if name == "stall":
             h.standin._stopping.wait(float(params.get("seconds", 3600)))
         h.drop()
+        return
+    if name == "truncate":
+        h.send_chunk(b"".join(events[:after]))
+        h.end_stream()
         return
     if name == "malformed":
         events = [*events[:after], b'data: {"id": "broken", "choices": [{"delta": \n\n',
@@ -803,18 +817,20 @@ def _messages(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
         return b"event: %s\ndata: %s\n\n" % (kind.encode(), json.dumps(
             {"type": kind, **data}, ensure_ascii=False).encode())
 
+    # One list item per delta (block start/stop glued on), so fault `after=N` counts deltas.
     events = [ev("message_start", {"message": {"id": mid, "type": "message",
-                                               "role": "assistant", "model": model}}),
-              ev("ping", {})]
+                                               "role": "assistant", "model": model}})
+              + ev("ping", {})]
     index = 0
     for kind, pieces in (("thinking", reasoning), ("text", content)):
         if not pieces:
             continue
-        events.append(ev("content_block_start", {"index": index,
-                                                 "content_block": {"type": kind, kind: ""}}))
-        events += [ev("content_block_delta", {"index": index, "delta": {
+        items = [ev("content_block_delta", {"index": index, "delta": {
             "type": f"{kind}_delta", kind: piece}}) for piece in pieces]
-        events.append(ev("content_block_stop", {"index": index}))
+        items[0] = ev("content_block_start", {"index": index, "content_block": {
+            "type": kind, kind: ""}}) + items[0]
+        items[-1] += ev("content_block_stop", {"index": index})
+        events += items
         index += 1
     usage = {"input_tokens": prompt, "output_tokens": len(reasoning) + len(content)}
     if h.standin.messages_stop_nested:
@@ -823,7 +839,7 @@ def _messages(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
     else:
         events.append(ev("message_delta", {"stop_reason": stop, "usage": usage}))
     events.append(ev("message_stop", {}))
-    _serve_stream(h, rec, [events[0] + events[1], *events[2:]], fault)
+    _serve_stream(h, rec, events, fault)
 
 
 def main(argv: list[str] | None = None) -> None:

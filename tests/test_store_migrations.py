@@ -168,3 +168,27 @@ def test_environment_errors_become_store_errors(tmp_path: Path) -> None:
     finally:
         mem.close()
     assert translate(bug.value) is None
+
+
+async def test_damage_seen_at_runtime_is_checked_at_next_open(data_dir: Path) -> None:
+    path, owners = data_dir / "stepdesk.db", data_dir / "owners"
+    store = await Store.open(path, owner_dir=owners)
+    conv = await store.create_conversation("big", "m", None)
+    for n in range(100):
+        await store.add_user_message(conv.id, f"message {n} " + "y" * 2000, [], model="m",
+                                     effort=None)
+    await store.close()
+    with path.open("r+b") as f:  # scribble over the middle, header and page count intact
+        size = f.seek(0, 2)
+        f.seek(size // 2)
+        f.write(b"\xff" * 16384)
+    store = await Store.open(path, owner_dir=owners)
+    try:
+        with pytest.raises(StoreError, match="damaged"):
+            await store.list_messages(conv.id)
+    finally:
+        await store.close()
+    with pytest.raises(CorruptDatabaseError) as info:
+        await Store.open(path, owner_dir=owners)
+    assert info.value.moved_to.exists() and not path.exists()
+    assert not list(data_dir.glob("*.check"))

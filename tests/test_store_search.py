@@ -80,6 +80,10 @@ async def test_hits_carry_snippet_and_metadata(store: Store) -> None:
     assert "[机器学习]" in hit.snippet
     [hit] = await store.search("你好", marks=("[", "]"))
     assert "[你好]" in hit.snippet
+    [hit] = await store.search("c++")
+    assert "«C++»" in hit.snippet
+    [hit] = await store.search("party 🎉")
+    assert hit.snippet == "«Party» time «🎉» with friends"
 
 
 async def test_accents_and_case(data_dir: Path) -> None:
@@ -135,5 +139,25 @@ async def test_fts_created_later_when_first_opened_without(data_dir: Path) -> No
             ids["The foo-bar service crashed at noon"]]
         assert [h.message_id for h in await s.search("机器学习")] == [
             ids["我们讨论了机器学习模型的训练方法"]]
+    finally:
+        await s.close()
+
+
+async def test_index_kept_current_while_searching_without_fts(data_dir: Path) -> None:
+    path, owners = data_dir / "flip.db", data_dir / "owners"
+    s = await Store.open(path, owner_dir=owners)
+    conv = await s.create_conversation("c", "m", None)
+    await s.close()
+    s = await Store.open(path, owner_dir=owners, use_fts=False)
+    try:
+        text = "armadillo 穿山甲很可爱"
+        msg = await s.add_user_message(conv.id, text, [], model="m", effort=None)
+        assert [h.message_id for h in await s.search("armadillo")] == [msg.id]  # via LIKE
+    finally:
+        await s.close()
+    s = await Store.open(path, owner_dir=owners)
+    try:
+        assert [h.message_id for h in await s.search("armadillo")] == [msg.id]
+        assert [h.message_id for h in await s.search("穿山甲")] == [msg.id]
     finally:
         await s.close()

@@ -56,21 +56,35 @@ async def test_lookup_touches_last_used(store: Store) -> None:
     assert listed[0].account == ACCT and listed[0].bytes == 10
 
 
-async def test_prune_never_offers_files_a_conversation_uses(store: Store) -> None:
+async def test_prune_is_lru_beyond_keep(store: Store) -> None:
+    conv = await store.create_conversation("c", "m", None)
+    await store.add_user_message(conv.id, "uses 0", [attachment(sha(0))], model="m", effort=None)
+    for n in range(4):  # file-0 is the least recently used, file-3 the most
+        await store.remember_upload(sha(n), URL, ACCT, f"file-{n}", 10)
+        time.sleep(0.002)
+    await store.remember_upload(sha(99), URL, "other-account", "file-x", 10)
+    prune = await store.uploads_to_prune(URL, ACCT, keep=2)
+    assert [u.file_id for u in prune] == ["file-0", "file-1"]
+    assert await store.uploads_to_prune(URL, ACCT, keep=4) == []
+    assert await store.uploads_to_prune(URL, ACCT) == []  # default keep leaves room under 1000
+
+
+async def test_prune_sparing_used_never_offers_files_a_conversation_uses(store: Store) -> None:
     conv = await store.create_conversation("c", "m", None)
     await store.add_user_message(conv.id, "uses 0 and 3", [attachment(sha(0)), attachment(sha(3))],
                                  model="m", effort=None)
     for n in range(6):  # file-0 is the least recently used, file-5 the most
         await store.remember_upload(sha(n), URL, ACCT, f"file-{n}", 10)
         time.sleep(0.002)
-    await store.remember_upload(sha(99), URL, "other-account", "file-x", 10)
-    prune = await store.uploads_to_prune(URL, ACCT, keep=3)
-    assert [u.file_id for u in prune] == ["file-1", "file-2", "file-4"]
-    assert [u.file_id for u in await store.uploads_to_prune(URL, ACCT, keep=5)] == ["file-1"]
-    assert await store.uploads_to_prune(URL, ACCT, keep=6) == []
-    assert [u.file_id for u in await store.uploads_to_prune(URL, ACCT, keep=0)] == [
-        "file-1", "file-2", "file-4", "file-5"]
-    assert await store.uploads_to_prune(URL, ACCT) == []  # default keep leaves room under 1000
+
+    async def prune(keep: int) -> list[str]:
+        return [u.file_id for u in await store.uploads_to_prune(URL, ACCT, keep,
+                                                                spare_used=True)]
+
+    assert await prune(3) == ["file-1", "file-2", "file-4"]
+    assert await prune(5) == ["file-1"]
+    assert await prune(6) == []
+    assert await prune(0) == ["file-1", "file-2", "file-4", "file-5"]
 
 
 async def test_file_ids_only_used_by(store: Store) -> None:

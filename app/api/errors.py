@@ -7,6 +7,7 @@ the server's `error.message`, and `scrub()` removes the key if a server ever ech
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -90,7 +91,7 @@ class StreamInterrupted(ApiError):
 
 
 def scrub(text: str, secret: str | None) -> str:
-    """Remove the key (and a `Bearer …` header value) from text that may have echoed it."""
+    """Remove the key from text that may have echoed it."""
     if secret and secret in text:
         text = text.replace(secret, "[redacted]")
     return text
@@ -109,8 +110,6 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def error_body(body: bytes) -> tuple[str, str]:
     """(message, type) from `{"error": {"message", "type"}}`, tolerating any other shape."""
-    import json
-
     try:
         data: Any = json.loads(body)
     except ValueError:

@@ -7,6 +7,7 @@ front (busy_timeout) instead of failing when a deferred read transaction tries t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -30,23 +31,20 @@ _DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 class Database:
     """One connection plus the write-transaction discipline every store module uses."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, fts: bool) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, *, indexed: bool, fts_search: bool
+    ) -> None:
         self.conn = conn
         self.path = path
-        self.fts = fts  # the full-text tables exist and are kept up to date
+        self.indexed = indexed  # the full-text tables exist: every write keeps them current
+        self.fts_search = fts_search  # search through them (else LIKE)
         self.commit_count = 0
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One `BEGIN IMMEDIATE` … `COMMIT` transaction; rolled back on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(self.conn):
             yield self.conn
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
         self.commit_count += 1
 
     @contextmanager
@@ -100,19 +98,47 @@ class _Damaged(Exception):
     """Internal: the file failed a sanity check or SQLite called it corrupt."""
 
 
+def is_damage(exc: sqlite3.Error) -> bool:
+    return primary_code(exc) in _DAMAGED
+
+
+def _suspect_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".check")
+
+
+def mark_suspect(path: Path) -> None:
+    """Ask the next open to run a full `quick_check` (SQLite reported damage at runtime)."""
+    with contextlib.suppress(OSError):
+        _suspect_marker(path).touch()
+
+
 def _connect_checked(path: Path) -> sqlite3.Connection:
-    """Connect and read the schema, turning any sign of damage into `_Damaged`."""
+    """Connect and read the schema, turning any sign of damage into `_Damaged`.
+
+    The full `quick_check` (seconds on a big history) runs only when a previous session
+    saw SQLite report damage; otherwise the header checks and schema read must do.
+    """
     _check_header(path)
+    marker = _suspect_marker(path)
     conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if version > schema.LATEST:
             raise NewerSchemaError(path, version, schema.LATEST)
+        if marker.exists():
+            if conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+                conn.close()
+                marker.unlink(missing_ok=True)
+                raise _Damaged
+            marker.unlink(missing_ok=True)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if primary_code(exc) in _DAMAGED:
+        if is_damage(exc):
+            _suspect_marker(path).unlink(missing_ok=True)
             raise _Damaged from exc
+        raise
+    except _Damaged:
         raise
     except BaseException:
         conn.close()
@@ -175,13 +201,14 @@ def _prepare(conn: sqlite3.Connection, path: Path, use_fts: bool) -> tuple[Datab
             fts = True
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if primary_code(exc) in _DAMAGED:
+        if is_damage(exc):
             raise _Damaged from exc
         raise
     except BaseException:
         conn.close()
         raise
-    return Database(conn, path, fts and use_fts), backup
+    # Tables that exist are maintained even when `use_fts` is off, so they never go stale.
+    return Database(conn, path, indexed=fts, fts_search=fts and use_fts), backup
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, use_fts: bool) -> Path | None:
@@ -221,11 +248,13 @@ def _backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
 
 @contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT; on any failure (COMMIT included) roll back and re-raise."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # keep the original error
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")

@@ -67,14 +67,15 @@ def list_conversations(db: Database, limit: int) -> list[Conversation]:
 
 
 def update_conversation(db: Database, conversation_id: int, column: str, value: object) -> None:
-    """Set one of the user-editable columns (title, pinned, effort)."""
+    """Set one of the user-editable columns (title, pinned, effort).
+
+    `updated_at` means "last message activity": renaming or pinning must not reorder the
+    recent list.
+    """
     if column not in ("title", "pinned", "effort"):
         raise ValueError(f"not an editable conversation column: {column}")
     with db.write() as c:
-        c.execute(
-            f"UPDATE conversations SET {column} = ?, updated_at = ? WHERE id = ?",
-            (value, now_ms(), conversation_id),
-        )
+        c.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (value, conversation_id))
 
 
 def delete_conversation(db: Database, conversation_id: int) -> list[str]:
@@ -150,7 +151,7 @@ def add_user_message(
             ],
         )
         c.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-        if db.fts:
+        if db.indexed:
             index_message(c, message_id, text)
         return _load_messages(c, "id = ?", (message_id,))[0]
 
@@ -211,7 +212,7 @@ def finish_message(
     if status not in STATUSES or status == "streaming":
         raise ValueError(f"not a final message status: {status!r}")
     with db.write() as c:
-        _finish(c, db.fts, message_id, status, error, finish_reason, now_ms())
+        _finish(c, db.indexed, message_id, status, error, finish_reason, now_ms())
 
 
 def _finish(
@@ -256,7 +257,7 @@ def interrupt_owned_by(db: Database, owners: Sequence[str | None]) -> int:
                 "SELECT id FROM messages WHERE status = 'streaming' AND owner IS ?", (owner,)
             )]
             for message_id in ids:
-                _finish(c, db.fts, message_id, "interrupted", INTERRUPTED_ERROR, None, now)
+                _finish(c, db.indexed, message_id, "interrupted", INTERRUPTED_ERROR, None, now)
             count += len(ids)
     return count
 

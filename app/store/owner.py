@@ -67,10 +67,14 @@ class OwnerLock:
         if self._file is None:
             return
         f, self._file = self._file, None
+        # POSIX: unlink while still locked, so nobody sees an unlocked file. Windows refuses
+        # to delete an open file, so there the unlink after closing does the work.
         with contextlib.suppress(OSError):
             self.path.unlink()
         _unlock(f)
         f.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
 
 
 def owner_is_gone(owner_dir: Path, owner: str | None) -> bool:

@@ -145,6 +145,28 @@ def _v2(conn: sqlite3.Connection, use_fts: bool) -> None:
         create_fts(conn)
 
 
+_V3_TEMPLATES = """
+CREATE TABLE templates(
+    slug TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    icon TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL,
+    effort TEXT NOT NULL,
+    media TEXT NOT NULL,
+    output_json TEXT NOT NULL,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    position INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+)
+"""
+
+
+def _v3(conn: sqlite3.Connection, use_fts: bool) -> None:
+    """The user's task templates (built-ins ship as a resource, never stored)."""
+    _run_script(conn, _V3_TEMPLATES)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction (executescript would commit)."""
     for statement in script.split(";"):
@@ -153,5 +175,5 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 Migration = Callable[[sqlite3.Connection, bool], None]
-MIGRATIONS: list[Migration] = [_v1, _v2]
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)

@@ -76,6 +76,9 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+# Always pair these patterns with `ESCAPE '\'`: besides making % and _ literal, it keeps
+# FTS5's trigram LIKE optimisation away, which in SQLite 3.40 returns NO rows for patterns
+# with fewer than 3 characters (test_store_search checks `你好` on the trigram table).
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -95,8 +98,9 @@ def search(
     if not found:
         return []
     terms = plan.all_terms
+    anchors = plan.words + plan.trigrams or plan.likes  # indexed terms are the rarer ones
     snippets = {
-        rowid: (snippet if snippet is not None else make_snippet(content, terms, marks))
+        rowid: (snippet if snippet is not None else make_snippet(content, terms, marks, anchors))
         for rowid, content, snippet in found
     }
     marks_sql = ",".join("?" * len(snippets))
@@ -135,10 +139,15 @@ def _search_fts(c: sqlite3.Connection, plan: Plan, limit: int, marks: tuple[str,
     for term in plan.likes:
         where.append("content LIKE ? ESCAPE '\\'")
         args.append(_like(term))
+    where_sql = " AND ".join(where)
+    if plan.likes:
+        # FTS5's snippet() cannot mark the LIKE terms (nor the `++` of `c++`): build it here.
+        sql = f"SELECT rowid, content, NULL FROM {table} WHERE {where_sql} ORDER BY rowid DESC"
+        return c.execute(f"{sql} LIMIT ?", [*args, limit]).fetchall()
     tokens = _SNIPPET_TOKENS if table == "messages_fts" else _SNIPPET_TOKENS * 3
     sql = (
         f"SELECT rowid, NULL, snippet({table}, 0, ?, ?, '…', {tokens}) FROM {table} "
-        f"WHERE {' AND '.join(where)} ORDER BY rowid DESC LIMIT ?"
+        f"WHERE {where_sql} ORDER BY rowid DESC LIMIT ?"
     )
     return c.execute(sql, [marks[0], marks[1], *args, limit]).fetchall()
 
@@ -151,13 +160,19 @@ def _search_like(
     return c.execute(sql, [*(_like(t) for t in terms), limit]).fetchall()
 
 
-def make_snippet(content: str | None, terms: list[str], marks: tuple[str, str]) -> str:
-    """A short excerpt around the first match with every term occurrence wrapped in marks."""
-    content = content or ""
-    pattern = re.compile(
+def _alternation(terms: list[str]) -> re.Pattern[str]:
+    return re.compile(
         "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE
     )
-    first = pattern.search(content)
+
+
+def make_snippet(
+    content: str | None, terms: list[str], marks: tuple[str, str], anchors: list[str]
+) -> str:
+    """An excerpt around the first `anchors` match with every term occurrence marked."""
+    content = content or ""
+    pattern = _alternation(terms)
+    first = _alternation(anchors).search(content) or pattern.search(content)
     if first is None:
         start, end = 0, min(len(content), _CONTEXT_BEFORE + _CONTEXT_AFTER)
     else:

@@ -13,14 +13,14 @@ import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from app.api.events import Usage
 from app.store import export, history, search, uploads
 from app.store.blobs import BlobStore
-from app.store.db import Database, open_database
+from app.store.db import Database, is_damage, mark_suspect, open_database
 from app.store.errors import StoreError, translate
 from app.store.owner import OwnerLock, owner_is_gone, sweep_stale_locks
 from app.store.records import (
@@ -36,15 +36,26 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _guard(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-    """Run on the worker: environment failures become StoreError, bugs propagate."""
+def _guard(db_path: Path, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Run on the worker: environment failures become StoreError, bugs propagate.
+
+    Damage noticed mid-session is remembered beside the file, so the next open verifies
+    the whole database instead of trusting its header.
+    """
     try:
         return fn(*args, **kwargs)
     except sqlite3.Error as exc:
         translated = translate(exc)
         if translated is None:
             raise
+        if is_damage(exc):
+            mark_suspect(db_path)
         raise translated from exc
+
+
+def _discard_opened(job: Future[Store]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        job.result()._close_sync()
 
 
 class Store:
@@ -75,15 +86,16 @@ class Store:
         `moved_aside`) instead of raising CorruptDatabaseError.
         """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepdesk-store")
-        loop = asyncio.get_running_loop()
+        job = executor.submit(
+            _guard, db_path, cls._open_sync, executor, db_path, owner_dir, use_fts,
+            recover_corrupt,
+        )
         try:
-            return await loop.run_in_executor(
-                executor,
-                functools.partial(
-                    _guard, cls._open_sync, executor, db_path, owner_dir, use_fts, recover_corrupt
-                ),
-            )
+            return await asyncio.wrap_future(job)
         except BaseException:
+            # Failed or cancelled: if the open still completes, close what it opened (queued
+            # behind it on the same thread, where the connection must be closed).
+            executor.submit(_discard_opened, job)
             executor.shutdown(wait=False)
             raise
 
@@ -124,7 +136,7 @@ class Store:
             raise StoreError("The history database is closed.")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, functools.partial(_guard, fn, self._db, *args, **kwargs)
+            self._executor, functools.partial(_guard, self.path, fn, self._db, *args, **kwargs)
         )
 
     @property
@@ -270,9 +282,15 @@ class Store:
         return await self._run(uploads.list_uploads, base_url, account)
 
     async def uploads_to_prune(
-        self, base_url: str, account: str, keep: int = uploads.DEFAULT_KEEP
+        self,
+        base_url: str,
+        account: str,
+        keep: int = uploads.DEFAULT_KEEP,
+        *,
+        spare_used: bool = False,
     ) -> list[UploadRecord]:
-        return await self._run(uploads.to_prune, base_url, account, keep)
+        """LRU uploads beyond `keep`; `spare_used` never offers one a conversation uses."""
+        return await self._run(uploads.to_prune, base_url, account, keep, spare_used=spare_used)
 
     async def file_ids_only_used_by(
         self, conversation_id: int, base_url: str, account: str
@@ -297,7 +315,7 @@ class Store:
 
 def _search(db: Database, text: str, limit: int, marks: tuple[str, str]) -> list[SearchHit]:
     with db.read() as c:
-        return search.search(c, text, limit=limit, fts=db.fts, marks=marks)
+        return search.search(c, text, limit=limit, fts=db.fts_search, marks=marks)
 
 
 def _get_setting(db: Database, key: str, default: str | None) -> str | None:

@@ -57,11 +57,15 @@ def list_uploads(db: Database, base_url: str, account: str) -> list[UploadRecord
     return [UploadRecord(*r) for r in rows]
 
 
-def to_prune(db: Database, base_url: str, account: str, keep: int) -> list[UploadRecord]:
-    """Least recently used uploads to delete so that at most `keep` remain.
+def to_prune(
+    db: Database, base_url: str, account: str, keep: int, *, spare_used: bool
+) -> list[UploadRecord]:
+    """Least recently used uploads to delete so that at most `keep` remain; oldest first.
 
-    Files any stored conversation still uses are never offered (they count towards `keep`),
-    so the result may be shorter than the excess; oldest first.
+    Deleting a file a conversation still references is safe (chat re-uploads a stale ID
+    once, transparently), so by default plain LRU decides. With `spare_used`, files any
+    stored conversation uses are never offered; they still count towards `keep`, so the
+    result may be shorter than the excess.
     """
     with db.read() as c:
         total = c.execute(
@@ -70,9 +74,13 @@ def to_prune(db: Database, base_url: str, account: str, keep: int) -> list[Uploa
         excess = total - max(keep, 0)
         if excess <= 0:
             return []
-        rows = c.execute(
-            f"SELECT {_COLS} FROM uploads u WHERE base_url = ? AND account = ? "
+        unused = (
             "AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = u.sha256) "
+            if spare_used
+            else ""
+        )
+        rows = c.execute(
+            f"SELECT {_COLS} FROM uploads u WHERE base_url = ? AND account = ? {unused}"
             "ORDER BY last_used_at, rowid LIMIT ?",
             (base_url, account, excess),
         ).fetchall()
