@@ -9,6 +9,7 @@ consumes the events is "Stop": the partial reply is kept as `stopped`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -176,14 +177,16 @@ class ChatEngine:
         yield TurnStarted(user.conversation_id, user.id, assistant.id)
         buffer = _ReplyBuffer(assistant.id, [], [], last_flush=self._clock())
         try:
-            async for event in self._stream_with_media(user, model, effort, buffer):
-                yield event
-                if isinstance(event, Finished):
-                    await self._flush(buffer)
-                    outcome = self._finish_event(event.reason)
-                    await self._finish(assistant.id, outcome, event.reason)
-                    yield outcome
-                    return
+            async with contextlib.aclosing(
+                    self._stream_with_media(user, model, effort, buffer)) as stream:
+                async for event in stream:
+                    yield event
+                    if isinstance(event, Finished):
+                        await self._flush(buffer)
+                        outcome = self._finish_event(event.reason)
+                        await self._finish(assistant.id, outcome, event.reason)
+                        yield outcome
+                        return
         except asyncio.CancelledError:
             # Stop: keep what arrived. Shielded, so a second cancel cannot lose the reply.
             await asyncio.shield(self._close_stopped(buffer))
@@ -215,11 +218,13 @@ class ChatEngine:
                     yield event
             request = _with_refs(request, refs, inline=not needs_upload)
             try:
-                async for event in self._client.stream_chat(request):
-                    self._buffer_event(event, buffer)
-                    yield event
-                    if buffer.dirty() and self._clock() - buffer.last_flush >= FLUSH_INTERVAL_S:
-                        await self._flush(buffer)
+                async with contextlib.aclosing(self._client.stream_chat(request)) as events:
+                    async for event in events:
+                        self._buffer_event(event, buffer)
+                        yield event
+                        if buffer.dirty() and \
+                                self._clock() - buffer.last_flush >= FLUSH_INTERVAL_S:
+                            await self._flush(buffer)
                 return
             except FileNotFound:
                 if attempt == 2 or buffer.got_text or not needs_upload:
@@ -247,12 +252,8 @@ class ChatEngine:
         reasoning, content, usage = buffer.take()
         await self._store.append_reply(buffer.message_id, reasoning, content, usage)
 
-    async def _finish(self, message_id: int, outcome: TurnEvent, reason: str | None) -> None:
-        if isinstance(outcome, TurnFinished):
-            await self._store.finish_message(message_id, outcome.status, finish_reason=reason)
-        elif isinstance(outcome, TurnFailed):
-            await self._store.finish_message(message_id, outcome.status, error=outcome.error,
-                                             finish_reason=reason)
+    async def _finish(self, message_id: int, outcome: TurnFinished, reason: str | None) -> None:
+        await self._store.finish_message(message_id, outcome.status, finish_reason=reason)
 
     async def _close_stopped(self, buffer: _ReplyBuffer) -> None:
         await self._flush(buffer)
@@ -263,9 +264,8 @@ class ChatEngine:
         await self._store.finish_message(buffer.message_id, failure.status, error=failure.error)
 
     @staticmethod
-    def _finish_event(reason: str) -> TurnEvent:
-        if reason == "content_filter":
-            return TurnFailed("blocked", "StepFun's content review stopped this reply.")
+    def _finish_event(reason: str) -> TurnFinished:
+        """`content_filter` never gets here: the client raises ContentBlocked for it."""
         return TurnFinished(_FINISH_STATUS.get(reason, "complete"), reason)
 
     async def _require(self, message_id: int | None, role: str) -> Message:

@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="send only this part of the video, e.g. 0:00-4:59")
     ask.add_argument("--split", action="store_true",
                      help="send a long video as one turn per part of at most 4:59")
+    ask.add_argument("--template", "-t", metavar="SLUG",
+                     help="use a task template: its prompt (PROMPT is added after it), "
+                          "effort and media (see `stepdesk templates list`)")
+    ask.add_argument("--save-tables", metavar="DIR", type=Path,
+                     help="write each table of the answer to DIR/table-N.csv (UTF-8)")
 
     history = commands.add_parser("history", help="browse the local history")
     hist = history.add_subparsers(dest="action", required=True)
@@ -73,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+    templates = commands.add_parser("templates", help="task templates: list, show, share")
+    tpl = templates.add_subparsers(dest="action", required=True)
+    tpl.add_parser("list", help="every template (* pinned, b built-in)")
+    tshow = tpl.add_parser("show", help="one template, with its prompt")
+    tshow.add_argument("slug")
+    texport = tpl.add_parser("export", help="write templates as JSON (default: your own)")
+    texport.add_argument("slugs", nargs="*", metavar="SLUG", help="only these templates")
+    texport.add_argument("--all", action="store_true", help="include the built-ins")
+    texport.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    timport = tpl.add_parser("import", help="add the templates of a JSON file "
+                                            "(a taken slug gets a -2 suffix)")
+    timport.add_argument("file", type=Path)
 
     files = commands.add_parser("files", help="the account's uploaded files")
     fil = files.add_subparsers(dest="action", required=True)
@@ -126,6 +144,10 @@ async def _dispatch(args: argparse.Namespace, env: Mapping[str, str], out: TextI
             from app.cli_history import run_history
 
             return await run_history(args, services, out)
+        if args.command == "templates":
+            from app.cli_templates import run_templates
+
+            return await run_templates(args, services, out)
         from app.cli_files import run_files
 
         await _connect(services, env)
@@ -150,25 +172,46 @@ async def _connect(services: Services, env: Mapping[str, str]) -> None:
 
 async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Services,
                out: TextIO, err: TextIO) -> int:
-    from app.cli_ask import prepare_files, stream_turn
+    from app.cli_ask import (
+        check_template_media,
+        prepare_files,
+        prepare_table_dir,
+        resolve_template,
+        save_tables,
+        stream_turn,
+    )
 
     prompt = " ".join(args.prompt).strip()
+    template = await resolve_template(args, services)
     if not prompt and not args.file:
         raise CliError("Nothing to ask: give a prompt, a --file, or both.", EXIT_BAD_INPUT)
     if args.conversation is not None and \
             await services.store.get_conversation(args.conversation) is None:
         raise CliError(f"There is no conversation {args.conversation} "
                        "(see `stepdesk history list`).", EXIT_BAD_INPUT)
+    if args.save_tables is not None:
+        prepare_table_dir(args.save_tables)
+    if template is not None:
+        prompt = template.compose(prompt)
     turns: list[tuple[str, list[PreparedMedia]]] = await prepare_files(
         args, prompt, services, err)
+    if template is not None:
+        check_template_media(template, turns)
     await _connect(services, env)
     conversation_id = args.conversation
     code = EXIT_OK
+    saved = 0
     for text, media in turns:
         conversation_id, code = await stream_turn(
             services, conversation_id, text, media, args, out, err)
         if code != EXIT_OK:
             break
+        if args.save_tables is not None and conversation_id is not None:
+            saved += await save_tables(services, conversation_id, args.save_tables, saved + 1,
+                                       err)
+    if code == EXIT_OK and args.save_tables is not None and not saved:
+        print(f"stepdesk: the answer has no tables; nothing was saved to {args.save_tables}.",
+              file=err)
     return code
 
 

@@ -1,4 +1,4 @@
-"""`stepdesk ask`: preparing the files and printing one streamed turn."""
+"""`stepdesk ask`: preparing the files, printing one streamed turn, templates, tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli import EXIT_API, EXIT_BAD_INPUT, EXIT_OK, CliError
+from app.cli import EXIT_API, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
 from app.turn_events import (
     ContentDelta,
     MediaOmitted,
@@ -22,6 +22,7 @@ from app.turn_events import (
 if TYPE_CHECKING:
     from app.media.intake import PreparedMedia
     from app.services import Services
+    from app.templates.model import Template
 
 
 async def prepare_files(args: argparse.Namespace, prompt: str, services: Services,
@@ -124,3 +125,62 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
     if code == EXIT_OK and conversation_id is not None and err.isatty():
         print(f"(conversation {conversation_id})", file=err)
     return conversation_id, code
+
+
+async def resolve_template(args: argparse.Namespace, services: Services) -> Template | None:
+    """The --template, checked before anything is prepared or sent; its effort unless --effort.
+
+    Its media fit is checked after preparing (`check_template_media`), when the kinds are known.
+    """
+    if not args.template:
+        return None
+    from app.cli_templates import catalogue
+    from app.templates.model import TemplateError
+
+    try:
+        template = await catalogue(services).require(args.template)
+    except TemplateError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from None
+    if not args.file:
+        raise CliError(f"{template.media_problem([])} Add one with --file PATH.",
+                       EXIT_BAD_INPUT)
+    if args.effort is None:
+        args.effort = template.effort
+    return template
+
+
+def check_template_media(template: Template,
+                         turns: list[tuple[str, list[PreparedMedia]]]) -> None:
+    problem = template.media_problem([m.kind for _, media in turns for m in media])
+    if problem:
+        raise CliError(problem, EXIT_BAD_INPUT)
+
+
+def prepare_table_dir(directory: Path) -> None:
+    """Create --save-tables DIR up front: a bad path fails before anything is sent."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"Cannot use {directory} for tables: {exc.strerror or exc}.",
+                       EXIT_BAD_INPUT) from None
+
+
+async def save_tables(services: Services, conversation_id: int, directory: Path, first: int,
+                      err: TextIO) -> int:
+    """Write each table of the conversation's last answer as DIR/table-N.csv (N from `first`).
+
+    Prints each path on stderr; returns how many were written.
+    """
+    from app.results.tables import extract_tables
+
+    messages = await services.store.active_messages(conversation_id)
+    answer = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
+    tables = extract_tables(answer)
+    for number, table in enumerate(tables, first):
+        path = directory / f"table-{number}.csv"
+        try:
+            table.save_csv(path)
+        except OSError as exc:
+            raise CliError(f"Cannot write {path}: {exc.strerror or exc}.", EXIT_FAILURE) from None
+        print(path, file=err)
+    return len(tables)

@@ -144,8 +144,12 @@ def make_video(path: Path, *, vcodec: str = "libx264", fmt: str | None = None,
                size: tuple[int, int] = (64, 48), fps: int = 10, seconds: float = 1.0,
                pix_fmt: str = "yuv420p", audio: str | None = "aac", faststart: bool = True,
                noise: bool = False, metadata: dict[str, str] | None = None,
-               options: dict[str, str] | None = None, video: bool = True) -> Path:
-    """Encode a real video with PyAV: moving bars (or noise, for big files) and a tone."""
+               options: dict[str, str] | None = None, video: bool = True,
+               frames: int | None = None) -> Path:
+    """Encode a real video with PyAV: moving bars (or noise, for big files) and silence.
+
+    `frames` overrides the video frame count (0 gives a video track with no frames).
+    """
     import av
 
     container_options = {"movflags": "+faststart"} if faststart and fmt in (None, "mp4",
@@ -165,8 +169,8 @@ def make_video(path: Path, *, vcodec: str = "libx264", fmt: str | None = None,
         if audio:
             rate = 48000 if audio == "libopus" else 44100
             aout = out.add_stream(audio, rate=rate, layout="stereo")
-        frames = round(seconds * fps)
-        for index in range(frames if vout is not None else 0):
+        count = round(seconds * fps) if frames is None else frames
+        for index in range(count if vout is not None else 0):
             _mux(out, vout, _frame(size, index, noise), index)
         if aout is not None:
             _audio(out, aout, seconds)
@@ -245,3 +249,62 @@ def audio_only_m4a(dest: Path, name: str = "voice.mp4") -> Path:
 def long_tiny_video(dest: Path, seconds: float = 360.0, name: str = "long.mp4") -> Path:
     """A 6-minute 64×48 video at 1 fps without audio: cheap to make, long enough to refuse."""
     return make_video(dest / name, fmt="mp4", fps=1, seconds=seconds, audio=None)
+
+
+# --- HEIC --------------------------------------------------------------------------------
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _fullbox(kind: bytes, version: int, payload: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version << 24) + payload)
+
+
+def heic(dest: Path, name: str = "iphone.heic", im: Image.Image | None = None) -> Path | None:
+    """A real single-image HEIC: one HEVC intra frame (libx265 via PyAV) in HEIF boxes.
+
+    pi-heif can only decode, so the HEIF container (ftyp, meta: hdlr/pitm/iinf/iloc/iprp,
+    mdat) is written by hand around the hvcC record and sample of a one-frame MP4.
+    Returns None when this FFmpeg build has no HEVC encoder.
+    """
+    import av
+
+    if "libx265" not in av.codecs_available:
+        return None
+    picture = im if im is not None else scene((320, 240))
+    width, height = picture.size
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx265", rate=1, options={
+            "preset": "ultrafast", "x265-params": "log-level=error"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        frame = av.VideoFrame.from_image(picture.convert("RGB")).reformat(format="yuv420p")
+        frame.pts = 0
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    mp4 = buf.getvalue()
+    at = mp4.index(b"hvcC") - 4
+    hvcc = mp4[at : at + int.from_bytes(mp4[at : at + 4], "big")]
+    at = mp4.index(b"mdat") - 4
+    sample = mp4[at + 8 : at + int.from_bytes(mp4[at : at + 4], "big")]
+
+    def meta(offset: int) -> bytes:
+        infe = _fullbox(b"infe", 2, struct.pack(">HH", 1, 0) + b"hvc1\x00")
+        ispe = _fullbox(b"ispe", 0, struct.pack(">II", width, height))
+        iloc = _fullbox(b"iloc", 0, b"\x44\x00" + struct.pack(">HHHHII", 1, 1, 0, 1, offset,
+                                                              len(sample)))
+        ipma = _fullbox(b"ipma", 0, struct.pack(">IHB", 1, 1, 2) + b"\x81\x02")
+        return _fullbox(b"meta", 0, b"".join((
+            _fullbox(b"hdlr", 0, b"\x00" * 4 + b"pict" + b"\x00" * 13),
+            _fullbox(b"pitm", 0, struct.pack(">H", 1)),
+            _fullbox(b"iinf", 0, struct.pack(">H", 1) + infe),
+            iloc,
+            _box(b"iprp", _box(b"ipco", hvcc + ispe) + ipma),
+        )))
+
+    ftyp = _box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic")
+    path = dest / name
+    path.write_bytes(ftyp + meta(len(ftyp) + len(meta(0)) + 8) + _box(b"mdat", sample))
+    return path

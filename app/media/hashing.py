@@ -15,36 +15,63 @@ from typing import BinaryIO
 CHUNK = 1 << 20  # 1 MiB: big enough for throughput, small enough for memory
 
 
+class Capture:
+    """Collects bytes [start, start + length) of a stream as `copy_and_hash` passes them."""
+
+    def __init__(self, start: int, length: int) -> None:
+        self.start = start
+        self.length = length
+        self.data = bytearray()
+
+    def feed(self, offset: int, chunk: bytes) -> None:
+        lo = max(self.start, offset)
+        hi = min(self.start + self.length, offset + len(chunk))
+        if lo < hi:
+            self.data += chunk[lo - offset : hi - offset]
+
+
 def copy_and_hash(
     src: BinaryIO,
     dst: Path,
     *,
     head: bytes = b"",
     progress: Callable[[int], None] | None = None,
+    capture: Capture | None = None,
 ) -> tuple[str, int]:
     """Copy `head` then the rest of `src` into the new file `dst`, hashing as we go.
 
-    `head` is what the caller already read from `src` (to sniff it), so no byte is read
-    twice. Returns (sha256 hex, size). `progress` gets the bytes copied so far.
+    `head` is what the caller already read from `src` (to sniff or probe it), so no byte
+    is read twice. `capture` keeps a byte range on the way (a video's thumbnail keyframe).
+    Returns (sha256 hex, size). `progress` gets the bytes copied so far.
     """
     digest = hashlib.sha256()
     size = 0
-    with open(dst, "xb") as out:
-        chunk = head
-        while chunk:
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-            if progress is not None:
-                progress(size)
-            chunk = src.read(CHUNK)
+    try:
+        with open(dst, "xb") as out:
+            chunk = head
+            while chunk:
+                digest.update(chunk)
+                out.write(chunk)
+                if capture is not None:
+                    capture.feed(size, chunk)
+                size += len(chunk)
+                if progress is not None:
+                    progress(size)
+                chunk = src.read(CHUNK)
+    except BaseException:
+        dst.unlink(missing_ok=True)  # never leave a partial file for the blob store to adopt
+        raise
     return digest.hexdigest(), size
 
 
 def write_and_hash(data: bytes, dst: Path) -> tuple[str, int]:
     """Write an in-memory encoding (a converted image) to `dst`; return (sha256 hex, size)."""
-    with open(dst, "xb") as out:
-        out.write(data)
+    try:
+        with open(dst, "xb") as out:
+            out.write(data)
+    except BaseException:
+        dst.unlink(missing_ok=True)
+        raise
     return hashlib.sha256(data).hexdigest(), len(data)
 
 

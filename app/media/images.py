@@ -77,7 +77,8 @@ def open_image(data: bytes, name: str) -> Image:
     try:
         im = image_mod.open(io.BytesIO(data))
     except Exception as exc:  # Pillow raises many types for garbage; all mean "not an image"
-        raise CorruptMedia(f"“{name}” is not an image Pillow can read ({_why(exc)}).") from exc
+        raise CorruptMedia(f"“{name}” is damaged or incomplete; it cannot be read as an "
+                           "image.") from exc
     width, height = im.size
     if width <= 0 or height <= 0:
         raise CorruptMedia(f"“{name}” declares an empty {width}×{height} image.")
@@ -103,18 +104,33 @@ def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _metadata_found(im: Image) -> tuple[bool, bool]:
-    """(any metadata, location data) in the source: drives passthrough and the notices."""
+def _metadata_found(im: Image) -> tuple[list[str], bool, bool]:
+    """(kinds of metadata to name, anything beyond pixels at all, location data) in the source.
+
+    The second value is strict (unknown info keys count) and decides whether the bytes may be
+    sent unchanged; the first names only what a user would recognise.
+    """
     keys = set(im.info) - _HARMLESS_INFO
     applist = getattr(im, "applist", [])
-    has_meta = bool(keys) or not has_only_decoding_segments(applist)
+    found: list[str] = []
+    if "exif" in keys:
+        found.append("EXIF")
+    if keys & {"xmp", "XML:com.adobe.xmp"}:
+        found.append("XMP")
+    if keys & {"photoshop", "iptc"} or any(marker == "APP13" for marker, _ in applist):
+        found.append("IPTC")
+    if "comment" in keys or any(isinstance(im.info[k], str) for k in keys):
+        found.append("comments")
+    if "icc_profile" in keys:
+        found.append("colour profile")
+    strict = bool(keys) or not has_only_decoding_segments(applist)
     has_gps = False
     if "exif" in im.info or im.format == "TIFF":
         try:
             has_gps = bool(im.getexif().get_ifd(0x8825))
         except Exception:  # a damaged EXIF block is still metadata we drop
             has_gps = False
-    return has_meta, has_gps
+    return found, strict, has_gps
 
 
 def _orientation(im: Image) -> int:
@@ -179,6 +195,7 @@ def _looks_like_graphics(im: Image) -> bool:
 def thumbnail_png(im: Image) -> bytes:
     """A PNG of at most `limits.THUMBNAIL_SIDE` px on the long side, made once at intake."""
     thumb = im.copy()
+    thumb.info = {}
     thumb.thumbnail((limits.THUMBNAIL_SIDE, limits.THUMBNAIL_SIDE), reducing_gap=2.0)
     if thumb.mode not in ("RGB", "L"):
         thumb = thumb.convert("RGB")
@@ -195,6 +212,16 @@ def encode(im: Image, ext: str, *, quality: int = PHOTO_QUALITY, source: Image |
     subsampling ("keep" quality) so the second generation loses almost nothing.
     """
     buf = io.BytesIO()
+    # Pillow's savers fall back to im.info for comments, ICC profiles and XMP: empty it.
+    kept_info, im.info = im.info, {}
+    try:
+        _save(im, buf, ext, quality, source)
+    finally:
+        im.info = kept_info
+    return buf.getvalue()
+
+
+def _save(im: Image, buf: io.BytesIO, ext: str, quality: int, source: Image | None) -> None:
     if ext == "jpg":
         options: dict[str, Any] = {"quality": quality, "optimize": False}
         if source is not None and source.format in ("JPEG", "MPO") and source.size in (im.size,
@@ -208,7 +235,6 @@ def encode(im: Image, ext: str, *, quality: int = PHOTO_QUALITY, source: Image |
         im.save(buf, "JPEG", **options)
     else:
         im.save(buf, "PNG", compress_level=6)
-    return buf.getvalue()
 
 
 def prepare_image(data: bytes, name: str) -> ImageResult:
@@ -222,7 +248,7 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
     n_frames = getattr(im, "n_frames", 1)
     if n_frames > 1 and fmt != "MPO":  # MPO extra frames are depth maps/previews, not animation
         changes.append(f"used the first frame of an animated {_FORMAT_NAMES.get(fmt, fmt)}")
-    has_meta, has_gps = _metadata_found(im)
+    meta_kinds, has_meta, has_gps = _metadata_found(im)
     orientation = _orientation(im)
     icc = im.info.get("icc_profile")
     width, height = im.size
@@ -243,7 +269,7 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
             ("RGB", "L") and not _icc_needs_conversion(icc)):
         stripped = strip_jpeg_metadata(data)
         if stripped is not None:
-            changes += _metadata_notes(has_meta, has_gps)
+            changes += _metadata_notes(meta_kinds, has_gps)
             return ImageResult(stripped, "jpg", "image/jpeg", width, height, tuple(changes),
                                thumbnail_png(im))
 
@@ -260,7 +286,8 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
         work = work.transpose(_TRANSPOSE[orientation])
         changes.append("rotated upright (EXIF orientation)")
     if target != (width, height):
-        changes.append(f"resized {width}×{height} → {work.width}×{work.height}")
+        shown_w, shown_h = (height, width) if orientation >= 5 else (width, height)
+        changes.append(f"resized {shown_w}×{shown_h} → {work.width}×{work.height}")
 
     if fmt in _LOSSY_SOURCES or (fmt not in ("PNG", "GIF") and not _looks_like_graphics(work)):
         ext = "jpg"
@@ -272,7 +299,7 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
     if ("jpg" if fmt == "MPO" else sendable_ext) != ext:
         changes.insert(0, f"converted {_FORMAT_NAMES.get(fmt, fmt)} → {ext.upper()}"
                        .replace("JPG", "JPEG"))
-    changes += _metadata_notes(has_meta, has_gps)
+    changes += _metadata_notes(meta_kinds, has_gps)
     return ImageResult(out, ext, _MIME[ext], work.width, work.height, tuple(changes),
                        thumbnail_png(work))
 
@@ -289,10 +316,8 @@ def _icc_needs_conversion(icc: bytes | None) -> bool:
         return False
 
 
-def _metadata_notes(has_meta: bool, has_gps: bool) -> list[str]:
-    notes = []
-    if has_gps:
-        notes.append("removed location data")
-    if has_meta:
-        notes.append("removed metadata (EXIF, XMP, comments, colour profile)")
+def _metadata_notes(kinds: list[str], has_gps: bool) -> list[str]:
+    notes = ["removed location data"] if has_gps else []
+    if kinds:
+        notes.append(f"removed metadata ({', '.join(kinds)})")
     return notes

@@ -116,8 +116,12 @@ async def prepare(
         return await asyncio.shield(worker)
     except asyncio.CancelledError:
         cancel.set()  # the worker terminates its child and removes partial files
-        with contextlib.suppress(BaseException):
-            await worker
+        try:
+            finished = await worker
+        except BaseException:  # MediaCancelled or any failure: nothing was left behind
+            pass
+        else:  # it completed before noticing: drop the result nobody will adopt
+            finished.path.unlink(missing_ok=True)
         raise
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from app.media.errors import CorruptMedia, MediaCancelled
 from app.media.probe import av
 
-FASTSTART = {"movflags": "+faststart"}
+FASTSTART = {"movflags": "+faststart"}  # the fallback when the reserved moov is too small
 
 
 def keyframe_at_or_before(path: Path, seconds: float) -> float:
@@ -48,21 +48,48 @@ def remux(
     With `start`, copying begins at the keyframe at or before it; packets at or after `end`
     are dropped. Returns the actual start time in seconds. Raises MediaCancelled when
     `cancel` is set (the partial `dst` is removed) and CorruptMedia when no frame survives.
+
+    The moov box goes first by reserving room for it (`moov_size`) instead of `+faststart`,
+    which would write the whole file, then read it back and shift it: one full read and
+    write saved. If the estimate was too small, the muxer fails and we redo it with
+    `+faststart`.
     """
     pyav = av()
     try:
-        with pyav.open(str(src)) as inp, pyav.open(str(dst), "w", format="mp4",
-                                                    options=FASTSTART) as out:
-            return _copy(inp, out, start, end, cancel, progress)
-    except MediaCancelled:
-        dst.unlink(missing_ok=True)
-        raise
-    except CorruptMedia as exc:
-        dst.unlink(missing_ok=True)
-        raise CorruptMedia(f"“{src.name}” has no video frames to send.") from exc
+        with pyav.open(str(src)) as inp:
+            reserve = _moov_reserve(inp, start, end)
     except pyav.FFmpegError as exc:
-        dst.unlink(missing_ok=True)
-        raise CorruptMedia(f"“{src.name}” could not be repackaged ({exc.strerror}).") from exc
+        raise CorruptMedia(f"“{src.name}” could not be read ({exc.strerror}).") from exc
+    for options in ({"moov_size": str(reserve)}, FASTSTART):
+        try:
+            with pyav.open(str(src)) as inp, pyav.open(str(dst), "w", format="mp4",
+                                                        options=options) as out:
+                return _copy(inp, out, start, end, cancel, progress)
+        except MediaCancelled:
+            dst.unlink(missing_ok=True)
+            raise
+        except CorruptMedia as exc:
+            dst.unlink(missing_ok=True)
+            raise CorruptMedia(f"“{src.name}” has no video frames to send.") from exc
+        except pyav.FFmpegError as exc:
+            dst.unlink(missing_ok=True)
+            if options is FASTSTART:
+                raise CorruptMedia(
+                    f"“{src.name}” could not be repackaged ({exc.strerror})."
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def _moov_reserve(inp: Any, start: float | None, end: float | None) -> int:
+    """Bytes to reserve for the moov box: ~32 per packet (sizes, offsets, times, sync
+    samples) with a 25 % margin, plus 64 KiB for headers."""
+    length = _length(inp)
+    span = ((end if end is not None else length) - (start or 0.0)) / max(length, 1e-3)
+    video = inp.streams.video[0]
+    packets = video.frames or length * float(video.average_rate or 60)
+    for audio in inp.streams.audio[:1]:
+        packets += length * (audio.codec_context.sample_rate or 48000) / 1024
+    return int(65_536 + 32 * 1.25 * packets * min(max(span, 0.0), 1.0))
 
 
 def _copy(inp: Any, out: Any, start: float | None, end: float | None,
@@ -100,9 +127,10 @@ def _copy(inp: Any, out: Any, start: float | None, end: float | None,
         if shift:
             packet.pts = packet.pts - shift if packet.pts is not None else None
             packet.dts -= shift
+        is_video = packet.stream is vin
         packet.stream = outs[packet.stream.index]
         out.mux(packet)
-        copied += 1
+        copied += is_video
         if progress is not None and copied % 200 == 0 and total > 0:
             progress(min(1.0, (when - t0) / total))
     if copied == 0:

@@ -10,6 +10,7 @@ Too large after that: transcode down (≤ 1280 px wide, CRF 28, bitrate capped) 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -20,12 +21,14 @@ from typing import BinaryIO
 from app import limits
 from app.media import remux as remuxing
 from app.media.errors import CorruptMedia, MediaError, MediaTooLarge, VideoTooLong, fmt_duration
-from app.media.hashing import copy_and_hash, hash_file, unique_path
-from app.media.probe import VideoProbe, av, is_faststart, probe
+from app.media.hashing import Capture, copy_and_hash, hash_file, unique_path
+from app.media.probe import Keyframe, VideoProbe, av, is_faststart, probe, probe_head
 from app.media.sniff import sniff
-from app.media.transcode import TranscodeJob, run_transcode
+from app.media.transcode import TranscodeJob, png_thumbnail, run_transcode
 
 ACCEPTED = {"mp4", "mov", "mkv", "webm"}
+PROBE_AHEAD = 8 << 20  # bytes of an MP4 read ahead (and copied, not re-read) to probe it
+MAX_KEYFRAME_SNAP_S = 1.0  # a trim may start this much early; further away we re-encode
 _TIME = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$|^\s*(\d+(?:\.\d+)?)\s*$")
 
 
@@ -94,7 +97,12 @@ def prepare_video(
     if fmt not in ACCEPTED:
         label = found.label if found else "not a video format Step Desk knows"
         raise MediaError(f"“{shown}” is {label}; Step Desk accepts MP4, MOV, MKV and WebM.")
-    info = probe(path, shown)
+    size = os.fstat(stream.fileno()).st_size
+    ahead, probed = head, None
+    if fmt == "mp4":  # a faststart MP4 can be probed from bytes we are about to copy anyway
+        ahead = head + stream.read(max(0, min(PROBE_AHEAD, size) - len(head)))
+        probed = probe_head(ahead, shown)
+    info, keyframe = probed if probed is not None else (probe(path, shown), None)
     duration = info.duration_s
     if trim is not None:
         start, end = _clamp_trim(trim, duration, shown)
@@ -106,28 +114,31 @@ def prepare_video(
     changes: list[str] = []
     if info.has_location:
         changes.append("removed location data")
-    size = stream.seek(0, 2)
-    stream.seek(len(head))
+    out = unique_path(work_dir, "video", "mp4")
     if (trim is None and fmt == "mp4" and info.copyable and info.extra_streams == 0
             and not info.has_private_tags and size <= limits.MAX_VIDEO_BYTES
-            and is_faststart(stream.fileno())):
-        out = unique_path(work_dir, "video", "mp4")
+            and (probed is not None or is_faststart(stream))):
+        capture = Capture(keyframe.pos, keyframe.size) if keyframe is not None else None
         sha256, sent = copy_and_hash(
-            stream, out, head=head,
+            stream, out, head=ahead, capture=capture,
             progress=(lambda done: progress(done / size)) if progress else None,
         )
+        thumb = None
+        if keyframe is not None and capture is not None:
+            thumb = _decode_keyframe(keyframe, bytes(capture.data))
         return VideoResult(out, sha256, sent, info.width, info.height, duration, (),
-                           thumbnail(out, duration))
-    out = unique_path(work_dir, "video", "mp4")
+                           thumb or thumbnail(out, duration))
     try:
-        out_info = _convert(path, out, info, fmt, start, end, trim is not None, changes,
-                            progress, cancel, shown)
+        result, thumb = _convert(path, out, info, fmt, size, (start, end), trim is not None,
+                                 changes, progress, cancel, shown)
         sha256, sent = hash_file(out)
+        if thumb is None:
+            thumb = thumbnail(out, result.duration_s)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
-    return VideoResult(out, sha256, sent, out_info.width, out_info.height, out_info.duration_s,
-                       tuple(changes), thumbnail(out, out_info.duration_s))
+    return VideoResult(out, sha256, sent, result.width, result.height, result.duration_s,
+                       tuple(changes), thumb)
 
 
 def _clamp_trim(trim: tuple[float, float], duration: float, shown: str) -> tuple[float, float]:
@@ -138,31 +149,53 @@ def _clamp_trim(trim: tuple[float, float], duration: float, shown: str) -> tuple
             f"The trim range starts after the end of “{shown}” ({fmt_duration(duration)} long)."
         )
     if end - start >= limits.MAX_VIDEO_SECONDS:
-        raise VideoTooLong(too_long_message(shown, end - start), end - start)
+        raise VideoTooLong(
+            f"The part {fmt_duration(start)}–{fmt_duration(end)} of “{shown}” is "
+            f"{fmt_duration(end - start)} long and videos must be shorter than "
+            f"{fmt_duration(limits.MAX_VIDEO_SECONDS)}; choose a shorter --trim range.",
+            end - start,
+        )
     return start, end
 
 
+def _budget_bps(seconds: float, attempt: int) -> int:
+    """Video bits per second that keep `seconds` of H.264 + 128 kb/s AAC under the limit."""
+    total = limits.MAX_VIDEO_BYTES * 8 * 0.92 * (0.8**attempt) / max(seconds, 1.0)
+    return int(min(max(total - 160_000, 150_000), 25_000_000))
+
+
 def _convert(
-    src: Path, out: Path, info: VideoProbe, fmt: str, start: float, end: float, trimmed: bool,
-    changes: list[str], progress: Callable[[float], None] | None,
+    src: Path, out: Path, info: VideoProbe, fmt: str, size: int, span: tuple[float, float],
+    trimmed: bool, changes: list[str], progress: Callable[[float], None] | None,
     cancel: threading.Event | None, shown: str,
-) -> VideoProbe:
-    """Remux or transcode into `out`, shrinking until it fits; appends to `changes`."""
+) -> tuple[VideoProbe, bytes | None]:
+    """Remux or transcode into `out`, shrinking until it fits; appends to `changes`.
+
+    Returns the probe of `out` and, after a transcode, the child's thumbnail.
+    """
+    start, end = span
+    seconds = end - start
     if trimmed:
         changes.append(f"trimmed to {fmt_duration(start)}–{fmt_duration(end)}")
-    if info.copyable:
-        remuxing.remux(src, out, start=start if trimmed else None, end=end if trimmed else None,
-                       cancel=cancel, progress=progress)
+    expected = size * seconds / max(info.duration_s, 1e-3)
+    too_big = expected > limits.MAX_VIDEO_BYTES * 0.97
+    thumb = None
+    if info.copyable and not too_big and (not trimmed or _copy_cut_ok(src, start)):
+        remuxing.remux(src, out, start=start if trimmed else None,
+                       end=end if trimmed else None, cancel=cancel, progress=progress)
         if fmt != "mp4":
             changes.append(f"repackaged {fmt.upper()} → MP4 (no re-encoding)")
         elif info.extra_streams:
             changes.append("kept only the first video and audio track")
     else:
         job = TranscodeJob(src=str(src), dst=str(out), start=start, end=end,
-                           copy_audio=info.audio_codec == "aac", long_side=1920, crf=23)
-        run_transcode(job, duration=end - start, progress=progress, cancel=cancel, shown=shown)
-        depth = " 10-bit" if info.pix_fmt and "10" in info.pix_fmt else ""
-        changes.append(f"converted {info.video_codec.upper()}{depth} → H.264")
+                           copy_audio=info.audio_codec == "aac",
+                           long_side=1280 if too_big else 1920, crf=28 if too_big else 23,
+                           max_bitrate=_budget_bps(seconds, 0))
+        thumb = run_transcode(job, progress=progress, cancel=cancel, shown=shown)
+        if not info.copyable:
+            depth = " 10-bit" if info.pix_fmt and "10" in info.pix_fmt else ""
+            changes.append(f"converted {_codec_name(info.video_codec)}{depth} → H.264")
     result = probe(out, shown)
     attempt = 0
     while out.stat().st_size > limits.MAX_VIDEO_BYTES:
@@ -172,63 +205,85 @@ def _convert(
                 f"“{shown}” is still over {limits.MAX_VIDEO_BYTES // limits.MB} MB after "
                 "compression; send a shorter part with --trim or use --split."
             )
-        budget_bits = limits.MAX_VIDEO_BYTES * 8 * (0.9 - 0.1 * attempt)
-        bitrate = max(100_000, int(budget_bits / max(result.duration_s, 1.0)) - 128_000)
         smaller = out.with_name(out.stem + f"-fit{attempt}.mp4")
         job = TranscodeJob(src=str(out), dst=str(smaller), start=0.0, end=result.duration_s,
                            copy_audio=True, long_side=1280 if attempt == 1 else 854,
-                           crf=28 + 2 * (attempt - 1), max_bitrate=bitrate)
+                           crf=28 + 2 * (attempt - 1),
+                           max_bitrate=_budget_bps(result.duration_s, attempt))
         try:
-            run_transcode(job, duration=result.duration_s, progress=progress, cancel=cancel,
-                          shown=shown)
+            thumb = run_transcode(job, progress=progress, cancel=cancel, shown=shown)
         except BaseException:
             smaller.unlink(missing_ok=True)
             raise
         smaller.replace(out)
         result = probe(out, shown)
-        note = f"compressed to {result.width}×{result.height} to stay under 128 MB"
-        changes[:] = [c for c in changes if not c.startswith("compressed to")] + [note]
-    return result
+        too_big = True
+    if too_big:
+        changes.append(f"compressed to {result.width}×{result.height} to stay under "
+                       f"{limits.MAX_VIDEO_BYTES // limits.MB + 1} MB")
+    elif (result.width, result.height) != (info.width, info.height):
+        changes.append(f"resized {info.width}×{info.height} → {result.width}×{result.height}")
+    return result, thumb
+
+
+def _copy_cut_ok(path: Path, start: float) -> bool:
+    """A stream copy starts at a keyframe: fine if one lies within a second before `start`."""
+    return start - remuxing.keyframe_at_or_before(path, start) <= MAX_KEYFRAME_SNAP_S
+
+
+def _codec_name(codec: str) -> str:
+    return {"h264": "H.264", "hevc": "HEVC", "vp9": "VP9", "vp8": "VP8", "av1": "AV1",
+            "mpeg4": "MPEG-4", "prores": "ProRes"}.get(codec, codec.upper())
+
+
+def _decode_keyframe(keyframe: Keyframe, data: bytes) -> bytes | None:
+    """Decode one captured keyframe packet on its own (codec + extradata) into a PNG."""
+    pyav = av()
+    try:
+        codec = pyav.CodecContext.create(keyframe.codec, "r")
+        codec.extradata = keyframe.extradata
+        for frame in [*codec.decode(pyav.Packet(data)), *codec.decode(None)]:
+            return png_thumbnail(frame)
+    except pyav.FFmpegError:
+        return None
+    return None
 
 
 def thumbnail(path: Path, duration: float) -> bytes | None:
-    """A PNG of a frame at about 10 % of the video, long side ≤ limits.THUMBNAIL_SIDE."""
-    from app.media.images import pil, thumbnail_png
+    """A PNG of the keyframe at or before ~10 % of the video, long side ≤ THUMBNAIL_SIDE.
 
-    pil()
+    Decoding only that keyframe (not every frame up to 10 %) keeps the extra read to about
+    one packet; PyAV encodes the PNG, so the video path never loads Pillow.
+    """
     pyav = av()
     try:
         with pyav.open(str(path)) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            target = duration * 0.1
-            if target > 0.5:
-                container.seek(int(target * 1_000_000), backward=True)
-            first = None
+            if duration * 0.1 > 0.5:
+                container.seek(int(duration * 0.1 * 1_000_000), backward=True)
             for frame in container.decode(stream):
-                first = first or frame
-                if frame.time is None or frame.time >= target:
-                    first = frame
-                    break
-            if first is None:
-                return None
-            return thumbnail_png(first.to_image())
+                return png_thumbnail(frame)
     except (pyav.FFmpegError, IndexError):
         return None
+    return None
 
 
 def trim(path: Path, start: float, end: float, out: Path) -> Path:
-    """Write [start, end] of `path` as an MP4 at `out`: a stream copy when the codecs allow
-    (the start snaps back to the keyframe at or before `start`), a transcode otherwise."""
+    """Write [start, end] of `path` as an MP4 at `out`.
+
+    A stream copy when the codecs allow and a keyframe lies at most MAX_KEYFRAME_SNAP_S
+    before `start` (the cut starts there); a transcode otherwise.
+    """
     shown = out.name
     info = probe(path, path.name)
     end = min(end, info.duration_s)
-    if info.copyable:
+    if info.copyable and _copy_cut_ok(path, start):
         remuxing.remux(path, out, start=start, end=end)
     else:
         job = TranscodeJob(src=str(path), dst=str(out), start=start, end=end,
-                           copy_audio=info.audio_codec == "aac", long_side=1920, crf=23)
-        run_transcode(job, duration=end - start, progress=None, cancel=None, shown=shown)
+                           copy_audio=info.audio_codec == "aac", long_side=1920, crf=23,
+                           max_bitrate=_budget_bps(end - start, 0))
+        run_transcode(job, progress=None, cancel=None, shown=shown)
     return out
 
 

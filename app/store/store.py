@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from app.api.events import Usage
-from app.store import export, history, search, uploads
+from app.store import export, history, search, templates, uploads
 from app.store.blobs import BlobStore
 from app.store.db import Database, is_damage, mark_suspect, open_database
 from app.store.errors import StoreError, translate
@@ -31,6 +31,7 @@ from app.store.records import (
     SearchHit,
     UploadRecord,
 )
+from app.store.templates import TemplateRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -296,6 +297,29 @@ class Store:
         self, conversation_id: int, base_url: str, account: str
     ) -> list[str]:
         return await self._run(uploads.file_ids_only_used_by, conversation_id, base_url, account)
+
+    # -- task templates (the user's own; built-ins are a resource) -------------------------------
+
+    async def list_templates(self) -> list[TemplateRecord]:
+        """In the user's order."""
+        return await self._run(templates.list_templates)
+
+    async def save_template(
+        self, record: TemplateRecord, *, replacing: str | None = None
+    ) -> None:
+        """Add or update one template; `replacing` is its old slug when an edit renames it."""
+        await self._run(templates.save_templates, [record], replacing=replacing)
+
+    async def save_templates(self, records: Sequence[TemplateRecord]) -> None:
+        """Add or update several templates in one transaction (an import is all or nothing)."""
+        await self._run(templates.save_templates, records)
+
+    async def delete_template(self, slug: str) -> bool:
+        return await self._run(templates.delete_template, slug)
+
+    async def reorder_templates(self, slugs: Sequence[str]) -> None:
+        """Give the named templates positions 0, 1, …; the rest follow in their old order."""
+        await self._run(templates.reorder_templates, slugs)
 
     # -- settings and export -------------------------------------------------------------------
 

@@ -57,8 +57,10 @@ class TrayItem(QFrame):
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumb.setText("…")
-        self.title = QLabel(name)
+        self.title = QLabel()
         self.title.setToolTip(name)
+        self.title.setText(self.title.fontMetrics().elidedText(
+            name, Qt.TextElideMode.ElideMiddle, 96))
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.caption = QLabel("Preparing…")
         self.caption.setWordWrap(True)
@@ -237,13 +239,13 @@ class AttachmentController(QObject):
         self.changed.emit()
 
     # --- the work ------------------------------------------------------------------------
-    def _prepare(self, source: Path | bytes, name: str | None):  # noqa: ANN202 - a job factory
+    def _prepare(self, source: Path | bytes, name: str | None):
         async def job(key: int) -> None:
             await self._run_intake(key, source, name)
 
         return job
 
-    def _download_then_prepare(self, url: str, name: str):  # noqa: ANN202
+    def _download_then_prepare(self, url: str, name: str):
         async def job(key: int) -> None:
             from app.media.intake import MediaError
 

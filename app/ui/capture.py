@@ -49,8 +49,8 @@ class RegionOverlay(QWidget):
     cancelled = Signal()
 
     def __init__(self, pixmap: QPixmap, screen: QScreen | None = None) -> None:
-        super().__init__(None, Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
-                         | Qt.WindowType.Tool)
+        flags = Qt.WindowType
+        super().__init__(None, flags.FramelessWindowHint | flags.WindowStaysOnTopHint | flags.Tool)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setAccessibleName("Drag to select a screen region, Esc to cancel")
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -88,20 +88,25 @@ class RegionOverlay(QWidget):
         return QRect(round(rect.x() * sx), round(rect.y() * sy),
                      round(rect.width() * sx), round(rect.height() * sy))
 
+    @staticmethod
+    def _span(a: QPoint, b: QPoint) -> QRect:
+        """The rectangle dragged from `a` to `b` (end-exclusive, unlike QRect(a, b))."""
+        return QRect(min(a.x(), b.x()), min(a.y(), b.y()), abs(a.x() - b.x()), abs(a.y() - b.y()))
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._origin = event.position().toPoint()
-        self._rect = QRect(self._origin, self._origin)
+        self._rect = QRect()
         self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._origin is not None:
-            self._rect = QRect(self._origin, event.position().toPoint()).normalized()
+            self._rect = self._span(self._origin, event.position().toPoint())
             self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._origin is None:
             return
-        self._rect = QRect(self._origin, event.position().toPoint()).normalized()
+        self._rect = self._span(self._origin, event.position().toPoint())
         self._origin = None
         if self._rect.width() < MIN_SIDE or self._rect.height() < MIN_SIDE:
             self.cancelled.emit()

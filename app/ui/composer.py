@@ -28,6 +28,7 @@ EFFORTS = (
     ("high", "High", "Math, planning and code: thinks longest"),
 )
 DEFAULT_MODEL = "step-3.7-flash"
+MIN_LINES, MAX_LINES = 2, 8
 
 
 class ComposerEdit(QPlainTextEdit):
@@ -49,6 +50,16 @@ class ComposerEdit(QPlainTextEdit):
         # Drops are handled by the window (overlay, same rules everywhere), not here.
         self.setAcceptDrops(False)
         self.setTabChangesFocus(True)
+        self.textChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow with the text from 2 to 8 lines, so the conversation keeps the room."""
+        lines = max(MIN_LINES, min(MAX_LINES, int(self.document().size().height())))
+        margins = self.contentsMargins()
+        frame = 2 * self.frameWidth() + margins.top() + margins.bottom()
+        doc_margin = 2 * int(self.document().documentMargin())
+        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + frame + doc_margin + 2)
 
     def inputMethodEvent(self, event: QInputMethodEvent) -> None:
         self._preedit = event.preeditString()
@@ -109,8 +120,6 @@ class Composer(QWidget):
         self.edit.setPlaceholderText(
             "Ask anything. Drop, paste or capture images and videos. "
             "Enter sends, Shift+Enter adds a line.")
-        self.edit.setMinimumHeight(64)
-        self.edit.setMaximumHeight(180)
         self.edit.submit.connect(self._on_submit)
         self.edit.escape.connect(self._on_escape)
         self.edit.media_pasted.connect(self.media_pasted)

@@ -10,6 +10,7 @@ conversation even after the user switched away while it streams.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -174,10 +175,11 @@ class ChatController(QObject):
     async def _consume(self, run: Run, events: AsyncIterator[Any]) -> None:
         status, error = "complete", ""
         try:
-            async for event in events:
-                outcome = self._dispatch(run, event)
-                if outcome is not None:
-                    status, error = outcome
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    outcome = self._dispatch(run, event)
+                    if outcome is not None:
+                        status, error = outcome
         except asyncio.CancelledError:
             status, error = "stopped", ""
             raise
@@ -211,7 +213,9 @@ class ChatController(QObject):
             case UploadProgress(attachment=item, sent=sent, total=total):
                 self.upload_progress.emit(item.sha256, sent, total)
             case Retrying(attempt=attempt, delay=delay, reason=reason):
-                self.notice.emit(conv, f"{reason}; retrying in {delay:.0f} s (attempt {attempt})")
+                self.notice.emit(conv, reason if delay < 0.5 else
+                                 f"{reason.rstrip('.')}; retrying in {delay:.0f} s "
+                                 f"(attempt {attempt}).")
             case MediaOmitted(names=names, reason=reason):
                 self.notice.emit(conv, f"Left out {', '.join(names)}: {reason}")
             case TurnFinished(status=status):

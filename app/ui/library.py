@@ -32,7 +32,7 @@ LAST_CONVERSATION = "ui.last_conversation"
 class ConversationData:
     conversation: Conversation
     messages: list[Message]
-    versions: dict[int, list[Message]]  # message id -> its version group, for groups of ≥ 2
+    versions: dict[int, list[int]]  # message id -> ids of its version group, oldest first
 
 
 class Library:
@@ -61,13 +61,25 @@ class Library:
         if conversation is None:
             return None
         messages = await store.active_messages(conversation_id)
-        versions: dict[int, list[Message]] = {}
-        grouped = {m.version_of for m in await store.list_messages(conversation_id)
-                   if m.version_of is not None}
-        for message in messages:
-            if (message.version_of or message.id) in grouped:
-                versions[message.id] = await store.versions(message.id)
+        groups: dict[int, list[int]] = {}
+        for m in await store.list_messages(conversation_id):  # id order = oldest first
+            groups.setdefault(m.version_of or m.id, []).append(m.id)
+        versions = {m.id: groups[m.version_of or m.id] for m in messages
+                    if len(groups.get(m.version_of or m.id, ())) > 1}
         return ConversationData(conversation, messages, versions)
+
+    async def version_view(self, message_id: int) -> list[Message]:
+        """A chosen version, plus (for a user version) the latest answer to it."""
+        store = self.services.store
+        message = await store.get_message(message_id)
+        if message is None:
+            return []
+        shown = [message]
+        if message.role == "user":
+            answers = [m for m in await store.list_messages(message.conversation_id)
+                       if m.role == "assistant" and m.reply_to == message.id]
+            shown += answers[-1:]
+        return shown
 
     async def last_conversation(self) -> int | None:
         value = await self.services.store.get_setting(LAST_CONVERSATION)
@@ -202,7 +214,7 @@ class Library:
             services._engine.update_settings(services.settings, services.client,
                                              account_id(services.key.key))
 
-    def _apply(self, values: SettingsValues):  # noqa: ANN202 - Settings
+    def _apply(self, values: SettingsValues):
         return self.services.settings.with_changes(
             base_url=values.base_url, model=values.model, effort=values.effort,
             detail=values.detail, api_style=values.api_style, upload_media=values.upload_media,

@@ -88,7 +88,7 @@ class MarkdownRenderer:
         md = self._parser()
         env: dict[str, Any] = {"code_blocks": [], "code_start": code_start,
                                "highlight": highlight}
-        html = md.render(text, env)
+        html = md.render(text, env).strip()  # a trailing newline would become a space in Qt
         result = Rendered(html, tuple(env["code_blocks"]))
         if cache:
             self._cache[key] = result
@@ -206,9 +206,9 @@ class MarkdownRenderer:
         return f"[image: {escape(alt)}]"
 
     def _rule_table_open(self, _t: Any, _i: int, _o: Any, _e: Any) -> str:
-        return (f'<table border="1" cellspacing="0" cellpadding="6" style="border-collapse:'
-                f'collapse; border-color:{self.theme.border}; margin-top:4px; '
-                f'margin-bottom:8px;">\n')
+        return ('<table border="1" cellspacing="0" cellpadding="6" style="border-collapse:'
+                f"collapse; border-style:solid; border-color:{self.theme.border}; "
+                'margin-top:4px; margin-bottom:8px;">\n')
 
     @staticmethod
     def _cell(tag: str, token: Any) -> str:

@@ -131,7 +131,9 @@ class SettingsDialog(QDialog):
         self.error.hide()
 
         form = QFormLayout()
-        form.addRow("API &key", key_row)
+        key_label = QLabel("API &key")
+        key_label.setBuddy(self.key)
+        form.addRow(key_label, key_row)
         form.addRow("", self.key_note)
         form.addRow("", self.key_file)
         form.addRow("&Base URL", self.base_url)

@@ -81,6 +81,7 @@ class SingleInstanceServer(QObject):
             sock = self._server.nextPendingConnection()
             sock.readyRead.connect(lambda s=sock: self._on_ready_read(s))
             sock.disconnected.connect(sock.deleteLater)
+            self._on_ready_read(sock)  # the line may have arrived with the connection
 
     def _on_ready_read(self, sock: QLocalSocket) -> None:
         if sock.bytesAvailable() > _MAX_MESSAGE:

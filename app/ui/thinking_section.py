@@ -47,14 +47,11 @@ class ThinkingSection(QWidget):
         self._header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self._header.setAutoRaise(True)
         self._header.setAccessibleDescription("Show or hide the model's reasoning")
-        self._body = SafeTextBrowser(self, max_height=_BODY_MAX_HEIGHT)
-        self._body.setAccessibleName("Reasoning")
-        self._body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self._header, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self._body)
+        self._body: SafeTextBrowser | None = None  # built on first expand: most stay closed
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self._layout.addWidget(self._header, 0, Qt.AlignmentFlag.AlignLeft)
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._update_header)
@@ -75,12 +72,21 @@ class ThinkingSection(QWidget):
         return self._header.isChecked()
 
     @property
+    def header(self) -> QToolButton:
+        return self._header
+
+    @property
     def header_text(self) -> str:
         return self._header.text()
 
     @property
     def text(self) -> str:
         return self._text
+
+    @property
+    def shown_text(self) -> str:
+        """What the reasoning pane displays now (empty while it was never opened)."""
+        return self._body.toPlainText() if self._body is not None else ""
 
     def append(self, text: str) -> None:
         """Add streamed reasoning; drawn now only when the section is open."""
@@ -106,16 +112,23 @@ class ThinkingSection(QWidget):
 
     def _on_toggled(self, expanded: bool) -> None:
         self._apply_expanded(expanded)
+        self._update_header()
         self.expanded_changed.emit(expanded)
 
     def _apply_expanded(self, expanded: bool) -> None:
         self._header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
-        self._body.setVisible(expanded)
+        if expanded and self._body is None:
+            self._body = SafeTextBrowser(self, max_height=_BODY_MAX_HEIGHT)
+            self._body.setAccessibleName("Reasoning")
+            self._body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self._layout.addWidget(self._body)
+        if self._body is not None:
+            self._body.setVisible(expanded)
         if expanded:
             self._sync_body()
 
     def _sync_body(self) -> None:
-        if self._shown_len == len(self._text):
+        if self._body is None or self._shown_len == len(self._text):
             return
         cursor = QTextCursor(self._body.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
