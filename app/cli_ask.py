@@ -69,7 +69,8 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
             media = await prepare(part_path, work_dir=work_dir,
                                   name=f"{long_video[0].name} ({_clock(start)}–{_clock(end)})")
             label = f"[Part {index} of {len(parts)}: {_clock(start)}–{_clock(end)}]"
-            turns.append((f"{label} {prompt}".strip(), [*prepared, media]))
+            others = prepared if index == 1 else []  # other files go with the first part
+            turns.append((f"{label} {prompt}".strip(), [*others, media]))
         return turns
     except MediaError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from None

@@ -194,11 +194,11 @@ def _looks_like_graphics(im: Image) -> bool:
 
 def thumbnail_png(im: Image) -> bytes:
     """A PNG of at most `limits.THUMBNAIL_SIDE` px on the long side, made once at intake."""
-    thumb = im.copy()
+    source = im if im.mode in ("RGB", "L") else im.convert("RGB")
+    size = _fit(im.width, im.height, limits.THUMBNAIL_SIDE)
+    # resize() returns a new image (no full-size copy first, unlike Image.thumbnail).
+    thumb = source.resize(size, pil().Resampling.BICUBIC, reducing_gap=2.0)
     thumb.info = {}
-    thumb.thumbnail((limits.THUMBNAIL_SIDE, limits.THUMBNAIL_SIDE), reducing_gap=2.0)
-    if thumb.mode not in ("RGB", "L"):
-        thumb = thumb.convert("RGB")
     buf = io.BytesIO()
     thumb.save(buf, "PNG", optimize=False, compress_level=6)
     return buf.getvalue()

@@ -27,7 +27,7 @@ from app.media.sniff import sniff
 from app.media.transcode import TranscodeJob, png_thumbnail, run_transcode
 
 ACCEPTED = {"mp4", "mov", "mkv", "webm"}
-PROBE_AHEAD = 8 << 20  # bytes of an MP4 read ahead (and copied, not re-read) to probe it
+PROBE_AHEAD = 4 << 20  # bytes of an MP4 read ahead (and copied, not re-read) to probe it
 MAX_KEYFRAME_SNAP_S = 1.0  # a trim may start this much early; further away we re-encode
 _TIME = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$|^\s*(\d+(?:\.\d+)?)\s*$")
 
@@ -99,7 +99,8 @@ def prepare_video(
         raise MediaError(f"“{shown}” is {label}; Step Desk accepts MP4, MOV, MKV and WebM.")
     size = os.fstat(stream.fileno()).st_size
     ahead, probed = head, None
-    if fmt == "mp4":  # a faststart MP4 can be probed from bytes we are about to copy anyway
+    if fmt == "mp4" and trim is None and size <= limits.MAX_VIDEO_BYTES:
+        # It may go out as is: probe it from the bytes we are about to copy anyway.
         ahead = head + stream.read(max(0, min(PROBE_AHEAD, size) - len(head)))
         probed = probe_head(ahead, shown)
     info, keyframe = probed if probed is not None else (probe(path, shown), None)

@@ -6,13 +6,15 @@ our own thumbnail scheme and routes links through `anchorClicked`.
 
 `MarkdownView` adds streaming: while a reply grows, only its unfinished last top-level block is
 re-rendered. Finished blocks are appended to the QTextDocument once, so a tick costs the size of
-the tail, not of the whole answer.
+the tail, not of the whole answer; a backlog (a flood, a long message opened from history) is
+worked off in steps of about `STEP_CHARS`, so no single step blocks the UI for long.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -26,13 +28,33 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from app.ui.render import COPY_CODE_PREFIX, SAVE_CODE_PREFIX, CodeBlock, MarkdownRenderer
+from app.ui.render import (
+    COPY_CODE_PREFIX,
+    SAVE_CODE_PREFIX,
+    CodeBlock,
+    MarkdownRenderer,
+    Rendered,
+)
 
 THUMB_SCHEME = "stepdesk-thumb"
 """`stepdesk-thumb:<sha256>` is the only resource URL a document may load."""
 
 _EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SENTINEL = "\u2063"  # invisible separator; see MarkdownView._append_html
+STEP_CHARS = 2_000
+"""Markdown source parsed per render step (markdown-it-py runs at roughly 7 µs a character)."""
+PLAIN_TAIL_CHARS = 12_000
+"""An unfinished last block longer than this is shown as plain text until it is complete."""
+
+
+def _head(text: str, size: int) -> str:
+    """`text` up to the first line end at or after `size` characters (all of it if shorter)."""
+    if len(text) <= size:
+        return text
+    end = text.rfind("\n", 0, size)
+    if end < 0:
+        end = text.find("\n", size)
+    return text if end < 0 else text[:end + 1]
 
 
 class SafeTextBrowser(QTextBrowser):
@@ -115,6 +137,7 @@ class MarkdownView(SafeTextBrowser):
         self._tail_codes: tuple[CodeBlock, ...] = ()
         self._is_markdown = False
         self._streaming = False
+        self._dirty = False
 
     @property
     def source(self) -> str:
@@ -138,7 +161,7 @@ class MarkdownView(SafeTextBrowser):
 
     def show_markdown(self, text: str | None = None, renderer: MarkdownRenderer | None = None
                       ) -> None:
-        """Render the whole text at once (finished messages, palette changes)."""
+        """Render the whole text at once (short finished messages, palette changes)."""
         if text is not None:
             self._source = text
         if renderer is not None:
@@ -149,18 +172,76 @@ class MarkdownView(SafeTextBrowser):
         self._is_markdown = True
         self.setHtml(rendered.html)
 
+    def begin_progressive(self, renderer: MarkdownRenderer | None = None) -> None:
+        """Render the current text in bounded `render_step(final=True)` slices (long texts)."""
+        if renderer is not None:
+            self._renderer = renderer
+        self._reset_stream()
+        self._streaming = self._dirty = True
+
+    @property
+    def has_pending(self) -> bool:
+        """True while `render_step()` has something to draw."""
+        return self._dirty
+
     def append(self, text: str) -> None:
-        """Add streamed text; nothing is drawn until `render_stream()`."""
-        if not self._streaming:  # the whole document is redrawn by the first render_stream()
+        """Add streamed text; nothing is drawn until `render_step()`."""
+        if not self._streaming:  # the whole document is redrawn by the first render_step()
             self._reset_stream()
             self._streaming = True
-        self._is_markdown = True
+        self._dirty = True
         self._source += text
 
-    def render_stream(self, *, final: bool = False) -> None:
-        """Redraw the unfinished tail; with `final`, render it for good (highlighted)."""
+    def finish_stream(self) -> None:
+        """The text is complete: the next `render_step(final=True)` draws the last block for
+        good (highlighted)."""
+        if self._streaming:
+            self._dirty = True
+
+    def render_step(self, *, final: bool = False) -> bool:
+        """Draw up to about `STEP_CHARS` more of the text; returns True while more remains.
+
+        Finished blocks are rendered once (highlighted) and appended to the document; the
+        unfinished last block is re-rendered each step (unhighlighted, or as plain text when
+        it is huge). With `final` the last block is rendered for good too.
+        """
         tail = self._source[self._stable_len:]
-        cut = len(tail) if final else self._renderer.stable_prefix_length(tail)
+        size = STEP_CHARS
+        while True:
+            window = _head(tail, size)
+            partial = len(window) < len(tail)
+            last: Rendered | None
+            if final and not partial:
+                finished = self._renderer.render(window, code_start=len(self._stable_codes),
+                                                 cache=False)
+                cut, last = len(window), None
+                break
+            cut, finished, last = self._renderer.render_split(
+                window, code_start=len(self._stable_codes))
+            if cut or not partial:
+                break
+            size *= 4  # one block longer than the window: widen until it is whole
+        self._remove_tail()
+        self._is_markdown = True
+        if cut:
+            self._append_html(finished.html)
+            self._stable_codes.extend(finished.code_blocks)
+            self._stable_len += cut
+            self._stable_end = self.document().characterCount() - 1
+        self._tail_codes = ()
+        rest = tail[cut:]
+        if rest and last is not None and not partial:
+            if len(rest) > PLAIN_TAIL_CHARS:
+                self._append_html(f'<p style="white-space:pre-wrap">{escape(rest)}</p>')
+            else:
+                self._append_html(last.html)
+                self._tail_codes = last.code_blocks
+        self._dirty = partial
+        if final and not partial:
+            self._streaming = False
+        return partial
+
+    def _remove_tail(self) -> None:
         cursor = QTextCursor(self.document())
         if self._stable_end < 0:
             cursor.select(QTextCursor.SelectionType.Document)
@@ -168,29 +249,13 @@ class MarkdownView(SafeTextBrowser):
             cursor.setPosition(self._stable_end)
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        if cut:
-            rendered = self._renderer.render(tail[:cut], code_start=len(self._stable_codes),
-                                             cache=False)
-            self._append_html(rendered.html)
-            self._stable_codes.extend(rendered.code_blocks)
-            self._stable_len += cut
-            self._stable_end = self.document().characterCount() - 1
-        if final:
-            self._streaming = False
-        rest = tail[cut:]
-        self._tail_codes = ()
-        if rest:
-            rendered = self._renderer.render(rest, code_start=len(self._stable_codes),
-                                             highlight=False, cache=False)
-            self._append_html(rendered.html)
-            self._tail_codes = rendered.code_blocks
 
     def _reset_stream(self) -> None:
         self._stable_len = 0
         self._stable_end = -1
         self._stable_codes = []
         self._tail_codes = ()
-        self._streaming = False
+        self._streaming = self._dirty = False
 
     def _append_html(self, html: str) -> None:
         """Append HTML blocks at the end of the document, keeping their block formats.
@@ -199,6 +264,8 @@ class MarkdownView(SafeTextBrowser):
         (a heading or code line would become a plain paragraph). So a throwaway first block
         holding one invisible character takes that merge, and is then deleted.
         """
+        if not html:
+            return
         document: QTextDocument = self.document()
         cursor = QTextCursor(document)
         cursor.movePosition(QTextCursor.MoveOperation.End)

@@ -85,37 +85,35 @@ class MarkdownRenderer:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        md = self._parser()
-        env: dict[str, Any] = {"code_blocks": [], "code_start": code_start,
-                               "highlight": highlight}
-        html = md.render(text, env).strip()  # a trailing newline would become a space in Qt
-        result = Rendered(html, tuple(env["code_blocks"]))
+        result = self._render_tokens(self._parser().parse(text, {}), code_start, highlight)
         if cache:
             self._cache[key] = result
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return result
 
-    def stable_prefix_length(self, text: str) -> int:
-        """Length of the leading part of `text` made of finished top-level blocks.
+    def render_split(self, text: str, *, code_start: int = 0) -> tuple[int, Rendered, Rendered]:
+        """Parse once; render the finished blocks (highlighted) and the last one (not) apart.
 
-        Everything before the start of the last top-level block cannot change however the
-        text goes on (the last block stands between it and any new text), so a stream only
-        has to re-render from there. Returns 0 when nothing is known to be finished.
+        Returns `(cut, finished, last)`: `finished` shows `text[:cut]`, everything before the
+        start of the last top-level block. That part cannot change however the text goes on
+        (the last block stands between it and any new text), so a stream renders it once and
+        afterwards only re-renders from `cut`. One parse serves both halves.
         """
-        if "\r" in text:  # line numbers would not match offsets; rare, so just don't split
-            return 0
-        tokens = self._parser().parse(text)
-        last_line = 0
-        for token in tokens:
-            if token.level == 0 and token.map is not None and token.nesting >= 0:
-                last_line = token.map[0]
-        if last_line == 0:
-            return 0
-        offset = 0
-        for _ in range(last_line):
-            offset = text.index("\n", offset) + 1
-        return offset
+        md = self._parser()
+        tokens = md.parse(text, {})
+        split, line = 0, 0
+        if "\r" not in text:  # line numbers would not match offsets; rare, so don't split
+            for n, token in enumerate(tokens):
+                if token.level == 0 and token.map is not None and token.nesting >= 0:
+                    split, line = n, token.map[0]
+        cut = 0
+        for _ in range(line):
+            cut = text.index("\n", cut) + 1
+        finished = self._render_tokens(tokens[:split], code_start, highlight=True)
+        last = self._render_tokens(tokens[split:], code_start + len(finished.code_blocks),
+                                   highlight=False)
+        return cut, finished, last
 
     # -- internals ----------------------------------------------------------------------
 
@@ -131,6 +129,13 @@ class MarkdownRenderer:
                 md.renderer.rules[name] = getattr(self, f"_rule_{name}")
             self._md = md
         return self._md
+
+    def _render_tokens(self, tokens: list[Any], code_start: int, highlight: bool) -> Rendered:
+        md = self._parser()
+        env: dict[str, Any] = {"code_blocks": [], "code_start": code_start,
+                               "highlight": highlight}
+        html = md.renderer.render(tokens, md.options, env).strip()  # "\n" → a space in Qt
+        return Rendered(html, tuple(env["code_blocks"]))
 
     def _highlighter(self) -> Any:
         if self._formatter is None:

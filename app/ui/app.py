@@ -1,0 +1,206 @@
+"""Start the window: QApplication, single-instance hand-off, qasync loop, window, services.
+
+Order matters for start-up time: the window is built from widgets only and shown before the
+event loop opens the store, the HTTP client, Pillow or Markdown (MainWindow.start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync picks the binding itself otherwise
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from app.services import Services
+    from app.ui.main_window import MainWindow
+
+
+def make_application() -> QApplication:
+    """The one QApplication (re-used when a test or benchmark made it already)."""
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("Step Desk")
+    app.setApplicationDisplayName("Step Desk")
+    app.setOrganizationName("stepdesk")
+    app.setDesktopFileName("stepdesk")
+    app.setQuitOnLastWindowClosed(False)  # the window's own shutdown ends the loop
+    return app  # type: ignore[return-value]
+
+
+class MainThreadGC:
+    """Run Python's cyclic garbage collector only on the GUI thread.
+
+    A Qt object caught in a reference cycle (a lambda slot holding its widget) is destroyed
+    by whichever thread triggers a collection; when that is a worker (the store's thread,
+    `asyncio.to_thread`), Qt aborts ("Timers cannot be stopped from another thread") or
+    crashes. So automatic collection is off and a timer collects here instead, with the
+    same generation thresholds Python would use.
+    """
+
+    def __init__(self, interval_ms: int = 500) -> None:
+        import gc
+
+        from PySide6.QtCore import QTimer
+
+        self._was_enabled = gc.isenabled()
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+
+    def check(self) -> None:
+        import gc
+
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self._thresholds[generation]:
+                gc.collect(generation)
+                return
+
+    def stop(self) -> None:
+        import gc
+
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+
+def make_loop(app: QApplication) -> asyncio.AbstractEventLoop:
+    """A qasync loop that also finalizes abandoned async generators the asyncio way.
+
+    qasync's `run_forever` replaces asyncio's and skips `sys.set_asyncgen_hooks`, so an async
+    generator left un-closed (e.g. an HTTP stream after `break`) would be closed by the
+    garbage collector without a loop, and its `await` in `finally` would fail. This puts
+    asyncio's hooks back (`aclose()` scheduled on the loop; `shutdown_asyncgens` at exit).
+    """
+    import qasync
+
+    class StepDeskLoop(qasync.QEventLoop):
+        def run_forever(self) -> None:
+            old = sys.get_asyncgen_hooks()
+            sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
+                                   finalizer=self._asyncgen_finalizer_hook)
+            try:
+                return super().run_forever()
+            finally:
+                sys.set_asyncgen_hooks(*old)
+
+    return StepDeskLoop(app)
+
+
+def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> int:
+    """`stepdesk [FILE…]`: hand the files to a running window, or open one. Returns exit code."""
+    from app.config import resolve_paths
+    from app.ui.single_instance import SingleInstanceServer, send_to_running, server_name
+
+    env = dict(os.environ) if env is None else env
+    paths = resolve_paths(env)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    app = make_application()
+    name = server_name(paths.data_dir)
+    if send_to_running(name, list(files)):
+        print("stepdesk: sent to the open Step Desk window", file=sys.stderr)
+        return 0
+
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(paths.data_dir)
+    server = SingleInstanceServer(name, window)
+    if not server.listen():
+        print(f"stepdesk: could not listen for other invocations ({name})", file=sys.stderr)
+    server.files_received.connect(window.receive_files)
+    app.setWindowIcon(window.windowIcon())
+    window.show()
+    collector = MainThreadGC()
+    try:
+        with asyncio.Runner(loop_factory=lambda: make_loop(app)) as runner:
+            return runner.run(run_window(window, env, list(files)))
+    finally:
+        server.close()
+        collector.stop()
+
+
+async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Path]) -> int:
+    """Drive a shown window until its shutdown has finished (it emits `closed`)."""
+    done = asyncio.Event()
+    window.closed.connect(done.set)
+    window.tasks.spawn(window.start(env, files), "start")
+    await done.wait()
+    return 0
+
+
+async def open_services(env: Mapping[str, str], window: MainWindow) -> Services | None:
+    """Open the store and resolve the settings; None (with a banner) when that fails."""
+    from app.config import ConfigError
+    from app.services import open_core
+    from app.store import StoreError
+
+    try:
+        return await open_core(env)
+    except (StoreError, ConfigError, OSError) as exc:
+        window.banner.show_message(f"Step Desk could not open its data: {exc}", None)
+        window.connection_label.setText("Not started")
+        return None
+
+
+async def connect(env: Mapping[str, str], services: Services) -> None:
+    """Find the key (keychain off the UI thread, with a timeout) and build the one client.
+
+    Done after the last conversation is on screen: httpx and keyring cost start-up time."""
+    from app.config import resolve_api_key
+    from app.services import make_client
+
+    services.key = await asyncio.to_thread(resolve_api_key, env, services.paths)
+    if services.key.key:
+        services.client = make_client(services.settings, services.key.key)
+
+
+def diagnostics(window: MainWindow) -> str:
+    """Versions, platform, paths and the last trace id: what a bug report needs, no secrets."""
+    import PySide6
+    import qasync
+
+    from app import __version__
+
+    lib = window.library
+    services = lib.services if lib else None
+    trace = window.chat.last_trace_id if window.chat else None
+    if services and services.client is not None:
+        trace = services.client.last_trace_id or trace
+    screens = ", ".join(f"{s.name()} {s.size().width()}×{s.size().height()}"
+                        f"@{s.devicePixelRatio():g}" for s in QGuiApplication.screens())
+    lines = [
+        f"Step Desk {__version__}",
+        f"Python {sys.version.split()[0]} ({platform.python_implementation()})",
+        f"PySide6 {PySide6.__version__}, Qt {PySide6.QtCore.qVersion()}, "
+        f"qasync {getattr(qasync, '__version__', '?')}",
+        f"Platform {platform.platform()} · Qt platform {QGuiApplication.platformName()}",
+        f"Screens {screens}",
+    ]
+    if services is not None:
+        key = services.key
+        lines += [
+            f"Data dir {services.paths.data_dir}",
+            f"Base URL {services.settings.base_url} · model {services.settings.model} · "
+            f"API style {services.settings.api_style}",
+            f"API key {'set' if key and key.key else 'missing'}"
+            f"{f' (from the {key.source})' if key and key.key else ''}",
+        ]
+    lines.append(f"Last X-Trace-Id {trace or 'none'}")
+    return "\n".join(lines)

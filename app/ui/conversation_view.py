@@ -1,0 +1,530 @@
+"""The scrolling list of messages, with paging for long conversations and a coalesced stream.
+
+Budgets drive the shape (DESIGN.md): a 5,000-message conversation must open about as fast as
+a 10-message one, and a reply arriving as thousands of deltas a second must not stall the UI.
+So the view keeps every `Message` but builds widgets only for a window of them (the last page
+first, plain text first and Markdown right after, in time-sliced steps of a zero-ms timer);
+scrolling near either edge builds the next page and drops widgets far away, keeping memory
+bounded. Stream deltas are only buffered; a timer applies them at most ~30 times a second, and
+each widget re-renders just the unfinished tail of its answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPalette, QPixmap
+from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea, QVBoxLayout, QWidget
+
+from app.ui.message_widget import MessageWidget, now_ms
+from app.ui.render import MarkdownRenderer, RenderTheme
+
+if TYPE_CHECKING:
+    from app.store import Message
+
+ThumbnailFor = Callable[[str], Path | None]
+_THUMB_SIDE = 96
+_PIXMAP_CACHE = 256
+_CODE_SUFFIXES = {"python": "py", "py": "py", "javascript": "js", "js": "js",
+                  "typescript": "ts", "ts": "ts", "bash": "sh", "sh": "sh", "shell": "sh",
+                  "json": "json", "html": "html", "css": "css", "c": "c", "cpp": "cpp",
+                  "rust": "rs", "go": "go", "java": "java", "sql": "sql", "yaml": "yaml"}
+
+
+def theme_from_palette(palette: QPalette) -> RenderTheme:
+    """Colours for rendered Markdown, from the system palette (light or dark)."""
+    role = QPalette.ColorRole
+    return RenderTheme(
+        dark=palette.color(role.Base).lightnessF() < 0.5,
+        border=palette.color(role.Mid).name(),
+        muted=palette.color(role.PlaceholderText).name(),
+        inline_code_bg=palette.color(role.AlternateBase).name(),
+        link=palette.color(role.Link).name(),
+    )
+
+
+def _root(message: Message) -> int:
+    """Id of the first message of `message`'s version group."""
+    return int(message.version_of if message.version_of is not None else message.id)
+
+
+class ConversationView(QWidget):
+    """Shows one conversation and streams replies into it.
+
+    Args:
+        thinking_expanded: whether finished Thinking sections start open.
+        page_size: widgets built per page when scrolling through history.
+        first_page: widgets built synchronously by `show_conversation` (the rest of the
+            first page follows in time slices, right after the first paint).
+        max_built: widgets kept alive at most; those farthest from view are dropped.
+        slice_ms: longest stretch of deferred work done per event-loop turn.
+        render_interval_ms: shortest interval between two stream re-renders.
+
+    Signals:
+        retry_requested(int): assistant message id to retry.
+        regenerate_requested(int): assistant message id to regenerate.
+        continue_requested(int): assistant message id to continue.
+        edit_requested(int): user message id to edit and resend.
+        version_selected(int): id of the message version the user wants to see.
+        attachment_activated(str): sha256 of a clicked attachment.
+        copy_text(str): text that was just put on the clipboard (for a "Copied" notice).
+    """
+
+    retry_requested = Signal(int)
+    regenerate_requested = Signal(int)
+    continue_requested = Signal(int)
+    edit_requested = Signal(int)
+    version_selected = Signal(int)
+    attachment_activated = Signal(str)
+    copy_text = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, thinking_expanded: bool = False,
+                 page_size: int = 30, first_page: int = 12, max_built: int = 150,
+                 slice_ms: float = 8.0, render_interval_ms: int = 33) -> None:
+        super().__init__(parent)
+        self._thinking_expanded = thinking_expanded
+        self._page_size = page_size
+        self._first_page = min(first_page, page_size)
+        self._max_built = max(max_built, 2 * page_size)
+        self._slice_s = slice_ms / 1000
+        self._render_interval_ms = render_interval_ms
+        self._renderer = MarkdownRenderer(theme_from_palette(self.palette()))
+        self._entries: list[Message] = []
+        self._index: dict[int, int] = {}
+        self._versions: dict[int, list[int]] = {}
+        self._widgets: dict[int, MessageWidget] = {}
+        self._lo = self._hi = 0
+        self._thumbnail_for: ThumbnailFor = lambda _sha: None
+        self._pixmaps: OrderedDict[str, QPixmap | None] = OrderedDict()
+        self._pending: dict[int, tuple[list[str], list[str]]] = {}
+        self._dirty: dict[int, None] = {}  # ids whose widget has Markdown left to draw (ordered)
+        self._markdown_queue: deque[int] = deque()
+        self._want_older = self._want_newer = 0
+        self._stick_bottom = True
+        self._anchor: tuple[MessageWidget, int] | None = None
+        self._adjusting = False
+        self._dialogs: list[QFileDialog] = []
+
+        self._scroll = QScrollArea(self)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setAccessibleName("Conversation")
+        self._container = QWidget()
+        self._container.setBackgroundRole(QPalette.ColorRole.Base)
+        self._list = QVBoxLayout(self._container)
+        self._list.setContentsMargins(8, 8, 8, 8)
+        self._list.setSpacing(6)
+        self._list.addStretch(1)
+        self._scroll.setWidget(self._container)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._scroll)
+
+        bar = self._scroll.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range_changed)
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self._flush)
+        self._work_timer = QTimer(self)
+        self._work_timer.setSingleShot(True)
+        self._work_timer.setInterval(0)
+        self._work_timer.timeout.connect(self._do_work)
+
+    # -- public API ------------------------------------------------------------------------
+
+    def show_conversation(self, messages: Sequence[Message],
+                          versions: Mapping[int, Sequence[int]] | None,
+                          thumbnail_for: ThumbnailFor) -> None:
+        """Replace the content; opens at the end, older messages load as the user scrolls up.
+
+        `versions` maps a message id to the ids of every version of its turn, oldest first.
+        """
+        self.clear()
+        self._thumbnail_for = thumbnail_for
+        self._entries = list(messages)
+        self._reindex()
+        for ids in (versions or {}).values():
+            if ids:
+                self._versions[int(ids[0])] = [int(i) for i in ids]
+        self._open_at_end()
+
+    def clear(self) -> None:
+        """Remove every message (and forget pending stream text)."""
+        self._flush_timer.stop()
+        self._work_timer.stop()
+        for widget in self._widgets.values():
+            self._list.removeWidget(widget)
+            widget.deleteLater()
+        self._widgets.clear()
+        self._entries = []
+        self._index.clear()
+        self._versions.clear()
+        self._pending.clear()
+        self._dirty.clear()
+        self._markdown_queue.clear()
+        self._pixmaps.clear()
+        self._lo = self._hi = 0
+        self._want_older = self._want_newer = 0
+        self._anchor = None
+        self._stick_bottom = True
+
+    def begin_reply(self, user: Message | None, assistant: Message) -> None:
+        """Show a new turn (or a new version of one) with an empty, streaming answer."""
+        if self._hi < len(self._entries):
+            self._open_at_end()
+        if user is not None:
+            self._place(user)
+        self._place(assistant)
+        self._stick_bottom = True
+        self._restore_position()
+
+    def append_reasoning(self, message_id: int, text: str) -> None:
+        """Buffer a reasoning delta; shown at the next render tick."""
+        self._buffer(message_id)[0].append(text)
+
+    def append_content(self, message_id: int, text: str) -> None:
+        """Buffer an answer delta; shown at the next render tick."""
+        self._buffer(message_id)[1].append(text)
+
+    def set_usage(self, message_id: int, prompt: int, completion: int, cached: int) -> None:
+        self._update(message_id, prompt_tokens=prompt, completion_tokens=completion,
+                     cached_tokens=cached)
+
+    def finish_reply(self, message_id: int, status: str, error: str | None) -> None:
+        """The stream ended: apply what is buffered, render it for good, show the status."""
+        self._flush()
+        self._update(message_id, status=status, error=error, finished_at=now_ms())
+        if message_id in self._widgets:
+            self._render_soon(message_id)
+
+    def replace_message(self, message: Message) -> None:
+        """Show another version of a turn (or a changed message) in its place."""
+        self._place(message)
+
+    # -- introspection (tests, benchmarks, the window's status bar) --------------------------
+
+    @property
+    def message_count(self) -> int:
+        return len(self._entries)
+
+    @property
+    def built_range(self) -> tuple[int, int]:
+        """Indices [lo, hi) of the messages that currently have widgets."""
+        return self._lo, self._hi
+
+    @property
+    def scroll_area(self) -> QScrollArea:
+        return self._scroll
+
+    def message_widget(self, message_id: int) -> MessageWidget | None:
+        return self._widgets.get(message_id)
+
+    def message(self, message_id: int) -> Message | None:
+        index = self._index.get(message_id)
+        return None if index is None else self._entries[index]
+
+    def is_idle(self) -> bool:
+        """No deferred page building, Markdown rendering or stream flush pending."""
+        return not (self._work_timer.isActive() or self._flush_timer.isActive()
+                    or self._pending or self._dirty or self._markdown_queue
+                    or self._want_older or self._want_newer)
+
+    # -- model -------------------------------------------------------------------------------
+
+    def _reindex(self) -> None:
+        self._index = {int(m.id): i for i, m in enumerate(self._entries)}
+
+    def _versions_of(self, message: Message) -> list[int]:
+        return self._versions.get(_root(message)) or [int(message.id)]
+
+    def _place(self, message: Message) -> None:
+        """Put `message` where it belongs: over its own version group, as the answer to its
+        user message, or at the end."""
+        root = _root(message)
+        group = self._versions.setdefault(root, [root])
+        if int(message.id) not in group:
+            group.append(int(message.id))
+        index = next((i for i, m in enumerate(self._entries) if _root(m) == root), None)
+        if index is None and message.role == "assistant" and message.reply_to is not None:
+            user_index = self._index.get(int(message.reply_to))
+            if user_index is not None:
+                after = user_index + 1
+                if after < len(self._entries) and self._entries[after].role == "assistant":
+                    index = after
+                else:
+                    self._insert(after, message)
+                    return
+        if index is None:
+            self._insert(len(self._entries), message)
+        else:
+            self._set(index, message)
+
+    def _set(self, index: int, message: Message) -> None:
+        old = self._entries[index]
+        self._entries[index] = message
+        self._index.pop(int(old.id), None)
+        self._index[int(message.id)] = index
+        self._pending.pop(int(old.id), None)
+        widget = self._widgets.pop(int(old.id), None)
+        if widget is not None:
+            position = self._list.indexOf(widget)
+            self._drop_widget(widget)
+            self._widgets[int(message.id)] = new = self._make_widget(message)
+            self._list.insertWidget(position, new)
+
+    def _insert(self, index: int, message: Message) -> None:
+        self._entries.insert(index, message)
+        self._reindex()
+        if index < self._lo:
+            self._lo += 1
+            self._hi += 1
+        elif index <= self._hi:
+            widget = self._make_widget(message)
+            self._widgets[int(message.id)] = widget
+            self._list.insertWidget(index - self._lo, widget)
+            self._hi += 1
+
+    def _update(self, message_id: int, **changes: object) -> None:
+        index = self._index.get(message_id)
+        if index is None:
+            return
+        message = replace(self._entries[index], **changes)
+        self._entries[index] = message
+        widget = self._widgets.get(message_id)
+        if widget is not None:
+            widget.update_message(message)
+
+    # -- stream coalescing -------------------------------------------------------------------
+
+    def _buffer(self, message_id: int) -> tuple[list[str], list[str]]:
+        buffer = self._pending.get(message_id)
+        if buffer is None:
+            buffer = self._pending[message_id] = ([], [])
+        if not self._flush_timer.isActive():
+            self._flush_timer.start(self._render_interval_ms)
+        return buffer
+
+    def _flush(self) -> None:
+        """Apply buffered deltas, then draw within one time slice; a backlog continues on the
+        next event-loop turn, steady streaming waits for the next ~30 Hz tick."""
+        started = time.perf_counter()
+        pending, self._pending = self._pending, {}
+        for message_id, (reasoning_parts, content_parts) in pending.items():
+            index = self._index.get(message_id)
+            if index is None:
+                continue
+            reasoning, content = "".join(reasoning_parts), "".join(content_parts)
+            old = self._entries[index]
+            message = replace(old, reasoning=old.reasoning + reasoning,
+                              content=old.content + content)
+            self._entries[index] = message
+            widget = self._widgets.get(message_id)
+            if widget is not None:
+                widget.stream(message, reasoning, content)
+                self._dirty[message_id] = None
+        deadline = started + self._slice_s
+        for message_id in list(self._dirty):
+            widget = self._widgets.get(message_id)
+            if widget is None or not widget.render_step():
+                self._dirty.pop(message_id, None)
+            if time.perf_counter() > deadline:
+                break
+        if self._dirty:
+            self._flush_timer.start(0)
+        elif self._pending:
+            self._flush_timer.start(self._render_interval_ms)
+
+    def _render_soon(self, message_id: int) -> None:
+        self._dirty[message_id] = None
+        self._flush_timer.start(0)
+
+    # -- widgets -----------------------------------------------------------------------------
+
+    def _make_widget(self, message: Message, *, markdown: bool = True) -> MessageWidget:
+        widget = MessageWidget(message, renderer=self._renderer, thumbnails=self._pixmap_for,
+                               versions=self._versions_of(message),
+                               thinking_expanded=self._thinking_expanded, markdown=markdown,
+                               parent=self._container)
+        widget.action_requested.connect(self._on_action)
+        widget.version_selected.connect(self.version_selected)
+        widget.attachment_activated.connect(self.attachment_activated)
+        widget.copy_requested.connect(self._copy)
+        widget.save_requested.connect(self._save_code)
+        if widget.needs_markdown():
+            self._markdown_queue.append(int(message.id))
+            self._work_timer.start()
+        if widget.has_pending_render:
+            self._render_soon(int(message.id))
+        return widget
+
+    def _drop_widget(self, widget: MessageWidget) -> None:
+        self._list.removeWidget(widget)
+        widget.hide()
+        widget.deleteLater()
+        if self._anchor is not None and self._anchor[0] is widget:
+            self._anchor = None
+
+    def _pixmap_for(self, sha256: str) -> QPixmap | None:
+        if sha256 in self._pixmaps:
+            self._pixmaps.move_to_end(sha256)
+            return self._pixmaps[sha256]
+        path = self._thumbnail_for(sha256)
+        pixmap = QPixmap(str(path)) if path is not None else None
+        if pixmap is not None and (pixmap.isNull() or max(pixmap.width(), pixmap.height())
+                                   > _THUMB_SIDE):
+            pixmap = None if pixmap.isNull() else pixmap.scaled(
+                _THUMB_SIDE, _THUMB_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
+        self._pixmaps[sha256] = pixmap
+        if len(self._pixmaps) > _PIXMAP_CACHE:
+            self._pixmaps.popitem(last=False)
+        return pixmap
+
+    def _open_at_end(self) -> None:
+        """(Re)build the window of widgets at the end: a first page now, the rest soon."""
+        for widget in self._widgets.values():
+            self._drop_widget(widget)
+        self._widgets.clear()
+        self._markdown_queue.clear()
+        self._lo = self._hi = len(self._entries)
+        self._stick_bottom = True
+        self._anchor = None
+        for _ in range(min(self._first_page, len(self._entries))):
+            self._build_older(markdown=False)
+        self._want_older = min(self._page_size - self._first_page, self._lo)
+        self._want_newer = 0
+        if self._want_older:
+            self._work_timer.start()
+
+    def _build_older(self, *, markdown: bool = False) -> None:
+        self._lo -= 1
+        message = self._entries[self._lo]
+        widget = self._make_widget(message, markdown=markdown)
+        self._widgets[int(message.id)] = widget
+        self._list.insertWidget(0, widget)
+        if self._hi - self._lo > self._max_built:
+            self._hi -= 1
+            self._stick_bottom = False
+            gone = self._widgets.pop(int(self._entries[self._hi].id), None)
+            if gone is not None:
+                self._drop_widget(gone)
+
+    def _build_newer(self) -> None:
+        message = self._entries[self._hi]
+        widget = self._make_widget(message, markdown=False)
+        self._widgets[int(message.id)] = widget
+        self._list.insertWidget(self._hi - self._lo, widget)
+        self._hi += 1
+        if self._hi - self._lo > self._max_built:
+            gone = self._widgets.pop(int(self._entries[self._lo].id), None)
+            self._lo += 1
+            if gone is not None:
+                self._drop_widget(gone)
+
+    def _do_work(self) -> None:
+        """One time slice of deferred work: pages first, then Markdown upgrades."""
+        deadline = time.perf_counter() + self._slice_s
+        while time.perf_counter() < deadline:
+            if self._want_older and self._lo > 0:
+                self._want_older -= 1
+                self._build_older()
+            elif self._want_newer and self._hi < len(self._entries):
+                self._want_newer -= 1
+                self._build_newer()
+            elif self._markdown_queue:
+                message_id = self._markdown_queue.popleft()
+                widget = self._widgets.get(message_id)
+                if widget is not None and widget.show_markdown(self._renderer):
+                    self._render_soon(message_id)
+            else:
+                self._want_older = self._want_newer = 0
+                return
+        self._work_timer.start()
+
+    # -- scrolling ---------------------------------------------------------------------------
+
+    def _on_scrolled(self, value: int) -> None:
+        if self._adjusting:
+            return
+        bar = self._scroll.verticalScrollBar()
+        self._stick_bottom = value >= bar.maximum() - 4 and self._hi == len(self._entries)
+        self._capture_anchor()
+        self._check_paging()
+
+    def _on_range_changed(self, _minimum: int, _maximum: int) -> None:
+        self._restore_position()
+        self._check_paging()
+
+    def _capture_anchor(self) -> None:
+        """Remember the first visible widget and its offset, to keep it still on relayout."""
+        value = self._scroll.verticalScrollBar().value()
+        self._anchor = None
+        for i in range(self._list.count()):
+            widget = self._list.itemAt(i).widget()
+            if isinstance(widget, MessageWidget) and widget.y() + widget.height() > value:
+                self._anchor = (widget, widget.y() - value)
+                return
+
+    def _restore_position(self) -> None:
+        bar = self._scroll.verticalScrollBar()
+        self._adjusting = True
+        try:
+            self._list.activate()
+            if self._stick_bottom:
+                bar.setValue(bar.maximum())
+            elif self._anchor is not None:
+                widget, offset = self._anchor
+                bar.setValue(widget.y() - offset)
+        finally:
+            self._adjusting = False
+
+    def _check_paging(self) -> None:
+        bar = self._scroll.verticalScrollBar()
+        margin = self._scroll.viewport().height()
+        if self._lo > 0 and bar.value() < margin and not self._want_older:
+            self._want_older = self._page_size
+            self._work_timer.start()
+        if (self._hi < len(self._entries) and bar.maximum() - bar.value() < margin
+                and not self._want_newer):
+            self._want_newer = self._page_size
+            self._work_timer.start()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _on_action(self, action: str, message_id: int) -> None:
+        signal = {"retry": self.retry_requested, "regenerate": self.regenerate_requested,
+                  "continue": self.continue_requested, "edit": self.edit_requested}[action]
+        signal.emit(message_id)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copy_text.emit(text)
+
+    def _save_code(self, code: str, language: str) -> None:
+        """Ask where to save a code block; `open()`, never `exec()` (qasync, STYLE.md)."""
+        suffix = _CODE_SUFFIXES.get(language.lower(), "txt")
+        dialog = QFileDialog(self, "Save code", f"code.{suffix}")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.fileSelected.connect(lambda path: Path(path).write_text(code, encoding="utf-8"))
+        dialog.finished.connect(lambda _result: self._dialogs.remove(dialog))
+        self._dialogs.append(dialog)
+        dialog.open()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Re-render Markdown in the new colours when the system switches light/dark."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            theme = theme_from_palette(self.palette())
+            if theme != self._renderer.theme:
+                self._renderer = MarkdownRenderer(theme)
+                self._markdown_queue.extend(
+                    i for i, w in self._widgets.items() if w.message.role == "assistant")
+                self._work_timer.start()

@@ -1,0 +1,136 @@
+"""The template picker: a popup list of task templates with type-to-filter.
+
+Opened from the composer's Template button or Ctrl+T. Typing filters (every word must occur in
+the name, slug, media or output), Up/Down move, Enter or a click picks, Esc closes. It only
+emits what was picked; the window decides whether that sends at once or fills the composer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.templates.model import Template
+
+_NAV_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+
+
+def describe(template: Template) -> str:
+    """One line under the name: what it needs, how hard it thinks, what it gives back."""
+    return (f"{template.media_noun()} · effort {template.effort.title()} · "
+            f"{template.output.describe()}")
+
+
+class TemplatePicker(QFrame):
+    """Popup list of templates.
+
+    Signals:
+        picked(object): the chosen `Template`.
+    """
+
+    picked = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Templates")
+        self._templates: dict[str, Template] = {}
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Type to filter templates…")
+        self.filter.setAccessibleName("Filter templates")
+        self.filter.textChanged.connect(self._apply_filter)
+        self.filter.installEventFilter(self)
+        self.list = QListWidget()
+        self.list.setAccessibleName("Template list")
+        self.list.setUniformItemSizes(True)
+        self.list.itemActivated.connect(self._activate)
+        self.list.itemClicked.connect(self._activate)
+        self.empty = QLabel("No template matches.")
+        self.empty.hide()
+        col = QVBoxLayout(self)
+        col.setContentsMargins(6, 6, 6, 6)
+        col.addWidget(self.filter)
+        col.addWidget(self.list)
+        col.addWidget(self.empty)
+        self.resize(420, 360)
+
+    def set_templates(self, templates: Sequence[Template]) -> None:
+        self._templates = {t.slug: t for t in templates}
+        self.list.clear()
+        for template in templates:
+            pin = "  📌" if template.pinned else ""
+            item = QListWidgetItem(f"{template.icon}  {template.name}{pin}\n"
+                                   f"{describe(template)}")
+            item.setData(Qt.ItemDataRole.UserRole, template.slug)
+            item.setToolTip(template.prompt[:600])
+            self.list.addItem(item)
+        self._apply_filter(self.filter.text())
+
+    def popup_at(self, anchor: QWidget) -> None:
+        """Show just above `anchor` (the composer's button), filter cleared and focused."""
+        self.filter.clear()
+        self._apply_filter("")
+        top_left = anchor.mapToGlobal(QPoint(0, 0))
+        self.move(top_left.x(), max(0, top_left.y() - self.height()))
+        self.show()
+        self.filter.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def visible_slugs(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.list.count()) if not self.list.item(i).isHidden()]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _apply_filter(self, text: str) -> None:
+        words = text.lower().split()
+        first: QListWidgetItem | None = None
+        for index in range(self.list.count()):
+            item = self.list.item(index)
+            template = self._templates[item.data(Qt.ItemDataRole.UserRole)]
+            haystack = " ".join((template.name, template.slug, template.media,
+                                 template.output.describe())).lower()
+            hidden = not all(word in haystack for word in words)
+            item.setHidden(hidden)
+            if not hidden and first is None:
+                first = item
+        self.list.setCurrentItem(first)
+        self.empty.setVisible(first is None)
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        template = self._templates.get(item.data(Qt.ItemDataRole.UserRole))
+        if template is not None and not item.isHidden():
+            self.hide()
+            self.picked.emit(template)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keys typed in the filter box: arrows move in the list, Enter picks."""
+        if watched is self.filter and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in _NAV_KEYS:
+                self._move(-1 if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_PageUp) else 1)
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                current = self.list.currentItem()
+                if current is not None:
+                    self._activate(current)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _move(self, step: int) -> None:
+        visible = [i for i in range(self.list.count()) if not self.list.item(i).isHidden()]
+        if not visible:
+            return
+        current = self.list.currentRow()
+        position = visible.index(current) + step if current in visible else 0
+        self.list.setCurrentRow(visible[max(0, min(len(visible) - 1, position))])

@@ -1,0 +1,177 @@
+"""Markdown rendering: Qt-friendly tables and code, nothing loadable, exact code payloads."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QTextDocument
+
+from app.ui.markdown_view import THUMB_SCHEME, MarkdownView, SafeTextBrowser
+from app.ui.render import COPY_CODE_PREFIX, MarkdownRenderer, RenderTheme
+
+
+@pytest.fixture
+def renderer() -> MarkdownRenderer:
+    return MarkdownRenderer(RenderTheme())
+
+
+def test_table_alignment_and_escaped_pipes(renderer: MarkdownRenderer) -> None:
+    html = renderer.render(
+        "| Left | Mid | Right |\n|:--|:-:|--:|\n| a \\| b | c | 1 |\n").html
+    assert '<table border="1"' in html and "cellpadding" in html
+    assert re.findall(r'<t[hd] align="(\w+)"', html) == ["left", "center", "right"] * 2
+    assert "<td align=\"left\">a | b</td>" in html
+
+
+def test_table_shows_borders_and_cells_in_qt(renderer: MarkdownRenderer) -> None:
+    document = QTextDocument()
+    document.setHtml(renderer.render("| x | y |\n|---|--:|\n| 1 | 22 |\n").html)
+    table = next(f for f in document.rootFrame().childFrames() if f.format().isTableFormat())
+    fmt = table.format().toTableFormat()
+    assert fmt.border() >= 1 and fmt.cellPadding() >= 4
+    assert document.toPlainText().split() == ["x", "y", "1", "22"]
+
+
+def test_code_is_highlighted_and_copy_payload_exact(renderer: MarkdownRenderer) -> None:
+    code = "def f(x):\n    return '<b>' + x  # tab\there\n"
+    rendered = renderer.render(f"Intro\n\n```python\n{code}```\n\n```\nplain <i>\n```\n")
+    assert [(b.code, b.language) for b in rendered.code_blocks] == [
+        (code, "python"), ("plain <i>\n", "")]
+    assert f'href="{COPY_CODE_PREFIX}0"' in rendered.html
+    assert f'href="{COPY_CODE_PREFIX}1"' in rendered.html
+    assert '<span style="color:' in rendered.html  # Pygments inline styles
+    assert "&lt;i&gt;" in rendered.html and "<i>" not in rendered.html
+
+
+def test_code_numbering_starts_where_asked(renderer: MarkdownRenderer) -> None:
+    rendered = renderer.render("```\na\n```\n", code_start=5, cache=False)
+    assert f'href="{COPY_CODE_PREFIX}5"' in rendered.html
+
+
+def test_dark_theme_uses_dark_code_style() -> None:
+    light = MarkdownRenderer(RenderTheme(dark=False)).render("```python\nx = 1\n```\n").html
+    dark = MarkdownRenderer(RenderTheme(dark=True)).render("```python\nx = 1\n```\n").html
+    assert light != dark
+    assert 'bgcolor="#0d1117"' in dark  # github-dark's background
+
+
+def test_raw_html_is_escaped(renderer: MarkdownRenderer) -> None:
+    html = renderer.render(
+        "<script>alert(1)</script>\n\nhi <img src=http://evil.example/x.png> "
+        "<a href='javascript:alert(1)'>x</a>\n").html
+    assert "<script" not in html and "<img" not in html and "<a href='javascript" not in html
+    assert "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize("source", [
+    "![remote](http://evil.example/x.png)",
+    "![local](file:///etc/passwd)",
+    "[link](file:///etc/passwd) [js](javascript:alert(1))",
+])
+def test_images_and_unsafe_links_never_become_loadable(renderer: MarkdownRenderer,
+                                                       source: str) -> None:
+    html = renderer.render(source).html
+    assert "<img" not in html
+    assert 'href="file:' not in html and 'href="javascript:' not in html
+
+
+def test_markdown_images_become_links(renderer: MarkdownRenderer) -> None:
+    html = renderer.render("![a cat](https://example.com/cat.png)").html
+    assert '<a href="https://example.com/cat.png">[image: a cat]</a>' in html
+
+
+def test_headings_lists_links(renderer: MarkdownRenderer) -> None:
+    html = renderer.render("# Top\n\n- one\n- [two](https://example.com)\n").html
+    assert "<h1>Top</h1>" in html and "<li>one</li>" in html
+    assert '<a href="https://example.com">two</a>' in html
+
+
+def test_render_is_memoised(renderer: MarkdownRenderer) -> None:
+    assert renderer.render("**x**") is renderer.render("**x**")
+    assert renderer.render("**y**", cache=False) is not renderer.render("**y**", cache=False)
+
+
+def test_stable_prefix_ends_before_last_block(renderer: MarkdownRenderer) -> None:
+    text = "# A\n\npara\n\n```py\nopen fence\n\nstill code\n"
+    assert text[renderer.stable_prefix_length(text):].startswith("```py")
+    assert renderer.stable_prefix_length("just one para") == 0
+
+
+def test_markdown_not_imported_by_the_modules() -> None:
+    """The view modules import markdown-it / Pygments only when something is rendered."""
+    import subprocess
+
+    code = ("import sys; import app.ui.conversation_view; "
+            "print('markdown_it' in sys.modules, 'pygments' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2])
+    assert out.stdout.split() == ["False", "False"]
+
+
+class _Recorder(SafeTextBrowser):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asked: list[str] = []
+
+    def loadResource(self, kind: int, url: QUrl) -> object:
+        self.asked.append(url.toString())
+        return super().loadResource(kind, url)
+
+
+def test_browser_refuses_file_and_remote_resources(qtbot: Any, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.png"
+    from PySide6.QtGui import QImage
+
+    image = QImage(4, 4, QImage.Format.Format_RGB32)
+    image.fill(0xFF0000)
+    assert image.save(str(secret))
+    browser = _Recorder(thumbnail_for=lambda sha: secret if sha == "abc" else None)
+    qtbot.addWidget(browser)
+    file_url, web_url = QUrl.fromLocalFile(str(secret)), QUrl("http://127.0.0.1:9/x.png")
+    browser.setHtml(f'<img src="{file_url.toString()}"><img src="{web_url.toString()}">')
+    browser.show()
+    qtbot.waitExposed(browser)
+    assert browser.asked  # the document did ask, and was refused
+    assert browser.loadResource(QTextDocument.ResourceType.ImageResource, file_url) is None
+    assert browser.loadResource(QTextDocument.ResourceType.ImageResource, web_url) is None
+    own = browser.loadResource(QTextDocument.ResourceType.ImageResource,
+                               QUrl(f"{THUMB_SCHEME}:abc"))
+    assert own is not None and own.width() == 4
+
+
+def test_copy_link_emits_exact_code(qtbot: Any, renderer: MarkdownRenderer) -> None:
+    view = MarkdownView(renderer)
+    qtbot.addWidget(view)
+    code = "x = '<&>'\n\n  y\n"
+    view.show_markdown(f"text\n\n```python\n{code}```\n")
+    with qtbot.waitSignal(view.code_copy_requested) as copied:
+        view.anchorClicked.emit(QUrl(f"{COPY_CODE_PREFIX}0"))
+    assert copied.args == [code]
+    with qtbot.waitSignal(view.code_save_requested) as saved:
+        view.anchorClicked.emit(QUrl("action:save-code/0"))
+    assert saved.args == [code, "python"]
+
+
+def test_streamed_markdown_matches_a_full_render(qtbot: Any, renderer: MarkdownRenderer
+                                                 ) -> None:
+    source = ("# Title\n\nIntro *text*.\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n"
+              "```python\nprint('hi')\n```\n\n1. one\n2. two\n\n> quote\n\nEnd.\n")
+    streamed, whole = MarkdownView(renderer), MarkdownView(renderer)
+    qtbot.addWidget(streamed)
+    qtbot.addWidget(whole)
+    for start in range(0, len(source), 3):
+        streamed.append(source[start:start + 3])
+        streamed.render_stream()
+    streamed.render_stream(final=True)
+    whole.show_markdown(source)
+    assert streamed.toPlainText() == whole.toPlainText()
+    assert streamed.document().blockCount() == whole.document().blockCount()
+    assert [b.code for b in streamed.code_blocks()] == ["print('hi')\n"]
+    headings = [streamed.document().findBlockByNumber(i).blockFormat().headingLevel()
+                for i in range(streamed.document().blockCount())]
+    assert headings[0] == 1

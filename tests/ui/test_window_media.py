@@ -1,0 +1,207 @@
+"""Attaching media to the window: drops, pastes, refusals, uploads, single instance, capture."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from tests.ui.conftest import close_window, next_signal, open_window, run, until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_png(path: Path, color: str = "#3366cc", size: tuple[int, int] = (64, 48)) -> Path:
+    image = QImage(size[0], size[1], QImage.Format.Format_RGB32)
+    image.fill(QColor(color))
+    assert image.save(str(path), "PNG")
+    return path
+
+
+def drop(window: Any, mime: QMimeData) -> None:
+    """Drag-enter then drop on the window, as a drag from another app does."""
+    where, action = QPointF(200, 200), Qt.DropAction.CopyAction
+    buttons, keys = Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    try:
+        enter = QDragEnterEvent(where, action, mime, buttons, keys)
+    except TypeError:  # PySide6 < 6.12 only has the QPoint signature
+        enter = QDragEnterEvent(where.toPoint(), action, mime, buttons, keys)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    assert window.overlay.isVisible()
+    QApplication.sendEvent(window, QDropEvent(where, action, mime, buttons, keys))
+    assert not window.overlay.isVisible()
+
+
+def tray_states(window: Any) -> list[str]:
+    return [item.state for item in window.composer.tray.items()]
+
+
+def test_dropping_two_files_attaches_both_and_send_uploads_each(
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    first = make_png(tmp_path / "red.png", "#cc2222")
+    second = make_png(tmp_path / "blue.png", "#2222cc", (80, 60))
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))])
+        mime.setImageData(QImage(8, 8, QImage.Format.Format_RGB32))  # a file icon: ignored
+        drop(window, mime)
+        await until(lambda: tray_states(window) == ["ready", "ready"], what="two ready items")
+        assert [i.name for i in window.composer.tray.items()] == ["red.png", "blue.png"]
+        window.composer.set_effort("low")
+        window.composer.set_text("Compare these")
+        ended = await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
+        assert ended[2] == "complete", ended
+        body = standin.chat_requests()[-1].json
+        assert body["reasoning_effort"] == "low"
+        parts = body["messages"][-1]["content"]
+        urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
+        assert len(urls) == 2 and all(u.startswith("stepfile://") for u in urls)
+        assert len(set(urls)) == 2
+        assert len(standin.upload_requests()) == 2
+        await until(lambda: not window.composer.tray.items(), what="the tray to empty")
+        user = next(m for m in window.actions_.shown_messages.values() if m.role == "user")
+        assert [a.original_name for a in user.attachments] == ["red.png", "blue.png"]
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_dropping_unsupported_file_shows_reason(qloop: Any, gui_env: dict[str, str],
+                                               tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n")
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(pdf))])
+        drop(window, mime)
+        await until(lambda: tray_states(window) == ["failed"], what="a refusal")
+        item = window.composer.tray.items()[0]
+        assert "report.pdf" in item.caption.text()
+        assert "d32f2f" in item.caption.styleSheet()
+        assert item.isVisible()
+        assert window.attachments.ready() == []
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_pasting_image_data_attaches_png(qloop: Any, gui_env: dict[str, str]) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        image = QImage(120, 90, QImage.Format.Format_ARGB32)
+        image.fill(QColor("#22aa55"))
+        mime = QMimeData()
+        mime.setImageData(image)  # what a screenshot tool or browser "copy image" offers
+        QGuiApplication.clipboard().setMimeData(mime)
+        window.composer.edit.setFocus()
+        window.composer.edit.paste()
+        QGuiApplication.clipboard().clear()  # the clipboard owns `mime`; leave it empty
+        await until(lambda: tray_states(window) == ["ready"], what="the pasted image")
+        prepared = window.attachments.ready()[0]
+        assert prepared.mime == "image/png"
+        assert (prepared.width, prepared.height) == (120, 90)
+        assert prepared.original_name == "Pasted image 1.png"
+        assert window.composer.text() == ""
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+@pytest.mark.qt_log_ignore("does not support raise")  # offscreen cannot raise windows
+def test_second_invocation_reaches_running_window(qloop: Any, gui_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    """A real second `python -m app FILE` process hands its file over and exits 0."""
+    from app.ui.single_instance import SingleInstanceServer, send_to_running, server_name
+
+    photo = make_png(tmp_path / "from-cli.png")
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        name = server_name(Path(gui_env["STEPDESK_DATA_DIR"]))
+        server = SingleInstanceServer(name, window)
+        assert server.listen()
+        server.files_received.connect(window.receive_files)
+        env = {**os.environ, **gui_env, "QT_QPA_PLATFORM": "offscreen"}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app", str(photo), env=env, cwd=str(ROOT),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _out, err = await asyncio.wait_for(child.communicate(), 30)
+        assert child.returncode == 0, err.decode()
+        await until(lambda: tray_states(window) == ["ready"], what="the handed-over file")
+        assert window.composer.tray.items()[0].name == "from-cli.png"
+        server.close()
+        assert send_to_running(name, [photo]) is False  # nobody listens any more
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_region_overlay_crops_at_device_pixels(qtbot: Any) -> None:
+    from app.ui.capture import RegionOverlay
+
+    image = QImage(400, 300, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    for x in range(100, 200):
+        for y in range(50, 150):
+            image.setPixelColor(x, y, QColor("red"))
+    pixmap = QPixmap.fromImage(image)
+    pixmap.setDevicePixelRatio(2.0)  # a HiDPI screen: 200×150 logical
+    overlay = RegionOverlay(pixmap)
+    qtbot.addWidget(overlay)
+    overlay.resize(200, 150)
+    results: list[QImage] = []
+    overlay.selected.connect(results.append)
+    qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(50, 25))
+    qtbot.mouseMove(overlay, QPoint(100, 75))
+    qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(100, 75))
+    assert len(results) == 1
+    crop = results[0]
+    assert (crop.width(), crop.height()) == (100, 100)
+    assert crop.pixelColor(50, 50) == QColor("red")
+    cancelled: list[bool] = []
+    overlay.cancelled.connect(lambda: cancelled.append(True))
+    qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+    assert cancelled == [True]
+
+
+def test_delete_conversation_offers_to_delete_its_uploaded_files(
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    photo = make_png(tmp_path / "only-here.png")
+
+    async def scenario() -> None:
+        window = await open_window(gui_env, [photo])
+        await until(lambda: tray_states(window) == ["ready"], what="the file from argv")
+        window.composer.set_text("Look")
+        await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
+        conv = window.current
+        file_ids = await window.library.files_only_in(conv)
+        assert len(file_ids) == 1
+        window.sidebar.delete_requested.emit(conv)
+        await until(lambda: window.findChildren(QMessageBox), what="the confirmation")
+        box = window.findChildren(QMessageBox)[0]
+        assert box.checkBox() is not None and box.checkBox().isChecked()
+        assert "1 uploaded file" in box.checkBox().text()
+        delete = next(b for b in box.buttons() if b.text() == "Delete")
+        delete.click()
+        await until(lambda: window.sidebar.list.count() == 0, what="the list to empty")
+        assert window.current is None
+        deletes = [r for r in standin.requests if r.method == "DELETE"]
+        assert [r.path.rsplit("/", 1)[-1] for r in deletes] == file_ids
+        assert await window.library.uploads() == []
+        await close_window(window)
+
+    run(qloop, scenario())
