@@ -158,8 +158,6 @@ async def _dispatch(args: argparse.Namespace, env: Mapping[str, str], out: TextI
 
 async def _connect(services: Services, env: Mapping[str, str]) -> None:
     """Find the key (exit 4 without one) and build the one HTTP client."""
-    from app.services import make_client
-
     lookup = await asyncio.to_thread(resolve_api_key, env, services.paths)
     if not lookup.key:
         raise CliError(NO_KEY_MESSAGE, EXIT_AUTH)
@@ -167,7 +165,7 @@ async def _connect(services: Services, env: Mapping[str, str]) -> None:
 
     setup_logging(services.paths.log_dir, [lookup.key])
     services.key = lookup
-    services.client = make_client(services.settings, lookup.key)
+    services.rebuild_client()
 
 
 async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Services,

@@ -256,7 +256,8 @@ def store_api_key(key: str, paths: Paths, *, use_keychain: bool = True,
                 import keyring
 
                 keyring.set_password(KEYRING_SERVICE, "api_key", key)
-                done["ok"] = True
+                # Some backends (the null one, a locked store) accept writes and keep nothing.
+                done["ok"] = keyring.get_password(KEYRING_SERVICE, "api_key") == key
             except Exception as exc:
                 done["problem"] = type(exc).__name__
 

@@ -40,6 +40,20 @@ class Services:
                                       settings=self.settings, account=account_id(self.key.key))
         return self._engine
 
+    def rebuild_client(self) -> StepClient | None:
+        """Build the one HTTP client for the current settings and key (None without a key).
+
+        The old client, if any, is returned to the caller rather than closed here: a reply may
+        still be streaming on it. A running engine is pointed at the new client.
+        """
+        old, self.client = self.client, None
+        if self.key is not None and self.key.key:
+            self.client = make_client(self.settings, self.key.key)
+            if self._engine is not None:
+                self._engine.update_settings(self.settings, self.client,
+                                             account_id(self.key.key))
+        return old
+
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()

@@ -57,3 +57,19 @@ def test_not_timestamps(text: str) -> None:
 def test_timestamps_past_the_video_end_are_left_out() -> None:
     text = "At 00:30 it freezes; the meeting was at 14:30; last frame 01:00."
     assert [t.text for t in find_timestamps(text, duration_s=60.4)] == ["00:30", "01:00"]
+
+
+def test_link_timestamps_in_rendered_markdown_but_not_code_or_links() -> None:
+    from markdown_it import MarkdownIt
+
+    from app.results.timestamps import link_timestamps
+
+    md = MarkdownIt("js-default")
+    tokens = md.parse("- 00:07 — opens `00:09` [at 00:10](https://x) **01:23**; 09:00\n\n"
+                      "```\n00:11\n```\n")
+    link_timestamps(tokens, lambda s: f"action:seek/{s:g}", duration_s=120)
+    html = md.renderer.render(tokens, md.options, {})
+    assert html == (
+        '<ul>\n<li><a href="action:seek/7">00:07</a> — opens <code>00:09</code> '
+        '<a href="https://x">at 00:10</a> <strong><a href="action:seek/83">01:23</a></strong>'
+        "; 09:00</li>\n</ul>\n<pre><code>00:11\n</code></pre>\n")

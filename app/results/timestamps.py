@@ -11,7 +11,9 @@ day or a mistake rather than a moment of this video.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 _TIMESTAMP_RE = re.compile(
     r"(?<![\w.])(?<!\d:)"  # not inside a longer number, word or version
@@ -45,3 +47,43 @@ def find_timestamps(text: str, *, duration_s: float | None = None) -> list[Times
             continue
         found.append(Timestamp(match.start(), match.end(), match.group(), value))
     return found
+
+
+def link_timestamps(tokens: list[Any], href: Callable[[float], str],
+                    duration_s: float | None = None) -> None:
+    """Wrap every timestamp in a markdown-it token stream in a link to `href(seconds)`.
+
+    Works on the parsed tokens (in place), so timestamps in code spans, code blocks and
+    existing links stay as they are. Used by the window's renderer for answers about a video.
+    """
+    from markdown_it.token import Token
+
+    for block in tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for child in block.children:
+            in_link += {"link_open": 1, "link_close": -1}.get(child.type, 0)
+            found = (find_timestamps(child.content, duration_s=duration_s)
+                     if child.type == "text" and not in_link else [])
+            if not found:
+                children.append(child)
+                continue
+            offset = 0
+            for stamp in found:
+                if stamp.start > offset:
+                    children.append(_text(child.content[offset:stamp.start]))
+                children.append(Token("link_open", "a", 1, attrs={"href": href(stamp.seconds)}))
+                children.append(_text(stamp.text))
+                children.append(Token("link_close", "a", -1))
+                offset = stamp.end
+            if offset < len(child.content):
+                children.append(_text(child.content[offset:]))
+        block.children = children
+
+
+def _text(content: str) -> Any:
+    from markdown_it.token import Token
+
+    return Token("text", "", 0, content=content)

@@ -164,11 +164,9 @@ async def connect(env: Mapping[str, str], services: Services) -> None:
 
     Done after the last conversation is on screen: httpx and keyring cost start-up time."""
     from app.config import resolve_api_key
-    from app.services import make_client
 
     services.key = await asyncio.to_thread(resolve_api_key, env, services.paths)
-    if services.key.key:
-        services.client = make_client(services.settings, services.key.key)
+    services.rebuild_client()
 
 
 def diagnostics(window: MainWindow) -> str:

@@ -202,17 +202,9 @@ class Library:
         return note
 
     def rebuild_client(self) -> None:
-        services = self.services
-        if services.client is not None:
-            self._retired.append(services.client)
-            services.client = None
-        if not self.has_key:
-            return
-        assert services.key is not None and services.key.key
-        services.client = make_client(services.settings, services.key.key)
-        if services._engine is not None:
-            services._engine.update_settings(services.settings, services.client,
-                                             account_id(services.key.key))
+        old = self.services.rebuild_client()
+        if old is not None:
+            self._retired.append(old)
 
     def _apply(self, values: SettingsValues):
         return self.services.settings.with_changes(

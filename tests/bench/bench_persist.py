@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.config import Settings, account_id, resolve_paths  # noqa: E402
-from app.services import make_client  # noqa: E402
-from app.store import BlobStore, Store  # noqa: E402
-from app.turn_events import ContentDelta, TurnFinished, TurnStarted  # noqa: E402
-from tests.standin import StandIn  # noqa: E402
+from app.config import Settings, account_id, resolve_paths
+from app.services import make_client
+from app.store import BlobStore, Store
+from app.turn_events import ContentDelta, TurnFinished, TurnStarted
+from tests.standin import StandIn
 
 KEY = "sk-bench-key-0123456789"
 

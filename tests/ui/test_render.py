@@ -96,10 +96,16 @@ def test_render_is_memoised(renderer: MarkdownRenderer) -> None:
     assert renderer.render("**y**", cache=False) is not renderer.render("**y**", cache=False)
 
 
-def test_stable_prefix_ends_before_last_block(renderer: MarkdownRenderer) -> None:
-    text = "# A\n\npara\n\n```py\nopen fence\n\nstill code\n"
-    assert text[renderer.stable_prefix_length(text):].startswith("```py")
-    assert renderer.stable_prefix_length("just one para") == 0
+def test_split_render_cuts_before_the_last_block(renderer: MarkdownRenderer) -> None:
+    text = "# A\n\n```sh\nls\n```\n\npara\n\n```py\nopen fence\n\nstill code\n"
+    cut, finished, last = renderer.render_split(text, code_start=3)
+    assert text[cut:].startswith("```py")
+    assert "<h1>A</h1>" in finished.html and "open fence" not in finished.html
+    assert [b.code for b in finished.code_blocks] == ["ls\n"]
+    assert [b.code for b in last.code_blocks] == ["open fence\n\nstill code\n"]
+    assert f'href="{COPY_CODE_PREFIX}4"' in last.html  # numbered after the finished ones
+    assert '<span style="color:' not in last.html  # the growing block is not highlighted
+    assert renderer.render_split("just one para")[0] == 0
 
 
 def test_markdown_not_imported_by_the_modules() -> None:
@@ -166,8 +172,9 @@ def test_streamed_markdown_matches_a_full_render(qtbot: Any, renderer: MarkdownR
     qtbot.addWidget(whole)
     for start in range(0, len(source), 3):
         streamed.append(source[start:start + 3])
-        streamed.render_stream()
-    streamed.render_stream(final=True)
+        assert not streamed.render_step()
+    streamed.finish_stream()
+    assert not streamed.render_step(final=True)
     whole.show_markdown(source)
     assert streamed.toPlainText() == whole.toPlainText()
     assert streamed.document().blockCount() == whole.document().blockCount()
@@ -175,3 +182,17 @@ def test_streamed_markdown_matches_a_full_render(qtbot: Any, renderer: MarkdownR
     headings = [streamed.document().findBlockByNumber(i).blockFormat().headingLevel()
                 for i in range(streamed.document().blockCount())]
     assert headings[0] == 1
+
+
+def test_a_backlog_renders_in_bounded_steps(qtbot: Any, renderer: MarkdownRenderer) -> None:
+    from app.ui.markdown_view import STEP_CHARS
+
+    source = "".join(f"Paragraph {n} with **bold** words.\n\n" for n in range(2000))
+    view = MarkdownView(renderer)
+    qtbot.addWidget(view)
+    view.append(source)
+    steps = 1
+    while view.render_step(final=True):
+        steps += 1
+    assert steps >= len(source) // (2 * STEP_CHARS)
+    assert view.toPlainText() == "\n".join(f"Paragraph {n} with bold words." for n in range(2000))
