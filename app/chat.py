@@ -30,6 +30,7 @@ from app.api.errors import (
 from app.api.events import ContentDelta, Finished, ReasoningDelta, Retrying, Usage
 from app.api.request import ChatMessage, ChatRequest, MediaRef
 from app.config import Settings
+from app.media.fitting import fit_message
 from app.media.intake import PreparedMedia
 from app.store import AttachmentRecord, BlobStore, Message, Store
 from app.turn_events import (
@@ -121,6 +122,8 @@ class ChatEngine:
             conversation = await self._store.create_conversation(
                 title_from_prompt(text, media), model, effort)
             conversation_id = conversation.id
+        if media:  # over 20 MB of images: recompress the largest (a no-op when it fits)
+            media = await asyncio.to_thread(fit_message, media, self._blobs.tmp_dir)
         records = []
         for ordinal, item in enumerate(media):
             self._keep_blob(item)

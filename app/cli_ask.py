@@ -34,7 +34,8 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
     if not args.file:
         return [(prompt, [])]
     from app.media.errors import MediaError, VideoTooLong
-    from app.media.intake import IntakeOptions, check_message_limits, prepare
+    from app.media.fitting import fit_message
+    from app.media.intake import IntakeOptions, prepare
     from app.media.video import parse_time_range, split
 
     work_dir = services.blobs.tmp_dir
@@ -58,7 +59,7 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
         if trim is not None and sum(1 for p in prepared if p.kind == "video") != 1:
             raise CliError("--trim applies to exactly one video; this request has "
                            f"{sum(1 for p in prepared if p.kind == 'video')}.", EXIT_BAD_INPUT)
-        check_message_limits(prepared)
+        prepared = await asyncio.to_thread(fit_message, prepared, work_dir)
         if long_video is None:
             if args.split:
                 raise CliError("--split needs a video of 5 minutes or longer.", EXIT_BAD_INPUT)

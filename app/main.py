@@ -19,6 +19,10 @@ USAGE = """usage: stepdesk [FILE ...]            open the window (with these fil
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if getattr(sys, "frozen", False):  # long transcodes run in a spawned child process
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     if args[:1] in (["--version"], ["-V"]):
         from app import __version__
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import multiprocessing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
 import pytest
+from PIL import Image
 
 from app import limits
 from app.media import (
@@ -97,10 +99,15 @@ def test_other_codecs_are_transcoded(media: MediaSet, work_dir: Path, fixture: s
     assert prepared.duration_s == pytest.approx(1.0, abs=0.2)
 
 
-@pytest.mark.parametrize(("fmt", "codec"), [("matroska", "libx265"), ("mov", "libx264")])
+@pytest.mark.parametrize(("fmt", "codec"), [
+    ("matroska", "libx265"),  # transcoded: the child sets the rotation and the thumbnail
+    ("mov", "libx264"),  # remuxed: the display matrix is copied
+    ("mp4", "libx264"),  # sent as is: the thumbnail comes from the captured keyframe
+])
 def test_phone_rotation_survives(tmp_path: Path, work_dir: Path, fmt: str, codec: str) -> None:
     path = tmp_path / f"portrait.{fmt}"
-    with av.open(str(path), "w", format=fmt) as out:
+    faststart = {"movflags": "+faststart"} if fmt == "mp4" else {}
+    with av.open(str(path), "w", format=fmt, options=faststart) as out:
         stream = out.add_stream(codec, rate=10, options={
             "preset": "ultrafast", "x265-params": "log-level=error"})
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
@@ -110,8 +117,12 @@ def test_phone_rotation_survives(tmp_path: Path, work_dir: Path, fmt: str, codec
         for packet in stream.encode():
             out.mux(packet)
     prepared = prepare_sync(path, work_dir=work_dir)
+    assert (prepared.changes == ()) == (fmt == "mp4")
     with av.open(str(prepared.path)) as sent:
         assert next(sent.decode(video=0)).rotation == 90
+    assert prepared.thumbnail is not None
+    with Image.open(io.BytesIO(prepared.thumbnail)) as thumb:
+        assert thumb.size == (48, 64), "the thumbnail is shown upright"
 
 
 def test_audio_only_is_refused(media: MediaSet, work_dir: Path) -> None:

@@ -59,6 +59,7 @@ class Keyframe:
     size: int
     codec: str
     extradata: bytes
+    rotation: int  # display rotation, degrees counter-clockwise (phones record sideways)
 
 
 def probe(path: Path, shown: str) -> VideoProbe:
@@ -102,10 +103,14 @@ def probe_head(head: bytes, shown: str) -> tuple[VideoProbe, Keyframe | None] | 
             if entry.is_keyframe and (chosen is None or
                                       entry.timestamp * stream.time_base <= target):
                 chosen = entry
-        keyframe = None if chosen is None else Keyframe(
-            chosen.pos, chosen.size, stream.codec_context.name,
-            bytes(stream.codec_context.extradata or b""))
-        return info, keyframe
+        if chosen is None:
+            return info, None
+        try:  # the first frame is in `head` already: decoding it reads nothing more
+            rotation = int(next(container.decode(stream)).rotation or 0)
+        except (pyav.FFmpegError, StopIteration):
+            rotation = 0
+        return info, Keyframe(chosen.pos, chosen.size, stream.codec_context.name,
+                              bytes(stream.codec_context.extradata or b""), rotation)
 
 
 def _describe(container: Any, shown: str) -> VideoProbe:

@@ -67,7 +67,7 @@ def remux(
                 return _copy(inp, out, start, end, cancel, progress)
         except MediaCancelled:
             dst.unlink(missing_ok=True)
-            raise
+            raise MediaCancelled(f"Preparing “{src.name}” was cancelled.") from None
         except CorruptMedia as exc:
             dst.unlink(missing_ok=True)
             raise CorruptMedia(f"“{src.name}” has no video frames to send.") from exc
@@ -110,7 +110,7 @@ def _copy(inp: Any, out: Any, start: float | None, end: float | None,
         if packet.dts is None:
             continue
         if cancel is not None and cancel.is_set():
-            raise MediaCancelled("Preparing the video was cancelled.")
+            raise MediaCancelled("cancelled")  # remux() names the file
         tb: Fraction = packet.time_base
         when = float((packet.pts if packet.pts is not None else packet.dts) * tb)
         if t0 < 0:

@@ -46,17 +46,18 @@ class TranscodeJob:
 
 
 def run_transcode(job: TranscodeJob, *, progress: Callable[[float], None] | None,
-                  cancel: threading.Event | None, shown: str) -> bytes | None:
+                  cancel: threading.Event | None, shown: str) -> tuple[bytes, int] | None:
     """Run `job` in a spawned child; block until done, relaying progress; honour `cancel`.
 
-    Returns the PNG thumbnail the child made from the frame at ~10 % (or None).
+    Returns the PNG thumbnail the child made from the frame at ~10 % and that frame's
+    display rotation (or None).
     """
     ctx = multiprocessing.get_context("spawn")
     channel: Any = ctx.Queue()
     child = ctx.Process(target=child_main, args=(job, channel), daemon=True,
                         name="stepdesk-transcode")
     child.start()
-    thumb: bytes | None = None
+    thumb: tuple[bytes, int] | None = None
     try:
         while True:
             if cancel is not None and cancel.is_set():
@@ -169,7 +170,9 @@ def encode(job: TranscodeJob, send: Callable[[str, Any], None]) -> None:
                     vout.set_display_rotation(frame.rotation)
                 done = (frame.time - job.start) / span
                 if encoded == 0 or (not thumb_done and done >= 0.1):
-                    send("thumb", png_thumbnail(frame))  # the first frame, then ~10 %
+                    # The first frame, then the one at ~10 %; upright-ing needs Pillow,
+                    # which the parent has and the child need not load.
+                    send("thumb", (png_thumbnail(frame), int(frame.rotation or 0)))
                     thumb_done = done >= 0.1
                 _encode_video(frame, vout, out, width, height, job.start)
                 encoded += 1

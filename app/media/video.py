@@ -127,14 +127,14 @@ def prepare_video(
         thumb = None
         if keyframe is not None and capture is not None:
             thumb = _decode_keyframe(keyframe, bytes(capture.data))
+            thumb = thumb and upright_png(thumb, keyframe.rotation)
         return VideoResult(out, sha256, sent, info.width, info.height, duration, (),
                            thumb or thumbnail(out, duration))
     try:
-        result, thumb = _convert(path, out, info, fmt, size, (start, end), trim is not None,
-                                 changes, progress, cancel, shown)
+        result, made = _convert(path, out, info, fmt, size, (start, end), trim is not None,
+                                changes, progress, cancel, shown)
         sha256, sent = hash_file(out)
-        if thumb is None:
-            thumb = thumbnail(out, result.duration_s)
+        thumb = upright_png(*made) if made else thumbnail(out, result.duration_s)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
@@ -169,10 +169,10 @@ def _convert(
     src: Path, out: Path, info: VideoProbe, fmt: str, size: int, span: tuple[float, float],
     trimmed: bool, changes: list[str], progress: Callable[[float], None] | None,
     cancel: threading.Event | None, shown: str,
-) -> tuple[VideoProbe, bytes | None]:
+) -> tuple[VideoProbe, tuple[bytes, int] | None]:
     """Remux or transcode into `out`, shrinking until it fits; appends to `changes`.
 
-    Returns the probe of `out` and, after a transcode, the child's thumbnail.
+    Returns the probe of `out` and, after a transcode, the child's (thumbnail, rotation).
     """
     start, end = span
     seconds = end - start
@@ -263,10 +263,29 @@ def thumbnail(path: Path, duration: float) -> bytes | None:
             if duration * 0.1 > 0.5:
                 container.seek(int(duration * 0.1 * 1_000_000), backward=True)
             for frame in container.decode(stream):
-                return png_thumbnail(frame)
+                return upright_png(png_thumbnail(frame), int(frame.rotation or 0))
     except (pyav.FFmpegError, IndexError):
         return None
     return None
+
+
+def upright_png(png: bytes, rotation: int) -> bytes:
+    """Turn a thumbnail upright for a video whose display matrix rotates it.
+
+    PyAV reports the rotation counter-clockwise, like Pillow's ROTATE_90/270; Pillow is
+    loaded only for rotated videos.
+    """
+    turn = {90: 2, 180: 3, 270: 4}.get(rotation % 360)  # Image.Transpose.ROTATE_*
+    if turn is None:
+        return png
+    import io
+
+    from app.media.images import pil
+
+    with pil().open(io.BytesIO(png)) as im:
+        buf = io.BytesIO()
+        im.transpose(turn).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def trim(path: Path, start: float, end: float, out: Path) -> Path:

@@ -329,12 +329,14 @@ class AttachmentController(QObject):
         return [self._ready[k] for k in sorted(self._ready)]
 
     def limit_problem(self) -> str | None:
-        from app.media.intake import MediaError, check_message_limits
+        """Too many images for one message. (Too many megabytes is fixed by the chat engine,
+        which recompresses the largest images to fit.)"""
+        from app import limits
 
-        try:
-            check_message_limits(self.ready())
-        except MediaError as exc:
-            return str(exc)
+        count = sum(1 for item in self.ready() if item.kind == "image")
+        if count > limits.MAX_IMAGES_PER_REQUEST:
+            return (f"This message has {count} images; at most "
+                    f"{limits.MAX_IMAGES_PER_REQUEST} images can be sent in one message.")
         return None
 
     def take_for_send(self) -> list[PreparedMedia]:

@@ -234,6 +234,7 @@ async def _gui_checks(env: dict[str, str], tmp: Path) -> list[str]:
         report = [f"window: shown and started in {time.perf_counter() - shown_at:.2f} s, "
                   f"fresh database {db.name}"]
         report.append(await _check_conversation(window, tmp))
+        report.append(await _check_file_open(window, tmp))
         report.append(await ffmpeg)
         report.append(_keyring_report())
     finally:
@@ -286,6 +287,27 @@ async def _check_conversation(window: Any, tmp: Path) -> str:
     if window.grab().isNull():
         raise SmokeFailure("window: painting it into a pixmap failed")
     return "conversation: Markdown table, highlighted code and image thumbnail shown"
+
+
+async def _check_file_open(window: Any, tmp: Path) -> str:
+    """macOS "Open With": a FileOpen event sent to the application attaches the file."""
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.file_open import install_file_open
+
+    app = QApplication.instance()
+    handler = install_file_open(app, window.receive_files)
+    try:
+        picture = _make_picture(tmp / "opened.png")
+        QApplication.sendEvent(app, QFileOpenEvent(str(picture)))
+        await _until(lambda: any(m.original_name == picture.name
+                                 for m in window.attachments.ready()),
+                     "file open: a QFileOpenEvent did not attach the file")
+    finally:
+        app.removeEventFilter(handler)
+        handler.deleteLater()
+    return "file open: a QFileOpenEvent attached the image to the composer"
 
 
 def _make_picture(path: Path) -> Path:

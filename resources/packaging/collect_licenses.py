@@ -36,7 +36,7 @@ https://download.qt.io/official_releases/qt/ and https://code.qt.io/cgit/pyside/
 (tag v{pyside}).
 """
 
-FFMPEG_NOTICE = """FFmpeg (libavcodec {avcodec}, libavformat, libavutil, libswscale, libswresample, …) comes
+FFMPEG_NOTICE = """FFmpeg (libavcodec {avcodec}, libavformat, libavutil, libswscale, …) comes
 with PyAV {pyav} as shared libraries (av.libs / the av package folder). Its build reports the
 licence "{licence}" (texts: LGPL-3.0.txt, GPL-3.0.txt). That build also links x264 and x265, which
 are licensed under the GNU GPL version 2 or later (GPL-2.0.txt), so whoever distributes this bundle

@@ -262,14 +262,14 @@ def first_paint(app: QApplication, messages: list[Message], thumbs: dict[str, Pa
     view = new_view(app)
     run_until(app, view.is_idle)
     watch = PaintWatch()
-    view.scroll_area.viewport().installEventFilter(watch)
+    container = view.scroll_area.widget()
+    container.installEventFilter(watch)
     start = time.perf_counter()
     view.show_conversation(messages, None, thumbs.get)
-    view.scroll_area.viewport().update()
     run_until(app, lambda: watch.painted_at is not None)
     assert watch.painted_at is not None
     elapsed = watch.painted_at - start
-    view.scroll_area.viewport().removeEventFilter(watch)
+    container.removeEventFilter(watch)
     return elapsed, view
 
 
