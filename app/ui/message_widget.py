@@ -215,7 +215,8 @@ class MessageWidget(QFrame):
     @property
     def has_pending_render(self) -> bool:
         """True while `render_step()` has text to draw (stream, long message)."""
-        return isinstance(self._body, MarkdownView) and self._body.has_pending
+        return ((isinstance(self._body, MarkdownView) and self._body.has_pending)
+                or (self._thinking is not None and self._thinking.has_pending))
 
     def show_markdown(self, renderer: MarkdownRenderer | None = None) -> bool:
         """Replace the plain-text first paint (or an old theme's rendering) with Markdown.
@@ -231,10 +232,11 @@ class MessageWidget(QFrame):
         return True
 
     def render_step(self) -> bool:
-        """Draw a bounded part of pending Markdown; True while more remains."""
-        if not isinstance(self._body, MarkdownView):
-            return False
-        return self._body.render_step(final=self.message.status != "streaming")
+        """Draw a bounded part of pending reasoning and Markdown; True while more remains."""
+        more = self._thinking is not None and self._thinking.render_step()
+        if isinstance(self._body, MarkdownView) and self._body.has_pending:
+            more = self._body.render_step(final=self.message.status != "streaming") or more
+        return more
 
     def stream(self, message: Message, reasoning: str, content: str) -> None:
         """Take one coalesced batch of deltas (`message` already includes them); the text is

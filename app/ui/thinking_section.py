@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
 from app.ui.markdown_view import SafeTextBrowser
 
 _BODY_MAX_HEIGHT = 260
+_STEP_CHARS = 8_000  # reasoning pushed into the pane per render step (a flood arrives in bulk)
 
 
 class ThinkingSection(QWidget):
@@ -88,11 +89,19 @@ class ThinkingSection(QWidget):
         """What the reasoning pane displays now (empty while it was never opened)."""
         return self._body.toPlainText() if self._body is not None else ""
 
+    @property
+    def has_pending(self) -> bool:
+        """True while the open pane has not caught up with the text."""
+        return self.is_expanded and self._shown_len < len(self._text)
+
     def append(self, text: str) -> None:
-        """Add streamed reasoning; drawn now only when the section is open."""
+        """Add streamed reasoning; `render_step()` draws it (only while the pane is open)."""
         self._text += text
-        if self.is_expanded:
-            self._sync_body()
+
+    def render_step(self) -> bool:
+        """Push up to `_STEP_CHARS` more text into the open pane; True while more remains."""
+        self._sync_body(_STEP_CHARS)
+        return self.has_pending
 
     def finish(self) -> None:
         """Thinking is over: freeze the duration and collapse unless preferred open."""
@@ -127,13 +136,15 @@ class ThinkingSection(QWidget):
         if expanded:
             self._sync_body()
 
-    def _sync_body(self) -> None:
+    def _sync_body(self, limit: int | None = None) -> None:
         if self._body is None or self._shown_len == len(self._text):
             return
+        end = len(self._text) if limit is None else min(len(self._text),
+                                                        self._shown_len + limit)
         cursor = QTextCursor(self._body.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(self._text[self._shown_len:])
-        self._shown_len = len(self._text)
+        cursor.insertText(self._text[self._shown_len:end])
+        self._shown_len = end
         if self.is_live:
             bar = self._body.verticalScrollBar()
             bar.setValue(bar.maximum())
