@@ -12,46 +12,25 @@ each widget re-renders just the unfinished tail of its answer.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from pathlib import Path
+from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPalette, QPixmap
-from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
+from app.ui.code_actions import save_code_block
+from app.ui.conversation_model import ConversationModel
+from app.ui.markdown_view import theme_from_palette
+from app.ui.message_thumbnails import ThumbnailCache, ThumbnailFor
 from app.ui.message_widget import MessageWidget, now_ms
-from app.ui.render import MarkdownRenderer, RenderTheme
+from app.ui.render import MarkdownRenderer
+from app.ui.scroll_keeper import ScrollKeeper
 
 if TYPE_CHECKING:
     from app.store import Message
 
-ThumbnailFor = Callable[[str], Path | None]
-_THUMB_SIDE = 96
-_PIXMAP_CACHE = 256
-_CODE_SUFFIXES = {"python": "py", "py": "py", "javascript": "js", "js": "js",
-                  "typescript": "ts", "ts": "ts", "bash": "sh", "sh": "sh", "shell": "sh",
-                  "json": "json", "html": "html", "css": "css", "c": "c", "cpp": "cpp",
-                  "rust": "rs", "go": "go", "java": "java", "sql": "sql", "yaml": "yaml"}
-
-
-def theme_from_palette(palette: QPalette) -> RenderTheme:
-    """Colours for rendered Markdown, from the system palette (light or dark)."""
-    role = QPalette.ColorRole
-    return RenderTheme(
-        dark=palette.color(role.Base).lightnessF() < 0.5,
-        border=palette.color(role.Mid).name(),
-        muted=palette.color(role.PlaceholderText).name(),
-        inline_code_bg=palette.color(role.AlternateBase).name(),
-        link=palette.color(role.Link).name(),
-    )
-
-
-def _root(message: Message) -> int:
-    """Id of the first message of `message`'s version group."""
-    return int(message.version_of if message.version_of is not None else message.id)
 
 
 class ConversationView(QWidget):
@@ -93,23 +72,17 @@ class ConversationView(QWidget):
         self._first_page = min(first_page, page_size)
         self._max_built = max(max_built, 2 * page_size)
         self._slice_s = slice_ms / 1000
-        self._render_interval_ms = render_interval_ms
+        self._render_interval_ms = self._interval_ms = render_interval_ms
         self._renderer = MarkdownRenderer(theme_from_palette(self.palette()))
-        self._entries: list[Message] = []
-        self._index: dict[int, int] = {}
-        self._versions: dict[int, list[int]] = {}
+        self._entries = ConversationModel()
         self._widgets: dict[int, MessageWidget] = {}
         self._lo = self._hi = 0
-        self._thumbnail_for: ThumbnailFor = lambda _sha: None
-        self._pixmaps: OrderedDict[str, QPixmap | None] = OrderedDict()
+        self._thumbnails = ThumbnailCache()
         self._pending: dict[int, tuple[list[str], list[str]]] = {}
+        self._usage: dict[int, tuple[int, int, int]] = {}
         self._dirty: dict[int, None] = {}  # ids whose widget has Markdown left to draw (ordered)
         self._markdown_queue: deque[int] = deque()
         self._want_older = self._want_newer = 0
-        self._stick_bottom = True
-        self._anchor: tuple[MessageWidget, int] | None = None
-        self._adjusting = False
-        self._dialogs: list[QFileDialog] = []
 
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
@@ -123,6 +96,7 @@ class ConversationView(QWidget):
         self._list.setSpacing(6)
         self._list.addStretch(1)
         self._scroll.setWidget(self._container)
+        self._keeper = ScrollKeeper(self._scroll, self._list)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._scroll)
@@ -148,12 +122,8 @@ class ConversationView(QWidget):
         `versions` maps a message id to the ids of every version of its turn, oldest first.
         """
         self.clear()
-        self._thumbnail_for = thumbnail_for
-        self._entries = list(messages)
-        self._reindex()
-        for ids in (versions or {}).values():
-            if ids:
-                self._versions[int(ids[0])] = [int(i) for i in ids]
+        self._thumbnails.thumbnail_for = thumbnail_for
+        self._entries.reset(messages, versions)
         self._open_at_end()
 
     def clear(self) -> None:
@@ -164,17 +134,16 @@ class ConversationView(QWidget):
             self._list.removeWidget(widget)
             widget.deleteLater()
         self._widgets.clear()
-        self._entries = []
-        self._index.clear()
-        self._versions.clear()
+        self._entries.reset([], None)
         self._pending.clear()
+        self._usage.clear()
         self._dirty.clear()
         self._markdown_queue.clear()
-        self._pixmaps.clear()
+        self._thumbnails.clear()
         self._lo = self._hi = 0
         self._want_older = self._want_newer = 0
-        self._anchor = None
-        self._stick_bottom = True
+        self._keeper.forget()
+        self._keeper.stick_to_bottom = True
 
     def begin_reply(self, user: Message | None, assistant: Message) -> None:
         """Show a new turn (or a new version of one) with an empty, streaming answer."""
@@ -183,8 +152,8 @@ class ConversationView(QWidget):
         if user is not None:
             self._place(user)
         self._place(assistant)
-        self._stick_bottom = True
-        self._restore_position()
+        self._keeper.stick_to_bottom = True
+        self._keeper.restore()
 
     def append_reasoning(self, message_id: int, text: str) -> None:
         """Buffer a reasoning delta; shown at the next render tick."""
@@ -195,8 +164,10 @@ class ConversationView(QWidget):
         self._buffer(message_id)[1].append(text)
 
     def set_usage(self, message_id: int, prompt: int, completion: int, cached: int) -> None:
-        self._update(message_id, prompt_tokens=prompt, completion_tokens=completion,
-                     cached_tokens=cached)
+        """Token counts (sent with every chunk): kept, and shown at the next render tick."""
+        self._usage[message_id] = (prompt, completion, cached)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start(self._interval_ms)
 
     def finish_reply(self, message_id: int, status: str, error: str | None) -> None:
         """The stream ended: apply what is buffered, render it for good, show the status."""
@@ -228,62 +199,27 @@ class ConversationView(QWidget):
         return self._widgets.get(message_id)
 
     def message(self, message_id: int) -> Message | None:
-        index = self._index.get(message_id)
-        return None if index is None else self._entries[index]
+        return self._entries.get(message_id)
 
     def is_idle(self) -> bool:
         """No deferred page building, Markdown rendering or stream flush pending."""
         return not (self._work_timer.isActive() or self._flush_timer.isActive()
-                    or self._pending or self._dirty or self._markdown_queue
+                    or self._pending or self._usage or self._dirty or self._markdown_queue
                     or self._want_older or self._want_newer)
 
-    # -- model -------------------------------------------------------------------------------
-
-    def _reindex(self) -> None:
-        self._index = {int(m.id): i for i, m in enumerate(self._entries)}
-
-    def _versions_of(self, message: Message) -> list[int]:
-        return self._versions.get(_root(message)) or [int(message.id)]
+    # -- model → widgets ---------------------------------------------------------------------
 
     def _place(self, message: Message) -> None:
-        """Put `message` where it belongs: over its own version group, as the answer to its
-        user message, or at the end."""
-        root = _root(message)
-        group = self._versions.setdefault(root, [root])
-        if int(message.id) not in group:
-            group.append(int(message.id))
-        index = next((i for i, m in enumerate(self._entries) if _root(m) == root), None)
-        if index is None and message.role == "assistant" and message.reply_to is not None:
-            user_index = self._index.get(int(message.reply_to))
-            if user_index is not None:
-                after = user_index + 1
-                if after < len(self._entries) and self._entries[after].role == "assistant":
-                    index = after
-                else:
-                    self._insert(after, message)
-                    return
-        if index is None:
-            self._insert(len(self._entries), message)
-        else:
-            self._set(index, message)
-
-    def _set(self, index: int, message: Message) -> None:
-        old = self._entries[index]
-        self._entries[index] = message
-        self._index.pop(int(old.id), None)
-        self._index[int(message.id)] = index
-        self._pending.pop(int(old.id), None)
-        widget = self._widgets.pop(int(old.id), None)
-        if widget is not None:
-            position = self._list.indexOf(widget)
-            self._drop_widget(widget)
-            self._widgets[int(message.id)] = new = self._make_widget(message)
-            self._list.insertWidget(position, new)
-
-    def _insert(self, index: int, message: Message) -> None:
-        self._entries.insert(index, message)
-        self._reindex()
-        if index < self._lo:
+        kind, index, old = self._entries.place(message)
+        if kind == "set" and old is not None:
+            self._pending.pop(int(old.id), None)
+            widget = self._widgets.pop(int(old.id), None)
+            if widget is not None:
+                position = self._list.indexOf(widget)
+                self._drop_widget(widget)
+                self._widgets[int(message.id)] = new = self._make_widget(message)
+                self._list.insertWidget(position, new)
+        elif index < self._lo:
             self._lo += 1
             self._hi += 1
         elif index <= self._hi:
@@ -293,13 +229,9 @@ class ConversationView(QWidget):
             self._hi += 1
 
     def _update(self, message_id: int, **changes: object) -> None:
-        index = self._index.get(message_id)
-        if index is None:
-            return
-        message = replace(self._entries[index], **changes)
-        self._entries[index] = message
+        message = self._entries.update(message_id, **changes)
         widget = self._widgets.get(message_id)
-        if widget is not None:
+        if message is not None and widget is not None:
             widget.update_message(message)
 
     # -- stream coalescing -------------------------------------------------------------------
@@ -309,7 +241,7 @@ class ConversationView(QWidget):
         if buffer is None:
             buffer = self._pending[message_id] = ([], [])
         if not self._flush_timer.isActive():
-            self._flush_timer.start(self._render_interval_ms)
+            self._flush_timer.start(self._interval_ms)
         return buffer
 
     def _flush(self) -> None:
@@ -318,18 +250,16 @@ class ConversationView(QWidget):
         started = time.perf_counter()
         pending, self._pending = self._pending, {}
         for message_id, (reasoning_parts, content_parts) in pending.items():
-            index = self._index.get(message_id)
-            if index is None:
-                continue
             reasoning, content = "".join(reasoning_parts), "".join(content_parts)
-            old = self._entries[index]
-            message = replace(old, reasoning=old.reasoning + reasoning,
-                              content=old.content + content)
-            self._entries[index] = message
+            message = self._entries.extend(message_id, reasoning, content)
             widget = self._widgets.get(message_id)
-            if widget is not None:
+            if message is not None and widget is not None:
                 widget.stream(message, reasoning, content)
                 self._dirty[message_id] = None
+        usage, self._usage = self._usage, {}
+        for message_id, (prompt, completion, cached) in usage.items():
+            self._update(message_id, prompt_tokens=prompt, completion_tokens=completion,
+                         cached_tokens=cached)
         deadline = started + self._slice_s
         for message_id in list(self._dirty):
             widget = self._widgets.get(message_id)
@@ -337,10 +267,13 @@ class ConversationView(QWidget):
                 self._dirty.pop(message_id, None)
             if time.perf_counter() > deadline:
                 break
+        # Slow renders (a long unfinished block) space the ticks out, so the UI stays live.
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._interval_ms = max(self._render_interval_ms, int(3 * cost_ms))
         if self._dirty:
             self._flush_timer.start(0)
         elif self._pending:
-            self._flush_timer.start(self._render_interval_ms)
+            self._flush_timer.start(self._interval_ms)
 
     def _render_soon(self, message_id: int) -> None:
         self._dirty[message_id] = None
@@ -349,8 +282,8 @@ class ConversationView(QWidget):
     # -- widgets -----------------------------------------------------------------------------
 
     def _make_widget(self, message: Message, *, markdown: bool = True) -> MessageWidget:
-        widget = MessageWidget(message, renderer=self._renderer, thumbnails=self._pixmap_for,
-                               versions=self._versions_of(message),
+        widget = MessageWidget(message, renderer=self._renderer, thumbnails=self._thumbnails,
+                               versions=self._entries.versions_of(message),
                                thinking_expanded=self._thinking_expanded, markdown=markdown,
                                parent=self._container)
         widget.action_requested.connect(self._on_action)
@@ -369,24 +302,7 @@ class ConversationView(QWidget):
         self._list.removeWidget(widget)
         widget.hide()
         widget.deleteLater()
-        if self._anchor is not None and self._anchor[0] is widget:
-            self._anchor = None
-
-    def _pixmap_for(self, sha256: str) -> QPixmap | None:
-        if sha256 in self._pixmaps:
-            self._pixmaps.move_to_end(sha256)
-            return self._pixmaps[sha256]
-        path = self._thumbnail_for(sha256)
-        pixmap = QPixmap(str(path)) if path is not None else None
-        if pixmap is not None and (pixmap.isNull() or max(pixmap.width(), pixmap.height())
-                                   > _THUMB_SIDE):
-            pixmap = None if pixmap.isNull() else pixmap.scaled(
-                _THUMB_SIDE, _THUMB_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation)
-        self._pixmaps[sha256] = pixmap
-        if len(self._pixmaps) > _PIXMAP_CACHE:
-            self._pixmaps.popitem(last=False)
-        return pixmap
+        self._keeper.forget(widget)
 
     def _open_at_end(self) -> None:
         """(Re)build the window of widgets at the end: a first page now, the rest soon."""
@@ -395,8 +311,8 @@ class ConversationView(QWidget):
         self._widgets.clear()
         self._markdown_queue.clear()
         self._lo = self._hi = len(self._entries)
-        self._stick_bottom = True
-        self._anchor = None
+        self._keeper.stick_to_bottom = True
+        self._keeper.forget()
         for _ in range(min(self._first_page, len(self._entries))):
             self._build_older(markdown=False)
         self._want_older = min(self._page_size - self._first_page, self._lo)
@@ -412,7 +328,7 @@ class ConversationView(QWidget):
         self._list.insertWidget(0, widget)
         if self._hi - self._lo > self._max_built:
             self._hi -= 1
-            self._stick_bottom = False
+            self._keeper.stick_to_bottom = False
             gone = self._widgets.pop(int(self._entries[self._hi].id), None)
             if gone is not None:
                 self._drop_widget(gone)
@@ -451,40 +367,15 @@ class ConversationView(QWidget):
 
     # -- scrolling ---------------------------------------------------------------------------
 
-    def _on_scrolled(self, value: int) -> None:
-        if self._adjusting:
+    def _on_scrolled(self, _value: int) -> None:
+        if self._keeper.adjusting:
             return
-        bar = self._scroll.verticalScrollBar()
-        self._stick_bottom = value >= bar.maximum() - 4 and self._hi == len(self._entries)
-        self._capture_anchor()
+        self._keeper.user_scrolled(at_true_end=self._hi == len(self._entries))
         self._check_paging()
 
     def _on_range_changed(self, _minimum: int, _maximum: int) -> None:
-        self._restore_position()
+        self._keeper.restore()
         self._check_paging()
-
-    def _capture_anchor(self) -> None:
-        """Remember the first visible widget and its offset, to keep it still on relayout."""
-        value = self._scroll.verticalScrollBar().value()
-        self._anchor = None
-        for i in range(self._list.count()):
-            widget = self._list.itemAt(i).widget()
-            if isinstance(widget, MessageWidget) and widget.y() + widget.height() > value:
-                self._anchor = (widget, widget.y() - value)
-                return
-
-    def _restore_position(self) -> None:
-        bar = self._scroll.verticalScrollBar()
-        self._adjusting = True
-        try:
-            self._list.activate()
-            if self._stick_bottom:
-                bar.setValue(bar.maximum())
-            elif self._anchor is not None:
-                widget, offset = self._anchor
-                bar.setValue(widget.y() - offset)
-        finally:
-            self._adjusting = False
 
     def _check_paging(self) -> None:
         bar = self._scroll.verticalScrollBar()
@@ -509,14 +400,7 @@ class ConversationView(QWidget):
         self.copy_text.emit(text)
 
     def _save_code(self, code: str, language: str) -> None:
-        """Ask where to save a code block; `open()`, never `exec()` (qasync, STYLE.md)."""
-        suffix = _CODE_SUFFIXES.get(language.lower(), "txt")
-        dialog = QFileDialog(self, "Save code", f"code.{suffix}")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.fileSelected.connect(lambda path: Path(path).write_text(code, encoding="utf-8"))
-        dialog.finished.connect(lambda _result: self._dialogs.remove(dialog))
-        self._dialogs.append(dialog)
-        dialog.open()
+        save_code_block(self, code, language)
 
     def changeEvent(self, event: QEvent) -> None:
         """Re-render Markdown in the new colours when the system switches light/dark."""

@@ -13,6 +13,7 @@ worked off in steps of about `STEP_CHARS`, so no single step blocks the UI for l
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -21,6 +22,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QImage,
+    QPalette,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
@@ -34,6 +36,7 @@ from app.ui.render import (
     CodeBlock,
     MarkdownRenderer,
     Rendered,
+    RenderTheme,
 )
 
 THUMB_SCHEME = "stepdesk-thumb"
@@ -41,10 +44,10 @@ THUMB_SCHEME = "stepdesk-thumb"
 
 _EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SENTINEL = "\u2063"  # invisible separator; see MarkdownView._append_html
-STEP_CHARS = 2_000
+STEP_CHARS = 1_200
 """Markdown source parsed per render step (markdown-it-py runs at roughly 7 µs a character)."""
-PLAIN_TAIL_CHARS = 12_000
-"""An unfinished last block longer than this is shown as plain text until it is complete."""
+GIANT_CHARS = 4_000
+"""An unfinished last block longer than this is shown as plain text while it grows."""
 
 
 def _head(text: str, size: int) -> str:
@@ -136,8 +139,7 @@ class MarkdownView(SafeTextBrowser):
         self._stable_codes: list[CodeBlock] = []
         self._tail_codes: tuple[CodeBlock, ...] = ()
         self._is_markdown = False
-        self._streaming = False
-        self._dirty = False
+        self._reset_stream()
 
     @property
     def source(self) -> str:
@@ -202,11 +204,27 @@ class MarkdownView(SafeTextBrowser):
         """Draw up to about `STEP_CHARS` more of the text; returns True while more remains.
 
         Finished blocks are rendered once (highlighted) and appended to the document; the
-        unfinished last block is re-rendered each step (unhighlighted, or as plain text when
-        it is huge). With `final` the last block is rendered for good too.
+        unfinished last block is re-rendered each step (unhighlighted). A last block too long
+        to re-parse every step (over `GIANT_CHARS`) is shown as plain text until a blank line
+        may have ended it (checked at most once a second) or the text is final.
         """
         tail = self._source[self._stable_len:]
-        size = STEP_CHARS
+        if self._grow_plain_tail(tail):
+            if final:  # a plain paragraph is already drawn exactly as Markdown would draw it
+                self._stable_len = len(self._source)
+                self._stable_end = self.document().characterCount() - 1
+                self._plain_tail = None
+                self._streaming = False
+            self._dirty = False
+            return False
+        if not final and self._giant_since is not None:
+            fresh = self._source[self._giant_since:]
+            if "\n\n" not in fresh or time.monotonic() - self._giant_checked < 1.0:
+                self._remove_tail()
+                self._append_plain(tail)
+                self._dirty = False
+                return False
+        size, giant = STEP_CHARS, False
         while True:
             window = _head(tail, size)
             partial = len(window) < len(tail)
@@ -216,6 +234,10 @@ class MarkdownView(SafeTextBrowser):
                                                  cache=False)
                 cut, last = len(window), None
                 break
+            if (not final and self._giant_since is None and len(window) > GIANT_CHARS
+                    and not self._renderer.is_plain_paragraph(window)):
+                cut, giant = 0, True
+                break
             cut, finished, last = self._renderer.render_split(
                 window, code_start=len(self._stable_codes))
             if cut or not partial:
@@ -223,6 +245,8 @@ class MarkdownView(SafeTextBrowser):
             size *= 4  # one block longer than the window: widen until it is whole
         self._remove_tail()
         self._is_markdown = True
+        self._giant_since = None
+        self._plain_tail = None
         if cut:
             self._append_html(finished.html)
             self._stable_codes.extend(finished.code_blocks)
@@ -230,16 +254,40 @@ class MarkdownView(SafeTextBrowser):
             self._stable_end = self.document().characterCount() - 1
         self._tail_codes = ()
         rest = tail[cut:]
-        if rest and last is not None and not partial:
-            if len(rest) > PLAIN_TAIL_CHARS:
-                self._append_html(f'<p style="white-space:pre-wrap">{escape(rest)}</p>')
-            else:
-                self._append_html(last.html)
-                self._tail_codes = last.code_blocks
+        if giant:
+            self._append_plain(rest)
+            self._giant_since = max(self._stable_len, len(self._source) - 1)
+            self._giant_checked = time.monotonic()
+            partial = False
+        elif rest and last is not None and not partial:
+            self._append_html(last.html)
+            self._tail_codes = last.code_blocks
+            if self._renderer.is_plain_paragraph(rest):
+                self._plain_tail = rest.strip()
         self._dirty = partial
         if final and not partial:
             self._streaming = False
         return partial
+
+    def _grow_plain_tail(self, tail: str) -> bool:
+        """A long run of plain text (no Markdown at all) only ever grows at its end: append
+        the new characters instead of redrawing the paragraph. False when not applicable."""
+        shown = self._plain_tail
+        if shown is None or len(tail) < GIANT_CHARS or not self._renderer.is_plain_paragraph(
+                tail):
+            return False
+        wanted = tail.strip()
+        if not wanted.startswith(shown):
+            return False
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(wanted[len(shown):])
+        self._plain_tail = wanted
+        return True
+
+    def _append_plain(self, text: str) -> None:
+        if text:
+            self._append_html(f'<p style="white-space:pre-wrap">{escape(text)}</p>')
 
     def _remove_tail(self) -> None:
         cursor = QTextCursor(self.document())
@@ -256,6 +304,9 @@ class MarkdownView(SafeTextBrowser):
         self._stable_codes = []
         self._tail_codes = ()
         self._streaming = self._dirty = False
+        self._giant_since: int | None = None  # source offset since which the tail is "giant"
+        self._giant_checked = 0.0
+        self._plain_tail: str | None = None  # the tail shown, when it is one plain paragraph
 
     def _append_html(self, html: str) -> None:
         """Append HTML blocks at the end of the document, keeping their block formats.
@@ -279,3 +330,14 @@ class MarkdownView(SafeTextBrowser):
         if cursor.selectedText() == _SENTINEL:
             cursor.removeSelectedText()
 
+
+def theme_from_palette(palette: QPalette) -> RenderTheme:
+    """Colours for rendered Markdown, from the system palette (light or dark)."""
+    role = QPalette.ColorRole
+    return RenderTheme(
+        dark=palette.color(role.Base).lightnessF() < 0.5,
+        border=palette.color(role.Mid).name(),
+        muted=palette.color(role.PlaceholderText).name(),
+        inline_code_bg=palette.color(role.AlternateBase).name(),
+        link=palette.color(role.Link).name(),
+    )

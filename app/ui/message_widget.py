@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.markdown_view import MarkdownView, SafeTextBrowser
+from app.ui.message_thumbnails import THUMB_SIDE
 from app.ui.render import MarkdownRenderer
 from app.ui.thinking_section import ThinkingSection
 
@@ -46,7 +47,6 @@ STATUS_ACTIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "blocked": ("Blocked by content review.", (("Edit && resend", "edit"),)),
     "error": ("Failed.", (("Retry", "retry"),)),
 }
-_THUMB_SIDE = 96
 _PROGRESSIVE_CHARS = 4_000  # longer answers are rendered in steps, not in one go
 _GRID_COLUMNS = 6
 
@@ -74,7 +74,7 @@ class AttachmentButton(QToolButton):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         if pixmap is None or pixmap.isNull():
             self.setText(f"{kind}\n{name[:14]}")
-            self.setFixedSize(_THUMB_SIDE, _THUMB_SIDE)
+            self.setFixedSize(THUMB_SIDE, THUMB_SIDE)
             return
         if record.kind == "video" and record.duration_s is not None:
             pixmap = self._with_badge(pixmap, _duration_text(record.duration_s))
@@ -168,14 +168,17 @@ class MessageWidget(QFrame):
         self._body.code_copy_requested.connect(self.copy_requested)
         self._body.code_save_requested.connect(self.save_requested)
         self._layout.addWidget(self._body)
-        self._footer = QHBoxLayout()
-        self._status_label = QLabel(self)
-        self._status_label.setWordWrap(True)
-        self._status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._action_buttons: list[QPushButton] = []
-        self._usage_label = QLabel(self)
-        self._usage_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        if not self._is_user:
+        self._footer = QHBoxLayout()
+        self._status_label: QLabel | None = None
+        self._usage_label: QLabel | None = None
+        if not self._is_user:  # the status line: what happened, what can be done, the cost
+            self._status_label = QLabel(self)
+            self._status_label.setWordWrap(True)
+            self._status_label.setTextInteractionFlags(
+                Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._usage_label = QLabel(self)
+            self._usage_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             self._footer.addWidget(self._status_label, 1)
             self._footer.addWidget(self._usage_label, 0, Qt.AlignmentFlag.AlignRight)
             self._layout.addLayout(self._footer)
@@ -203,11 +206,11 @@ class MessageWidget(QFrame):
 
     @property
     def status_text(self) -> str:
-        return self._status_label.text()
+        return self._status_label.text() if self._status_label is not None else ""
 
     @property
     def usage_text(self) -> str:
-        return self._usage_label.text()
+        return self._usage_label.text() if self._usage_label is not None else ""
 
     def needs_markdown(self) -> bool:
         return isinstance(self._body, MarkdownView) and not self._body.is_markdown
@@ -251,14 +254,15 @@ class MessageWidget(QFrame):
 
     def update_message(self, message: Message) -> None:
         """Status, error or usage changed (finish_reply, set_usage)."""
-        was_streaming = self.message.status == "streaming"
-        self.message = message
-        if was_streaming and message.status != "streaming":
+        old, self.message = self.message, message
+        if old.status == "streaming" and message.status != "streaming":
             if self._thinking is not None:
                 self._thinking.finish()
             if isinstance(self._body, MarkdownView):
                 self._body.finish_stream()
-        self._update_status()
+        if (old.status, old.error, old.reply_to) != (message.status, message.error,
+                                                     message.reply_to):
+            self._update_status()
         self._update_usage()
 
     # -- building --------------------------------------------------------------------------
@@ -335,6 +339,8 @@ class MessageWidget(QFrame):
         return self._thinking
 
     def _update_status(self) -> None:
+        if self._status_label is None:
+            return
         status = self.message.status
         text, actions = STATUS_ACTIONS.get(status, ("", ()))
         if status in ("error", "interrupted", "blocked") and self.message.error:
@@ -365,6 +371,8 @@ class MessageWidget(QFrame):
             self.action_requested.emit(action, self.message_id)
 
     def _update_usage(self) -> None:
+        if self._usage_label is None:
+            return
         m = self.message
         parts = []
         if m.effort:

@@ -2,9 +2,10 @@
 
 It starts the real window on a fresh database in a temporary data dir, shows a conversation
 whose answer has Markdown, a table and highlighted code and whose question has an image
-thumbnail, converts a tiny generated clip with the bundled FFmpeg (in the spawned child
-process the app uses for transcoding), loads the built-in templates, reports the keyring
-backend, closes the window the way a user does and exits 0 — in a few seconds.
+thumbnail, attaches a file through a (macOS-style) QFileOpenEvent, converts a tiny generated
+clip with the bundled FFmpeg (in the spawned child process the app uses for transcoding),
+loads the built-in templates, reports the keyring backend, closes the window the way a user
+does and exits 0 — in a few seconds. The checks that need no window are in smoke_checks.py.
 
 Anything missing fails loudly: exit 1 and ONE line on stderr naming what and where
 ("stepdesk smoke test FAILED: imageformats: Qt cannot read webp …"). That is the contract CI
@@ -15,13 +16,16 @@ The environment is the user's, except: the data dir is a new temporary one, the 
 points at a closed local port and the key is a dummy, so nothing leaves the machine and no
 real key is read. `PYTHON_KEYRING_BACKEND` is left alone, so the report shows what the app
 would really use.
+
+With STEPDESK_SMOKE_STARTUP=1 it is a start-up probe instead (tests/bench/
+bench_frozen_startup.py): the ordinary `run_gui()` start, which prints {"paint": <epoch s>} at
+the window's first paint and closes it, so a frozen and a source start can be timed alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.metadata
+import json
 import os
 import re
 import sys
@@ -32,26 +36,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.ui import smoke_checks as checks
+from app.ui.smoke_checks import SmokeFailure
+
 TIMEOUT_S = 40.0
 """Hard limit for the whole run (a healthy one takes 2–5 s); the watchdog fails after it."""
 
-REQUIRED_MODULES = (
-    # The window and everything it loads lazily after the first paint.
-    "app.ui.app", "app.ui.main_window", "app.ui.conversation_view", "app.ui.message_widget",
-    "app.ui.render", "app.ui.markdown_view", "app.ui.composer", "app.ui.sidebar",
-    "app.ui.settings_dialog", "app.ui.capture", "app.ui.library", "app.ui.window_actions",
-    "app.ui.file_open", "app.ui.single_instance", "app.chat", "app.cli", "app.services",
-    "app.api.client", "app.store", "app.media", "app.templates",
-    # Third-party modules imported inside functions (easy for a freezer to miss).
-    "qasync", "httpx", "httpx_sse", "markdown_it", "pygments.lexers.python",
-    "pygments.formatters.html", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin",
-    "PIL.WebPImagePlugin", "PIL.GifImagePlugin", "pi_heif", "av", "keyring", "truststore",
-    "platformdirs", "sqlite3", "ssl",
-)
-IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "ico", "svg")
-ICON_SIZES = (16, 32, 48, 64, 128, 256)
 OFFLINE_BASE_URL = "http://127.0.0.1:9/v1"  # the discard port: refused at once, never sent
 DUMMY_KEY = "sk-smoke-test-not-a-real-key"
+STARTUP_PROBE_ENV = "STEPDESK_SMOKE_STARTUP"
 MARKDOWN = """## Smoke test
 
 | Sensor | Reading | Unit |
@@ -68,12 +61,13 @@ Inline `code`, a [link](https://platform.stepfun.ai/) and **bold** text.
 """
 
 
-class SmokeFailure(Exception):
-    """A check failed; the message is the one line printed (it names the check first)."""
-
-
 def run_smoke_test() -> int:
     """Run every check; print a short report and return 0, or one failure line and 1."""
+    if os.environ.get(STARTUP_PROBE_ENV) == "1":
+        return _startup_probe()
+    for stream in (sys.stdout, sys.stderr):  # a Windows pipe may be cp1252: never crash on "→"
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     started = time.perf_counter()
     watchdog = threading.Timer(TIMEOUT_S, _expire)
     watchdog.daemon = True
@@ -94,6 +88,27 @@ def run_smoke_test() -> int:
     return 0
 
 
+def _startup_probe() -> int:
+    """The real `run_gui()` start; print the first paint's wall-clock time, then close."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    from app.ui.app import make_application, run_gui
+
+    app = make_application()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and type(watched).__name__ == "MainWindow":
+                print(json.dumps({"paint": time.time()}), flush=True)
+                app.removeEventFilter(self)
+                QTimer.singleShot(0, watched.close)
+            return False
+
+    probe = FirstPaint()
+    app.installEventFilter(probe)
+    return run_gui([])
+
+
 def _fail(message: str) -> int:
     print(f"stepdesk smoke test FAILED: {' '.join(message.split())}", file=sys.stderr, flush=True)
     return 1
@@ -106,17 +121,17 @@ def _expire() -> None:
 
 def _run(tmp: Path) -> list[str]:
     report = [f"python {sys.version.split()[0]}, frozen={bool(getattr(sys, 'frozen', False))}"]
-    _check_imports()
-    report.append(f"imports: {len(REQUIRED_MODULES)} modules")
-    report.append(_check_platform_plugin())
+    checks.check_imports()
+    report.append(f"imports: {len(checks.REQUIRED_MODULES)} modules")
+    report.append(checks.check_platform_plugin())
 
     from app.ui.app import make_application, make_loop
 
     app = make_application()
-    messages = _capture_qt_messages()
-    report.append(f"qt {_qt_version()}: platform {app.platformName()}")
-    report.append(_check_image_formats())
-    report.append(_check_resources())
+    messages = checks.capture_qt_messages()
+    report.append(f"qt {checks.qt_version()}: platform {app.platformName()}")
+    report.append(checks.check_image_formats())
+    report.append(checks.check_resources())
 
     env = dict(os.environ)
     env.update({"STEPDESK_DATA_DIR": str(tmp / "data"), "STEP_BASE_URL": OFFLINE_BASE_URL,
@@ -132,96 +147,12 @@ def _run(tmp: Path) -> list[str]:
 
 # --- before the window ------------------------------------------------------------------------
 
-def _check_imports() -> None:
-    for name in REQUIRED_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # ImportError, or a native library that failed to load
-            raise SmokeFailure(f"import {name}: {type(exc).__name__}: {exc}") from exc
-
-
-def _check_platform_plugin() -> str:
-    """The platform plugin must exist before QApplication: a missing one aborts the process."""
-    from PySide6.QtCore import QLibraryInfo
-
-    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
-    wanted = (os.environ.get("QT_QPA_PLATFORM") or _default_platform()).split(":")[0]
-    found = sorted(p.name for p in (plugins / "platforms").glob("*")) \
-        if (plugins / "platforms").is_dir() else []
-    if not any(re.search(rf"q{re.escape(wanted)}\b", name) for name in found):
-        raise SmokeFailure(f"qt platform plugin '{wanted}' missing in {plugins / 'platforms'} "
-                           f"(found: {', '.join(found) or 'nothing'})")
-    return f"platform plugins: {', '.join(found)}"
-
-
-def _default_platform() -> str:
-    if sys.platform == "win32":
-        return "windows"
-    if sys.platform == "darwin":
-        return "cocoa"
-    return "wayland" if os.environ.get("WAYLAND_DISPLAY") else "xcb"
-
-
-def _qt_version() -> str:
-    from PySide6 import __version__
-    from PySide6.QtCore import qVersion
-
-    return f"{qVersion()} (PySide6 {__version__})"
-
-
-def _capture_qt_messages() -> list[str]:
-    """Collect Qt's warnings; critical/fatal ones fail the test after the run."""
-    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
-
-    seen: list[str] = []
-    names = {QtMsgType.QtWarningMsg: "warning", QtMsgType.QtCriticalMsg: "critical",
-             QtMsgType.QtFatalMsg: "fatal"}
-
-    def handler(kind: QtMsgType, _context: object, text: str) -> None:
-        if kind in names and "This plugin does not support" not in text:  # offscreen's
-            seen.append(f"{names[kind]}: {text}")
-
-    qInstallMessageHandler(handler)
-    return seen
-
-
-def _check_image_formats() -> str:
-    from PySide6.QtGui import QImageReader
-
-    have = {bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()}
-    missing = [f for f in IMAGE_FORMATS if f not in have]
-    if missing:
-        raise SmokeFailure(f"imageformats: Qt cannot read {', '.join(missing)} (plugins "
-                           "missing from the bundle?)")
-    return f"image formats: {', '.join(IMAGE_FORMATS)}"
-
-
-def _check_resources() -> str:
-    from importlib.resources import files
-
-    from PySide6.QtGui import QIcon, QPixmap
-
-    icons = files("app") / "resources" / "icons"
-    for size in ICON_SIZES:
-        pixmap = QPixmap(str(icons / f"stepdesk-{size}.png"))
-        if pixmap.isNull():
-            raise SmokeFailure(f"resource: icon stepdesk-{size}.png missing or unreadable")
-    if QIcon(str(icons / "stepdesk.svg")).pixmap(64, 64).isNull():
-        raise SmokeFailure("resource: stepdesk.svg missing or the SVG plugins are")
-    from app.templates.builtin import load_builtins
-
-    templates = load_builtins()
-    if not templates:
-        raise SmokeFailure("resource: the built-in templates are empty")
-    return f"resources: {len(ICON_SIZES)} icons + svg, {len(templates)} built-in templates"
-
-
 # --- the window -------------------------------------------------------------------------------
 
 async def _gui_checks(env: dict[str, str], tmp: Path) -> list[str]:
     from app.ui.main_window import MainWindow
 
-    ffmpeg = asyncio.ensure_future(asyncio.to_thread(_check_ffmpeg, tmp / "clip"))
+    ffmpeg = asyncio.ensure_future(asyncio.to_thread(checks.check_ffmpeg, tmp / "clip"))
     shown_at = time.perf_counter()
     window = MainWindow(Path(env["STEPDESK_DATA_DIR"]))
     window.show()
@@ -236,7 +167,7 @@ async def _gui_checks(env: dict[str, str], tmp: Path) -> list[str]:
         report.append(await _check_conversation(window, tmp))
         report.append(await _check_file_open(window, tmp))
         report.append(await ffmpeg)
-        report.append(_keyring_report())
+        report.append(checks.keyring_report())
     finally:
         if not ffmpeg.done():
             ffmpeg.cancel()
@@ -250,7 +181,7 @@ async def _check_conversation(window: Any, tmp: Path) -> str:
     from app.store import AttachmentRecord
 
     services = window.library.services
-    picture = _make_picture(tmp / "chart.png")
+    picture = checks.make_picture(tmp / "chart.png")
     media = await asyncio.to_thread(prepare_sync, picture, work_dir=services.blobs.tmp_dir)
     if not media.thumbnail:
         raise SmokeFailure("media: no thumbnail was made for a PNG (Pillow)")
@@ -299,7 +230,7 @@ async def _check_file_open(window: Any, tmp: Path) -> str:
     app = QApplication.instance()
     handler = install_file_open(app, window.receive_files)
     try:
-        picture = _make_picture(tmp / "opened.png")
+        picture = checks.make_picture(tmp / "opened.png")
         QApplication.sendEvent(app, QFileOpenEvent(str(picture)))
         await _until(lambda: any(m.original_name == picture.name
                                  for m in window.attachments.ready()),
@@ -308,18 +239,6 @@ async def _check_file_open(window: Any, tmp: Path) -> str:
         app.removeEventFilter(handler)
         handler.deleteLater()
     return "file open: a QFileOpenEvent attached the image to the composer"
-
-
-def _make_picture(path: Path) -> Path:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (320, 200), "white")
-    draw = ImageDraw.Draw(image)
-    for i, height in enumerate((60, 120, 90, 160)):
-        draw.rectangle((30 + 70 * i, 190 - height, 80 + 70 * i, 190), fill=(30, 90, 200))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, "PNG")
-    return path
 
 
 def _tables(document: Any) -> list[Any]:
@@ -361,64 +280,4 @@ async def _close(window: Any) -> None:
     await asyncio.sleep(0)
 
 
-# --- FFmpeg and the keychain ------------------------------------------------------------------
 
-def _check_ffmpeg(work: Path) -> str:
-    """Encode a 1 s MPEG-4 clip in process, then let the intake convert it to H.264.
-
-    The conversion runs in the spawned child process the app uses for real transcodes, so
-    this also proves the frozen executable can start that child; the intake then probes
-    the result and decodes a frame for the thumbnail.
-    """
-    import av
-    from PIL import Image
-
-    from app.media import prepare_sync
-
-    work.mkdir(parents=True, exist_ok=True)
-    clip = work / "clip.mp4"
-    try:
-        with av.open(str(clip), "w", format="mp4") as out:
-            stream = out.add_stream("mpeg4", rate=10)
-            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-            for i in range(10):
-                picture = Image.new("RGB", (64, 48), (25 * i, 120, 255 - 25 * i))
-                frame = av.VideoFrame.from_image(picture).reformat(format="yuv420p")
-                out.mux(stream.encode(frame))
-            out.mux(stream.encode(None))
-        media = prepare_sync(clip, work_dir=work)
-    except Exception as exc:
-        raise SmokeFailure(f"ffmpeg: {type(exc).__name__}: {exc}") from exc
-    if media.kind != "video" or media.mime != "video/mp4" or not media.thumbnail:
-        raise SmokeFailure(f"ffmpeg: converting a test clip gave {media.kind} {media.mime}, "
-                           f"thumbnail={'yes' if media.thumbnail else 'no'}")
-    if not media.duration_s or abs(media.duration_s - 1.0) > 0.25:
-        raise SmokeFailure(f"ffmpeg: the converted 1 s clip lasts {media.duration_s} s")
-    return (f"ffmpeg {av.ffmpeg_version_info} (PyAV {av.__version__}): MPEG-4 → H.264 in a "
-            f"child process, {media.width}×{media.height}, thumbnail decoded")
-
-
-def _keyring_report(timeout: float = 3.0) -> str:
-    """Name the keychain backend, or say the key-file fallback applies. Never fails on
-    a missing keychain (that is a supported setup), only on a broken keyring package."""
-    if not importlib.metadata.entry_points(group="keyring.backends"):
-        raise SmokeFailure("keyring: no backends registered (its package metadata is "
-                           "missing from the bundle)")
-    result: dict[str, str] = {}
-
-    def probe() -> None:
-        try:
-            import keyring
-            from keyring.backends import fail
-
-            backend = keyring.get_keyring()
-            name = f"{type(backend).__module__}.{type(backend).__name__}"
-            result["text"] = ("keyring: no keychain → key file fallback" if
-                              isinstance(backend, fail.Keyring) else f"keyring: {name}")
-        except Exception as exc:  # keyring backends raise many kinds of errors
-            result["text"] = f"keyring: unusable ({type(exc).__name__}) → key file fallback"
-
-    worker = threading.Thread(target=probe, name="smoke-keyring", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    return result.get("text", f"keyring: no answer within {timeout:g} s → key file fallback")

@@ -196,3 +196,56 @@ def test_a_backlog_renders_in_bounded_steps(qtbot: Any, renderer: MarkdownRender
         steps += 1
     assert steps >= len(source) // (2 * STEP_CHARS)
     assert view.toPlainText() == "\n".join(f"Paragraph {n} with bold words." for n in range(2000))
+
+
+@pytest.mark.parametrize("text", ["t0 t1 t2 " * 500, "Plain words, 3.5 or 1) fine.", "  lead"])
+def test_plain_paragraph_fast_path_matches_the_parser(renderer: MarkdownRenderer,
+                                                      text: str) -> None:
+    assert renderer.is_plain_paragraph(text)
+    assert renderer.render(text).html == renderer._render_tokens(
+        renderer._parser().parse(text, {}), 0, True).html
+
+
+@pytest.mark.parametrize("text", ["# h", "- item", "1. item", "a *b*", "a\nb", "x | y",
+                                  "    code", "a &amp; b", "[l](https://x)", "> q"])
+def test_markdown_is_never_taken_for_plain(renderer: MarkdownRenderer, text: str) -> None:
+    assert not renderer.is_plain_paragraph(text)
+
+
+def test_a_giant_unfinished_block_streams_as_plain_then_renders(
+        qtbot: Any, renderer: MarkdownRenderer) -> None:
+    from app.ui.markdown_view import GIANT_CHARS
+
+    rows = "".join(f"| {n} | **{n * n}** |\n" for n in range(600))
+    source = f"Intro.\n\n| n | square |\n|---|---|\n{rows}"
+    assert len(source) > GIANT_CHARS
+    view = MarkdownView(renderer)
+    qtbot.addWidget(view)
+    for start in range(0, len(source), 500):
+        view.append(source[start:start + 500])
+        while view.render_step():
+            pass
+    assert "| 599 | **358801** |" in view.toPlainText()  # still plain while it grows
+    view.append("\nAfter.\n")
+    view.finish_stream()
+    while view.render_step(final=True):
+        pass
+    shown = view.toPlainText()
+    assert "|" not in shown and "358801" in shown and shown.endswith("After.")
+
+
+def test_a_long_plain_run_grows_in_place(qtbot: Any, renderer: MarkdownRenderer) -> None:
+    view = MarkdownView(renderer)
+    qtbot.addWidget(view)
+    words = [f"t{n % 10} " for n in range(6000)]
+    for start in range(0, len(words), 200):
+        view.append("".join(words[start:start + 200]))
+        while view.render_step():
+            pass
+    assert view.toPlainText() == "".join(words).strip()
+    assert view.document().blockCount() == 1
+    view.append("\n\n**end**")
+    view.finish_stream()
+    while view.render_step(final=True):
+        pass
+    assert view.toPlainText().endswith("t9\nend")
