@@ -126,6 +126,10 @@ class ConversationView(QWidget):
         self._entries.reset(messages, versions)
         self._open_at_end()
 
+    def set_thinking_expanded(self, expanded: bool) -> None:
+        """The Settings preference: whether finished Thinking sections start open."""
+        self._thinking_expanded = expanded
+
     def clear(self) -> None:
         """Remove every message (and forget pending stream text)."""
         self._flush_timer.stop()

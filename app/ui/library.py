@@ -195,7 +195,9 @@ class Library:
                             ("api_style", values.api_style),
                             ("upload_media", "1" if values.upload_media else "0"),
                             ("proxy", values.proxy or None),
-                            ("use_system_trust", "1" if values.use_system_trust else "0")):
+                            ("use_system_trust", "1" if values.use_system_trust else "0"),
+                            ("show_thinking_expanded",
+                             "1" if values.show_thinking_expanded else "0")):
             await store.set_setting(name, value)
         self.services.settings = self._apply(values)
         self.rebuild_client()
@@ -210,7 +212,8 @@ class Library:
         return self.services.settings.with_changes(
             base_url=values.base_url, model=values.model, effort=values.effort,
             detail=values.detail, api_style=values.api_style, upload_media=values.upload_media,
-            proxy=values.proxy or None, use_system_trust=values.use_system_trust)
+            proxy=values.proxy or None, use_system_trust=values.use_system_trust,
+            show_thinking_expanded=values.show_thinking_expanded)
 
     async def aclose(self) -> None:
         for client in self._retired:

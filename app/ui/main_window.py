@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         settings = services.settings
         self.attachments.set_context(services.blobs.tmp_dir, settings.proxy_for)
         self.composer.set_effort(settings.effort)
+        self.view.set_thinking_expanded(settings.show_thinking_expanded)
         self.composer.set_models([settings.model], settings.model)
         self.model_label.setText(settings.model)
         await self.actions_.refresh_list()

@@ -43,6 +43,7 @@ class SettingsValues:
     upload_media: bool
     proxy: str
     use_system_trust: bool
+    show_thinking_expanded: bool = False
 
 
 class SettingsDialog(QDialog):
@@ -117,6 +118,9 @@ class SettingsDialog(QDialog):
         self.proxy.setPlaceholderText("http://proxy:3128 (empty: none)")
         self.trust = QCheckBox("Use the operating system's trust store for TLS")
         self.trust.setChecked(settings.use_system_trust)
+        self.thinking = QCheckBox("Show the model's thinking expanded when a reply finishes")
+        self.thinking.setAccessibleName("Thinking expanded by default")
+        self.thinking.setChecked(settings.show_thinking_expanded)
 
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self._on_test)
@@ -144,6 +148,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Media", self.upload)
         form.addRow("&Proxy", self.proxy)
         form.addRow("", self.trust)
+        form.addRow("", self.thinking)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_ok)
@@ -163,7 +168,8 @@ class SettingsDialog(QDialog):
             effort=str(self.effort.currentData()), detail=str(self.detail.currentData()),
             api_style=str(self.api_style.currentData()),
             upload_media=bool(self.upload.currentData()), proxy=self.proxy.text().strip(),
-            use_system_trust=self.trust.isChecked())
+            use_system_trust=self.trust.isChecked(),
+            show_thinking_expanded=self.thinking.isChecked())
 
     def show_test_result(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)

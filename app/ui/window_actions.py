@@ -425,6 +425,7 @@ class WindowActions(QObject):
         settings = lib.services.settings
         self.w.attachments.set_context(lib.services.blobs.tmp_dir, settings.proxy_for)
         self.w.model_label.setText(settings.model)
+        self.w.view.set_thinking_expanded(settings.show_thinking_expanded)
         self.w.composer.set_models(self._models, settings.model)
         if note:
             self.w.show_note(note)
