@@ -7,6 +7,7 @@ event loop opens the store, the HTTP client, Pillow or Markdown (MainWindow.star
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import platform
 import sys
