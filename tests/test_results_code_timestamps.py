@@ -33,7 +33,8 @@ def test_extension_for(language: str, ext: str) -> None:
 def test_suggested_filename() -> None:
     assert suggested_filename("python", 3) == "code-3.py"
     assert suggested_filename("Dockerfile") == "Dockerfile"
-    assert suggested_filename("") == "code-1.txt"
+    assert suggested_filename("") == "code.txt"
+    assert suggested_filename("tsx") == "code.tsx"
 
 
 def test_timestamps_with_seconds() -> None:

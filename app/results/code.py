@@ -79,7 +79,9 @@ def extension_for(language: str) -> str:
     return "txt"
 
 
-def suggested_filename(language: str, number: int = 1) -> str:
-    """A default name for the Save dialog: `code-1.py`, or `Dockerfile` for such tags."""
+def suggested_filename(language: str, number: int | None = None) -> str:
+    """A default name for the Save dialog: `code.py` (`code-3.py` with a number), or
+    `Dockerfile` and the like for tags whose files have a fixed name."""
     fixed = _FILENAMES.get(language.strip().lower())
-    return fixed or f"code-{number}.{extension_for(language)}"
+    stem = "code" if number is None else f"code-{number}"
+    return fixed or f"{stem}.{extension_for(language)}"

@@ -21,6 +21,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from app.ui.file_open import install_file_open
+
 if TYPE_CHECKING:
     from app.services import Services
     from app.ui.main_window import MainWindow
@@ -126,6 +128,7 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) ->
     if not server.listen():
         print(f"stepdesk: could not listen for other invocations ({name})", file=sys.stderr)
     server.files_received.connect(window.receive_files)
+    install_file_open(app, window.receive_files)  # macOS "Open with" (QFileOpenEvent)
     app.setWindowIcon(window.windowIcon())
     window.show()
     collector = MainThreadGC()

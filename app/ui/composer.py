@@ -12,6 +12,7 @@ from PySide6.QtGui import QInputMethodEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QPlainTextEdit,
     QPushButton,
     QToolButton,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.templates.model import Template
 from app.ui.attachment_tray import AttachmentTray
 from app.ui.drop_overlay import media_from_mime
 
@@ -99,6 +101,7 @@ class Composer(QWidget):
         media_pasted(object): `MimeMedia` pasted into the text box.
         attach_requested(): the Attach button.
         capture_requested(): the Capture button.
+        template_requested(): the Template button (the window opens the picker).
         effort_changed(str): "low" | "medium" | "high", chosen by the user.
         model_changed(str): a model id, chosen by the user.
     """
@@ -108,12 +111,14 @@ class Composer(QWidget):
     media_pasted = Signal(object)
     attach_requested = Signal()
     capture_requested = Signal()
+    template_requested = Signal()
     effort_changed = Signal(str)
     model_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._busy = False
+        self._template: Template | None = None
         self.tray = AttachmentTray()
         self.edit = ComposerEdit()
         self.edit.setAccessibleName("Message")
@@ -134,6 +139,28 @@ class Composer(QWidget):
         self.capture_button.setAccessibleName("Capture screen region")
         self.capture_button.setToolTip("Capture a region of the screen (Ctrl+Shift+S)")
         self.capture_button.clicked.connect(self.capture_requested)
+        self.template_button = QToolButton()
+        self.template_button.setText("Template…")
+        self.template_button.setAccessibleName("Use a task template")
+        self.template_button.setToolTip("Receipt → table, screenshot → code, … (Ctrl+T)")
+        self.template_button.clicked.connect(self.template_requested)
+        # The template in use for the next turn: its name, its effort, what it still needs.
+        self.template_label = QLabel()
+        self.template_label.setAccessibleName("Template for this turn")
+        self.template_label.setWordWrap(True)
+        self.template_label.setToolTip("The template's effort is used for this turn only; "
+                                       "the effort selector keeps its setting.")
+        self.template_clear = QToolButton()
+        self.template_clear.setText("✕")
+        self.template_clear.setAccessibleName("Stop using the template")
+        self.template_clear.setToolTip("Stop using the template (keeps the text)")
+        self.template_clear.clicked.connect(lambda: self.set_template(None))
+        self.template_bar = QWidget()
+        bar = QHBoxLayout(self.template_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.template_label, 1)
+        bar.addWidget(self.template_clear)
+        self.template_bar.hide()
 
         self.effort = QComboBox()
         self.effort.setAccessibleName("Reasoning effort")
@@ -160,6 +187,7 @@ class Composer(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.attach_button)
         row.addWidget(self.capture_button)
+        row.addWidget(self.template_button)
         row.addStretch(1)
         row.addWidget(self.model)
         row.addWidget(self.effort)
@@ -167,6 +195,7 @@ class Composer(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(8, 4, 8, 8)
         col.addWidget(self.tray)
+        col.addWidget(self.template_bar)
         col.addWidget(self.edit)
         col.addLayout(row)
         self.setFocusProxy(self.edit)
@@ -204,6 +233,33 @@ class Composer(QWidget):
 
     def text(self) -> str:
         return self.edit.toPlainText()
+
+    @property
+    def template(self) -> Template | None:
+        """The template the next send uses (its effort overrides the selector, once)."""
+        return self._template
+
+    def set_template(self, template: Template | None) -> None:
+        """Use `template` for the next turn: its prompt goes first in the text box (the
+        user's own words, if any, after it); None stops using one and keeps the text."""
+        old, self._template = self._template, template
+        self.template_bar.setVisible(template is not None)
+        if template is None:
+            return
+        own = self.text()
+        if old is not None:
+            own = own.removeprefix(old.prompt)
+        self.set_text(template.compose(own))
+        self.set_template_hint("")
+
+    def set_template_hint(self, hint: str) -> None:
+        """Show the template with its turn-only effort and `hint` (e.g. which media to add)."""
+        t = self._template
+        if t is None:
+            return
+        effort = dict((v, label) for v, label, _tip in EFFORTS).get(t.effort, t.effort)
+        text = f"{t.icon} {t.name} · Effort: {effort} (template)".strip()
+        self.template_label.setText(f"{text} · {hint}" if hint else text)
 
     def set_text(self, text: str) -> None:
         self.edit.setPlainText(text)

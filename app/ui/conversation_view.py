@@ -11,6 +11,7 @@ each widget re-renders just the unfinished tail of its answer.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from app.ui.code_actions import save_code_block
+from app.ui.code_actions import save_code_block, save_table_csv
 from app.ui.conversation_model import ConversationModel
 from app.ui.markdown_view import theme_from_palette
 from app.ui.message_thumbnails import ThumbnailCache, ThumbnailFor
@@ -53,6 +54,8 @@ class ConversationView(QWidget):
         version_selected(int): id of the message version the user wants to see.
         attachment_activated(str): sha256 of a clicked attachment.
         copy_text(str): text that was just put on the clipboard (for a "Copied" notice).
+        timestamp_activated(int, float): (assistant message id, seconds) of a timestamp
+            clicked in an answer about a video.
     """
 
     retry_requested = Signal(int)
@@ -62,6 +65,7 @@ class ConversationView(QWidget):
     version_selected = Signal(int)
     attachment_activated = Signal(str)
     copy_text = Signal(str)
+    timestamp_activated = Signal(int, float)
 
     def __init__(self, parent: QWidget | None = None, *, thinking_expanded: bool = False,
                  page_size: int = 30, first_page: int = 12, max_built: int = 150,
@@ -289,12 +293,16 @@ class ConversationView(QWidget):
         widget = MessageWidget(message, renderer=self._renderer, thumbnails=self._thumbnails,
                                versions=self._entries.versions_of(message),
                                thinking_expanded=self._thinking_expanded, markdown=markdown,
+                               timestamps=self._video_duration(message),
                                parent=self._container)
         widget.action_requested.connect(self._on_action)
         widget.version_selected.connect(self.version_selected)
         widget.attachment_activated.connect(self.attachment_activated)
         widget.copy_requested.connect(self._copy)
         widget.save_requested.connect(self._save_code)
+        widget.table_save_requested.connect(lambda csv, n: save_table_csv(self, csv, n))
+        widget.seek_requested.connect(
+            lambda seconds, mid=int(message.id): self.timestamp_activated.emit(mid, seconds))
         if widget.needs_markdown():
             self._markdown_queue.append(int(message.id))
             self._work_timer.start()
@@ -405,6 +413,16 @@ class ConversationView(QWidget):
 
     def _save_code(self, code: str, language: str) -> None:
         save_code_block(self, code, language)
+
+    def _video_duration(self, message: Message) -> float | None:
+        """For an answer to a question with a video: that video's length (inf if unknown),
+        so the answer's timestamps become links; None for anything else."""
+        question = self._entries.get(int(message.reply_to)) if message.reply_to else None
+        video = next((a for a in question.attachments if a.kind == "video"),
+                     None) if question is not None else None
+        if video is None:
+            return None
+        return float(video.duration_s) if video.duration_s else math.inf
 
     def changeEvent(self, event: QEvent) -> None:
         """Re-render Markdown in the new colours when the system switches light/dark."""

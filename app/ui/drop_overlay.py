@@ -8,10 +8,11 @@ and the pixels need no download); a lone http(s) URL is fetched later, off the U
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QRect, Qt
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -84,22 +85,61 @@ def media_from_mime(mime: QMimeData) -> MimeMedia:
 class DropOverlay(QWidget):
     """A translucent sheet over the window while something droppable hovers over it.
 
-    It never takes mouse events; the window handles the drag and just shows/hides this.
+    With template targets it is split into zones: "Attach" on top, one tile per pinned
+    template below; the zone under the pointer is highlighted and `target_at` tells the
+    window where the drop landed. It never takes mouse events; the window handles the drag.
     """
+
+    _COLUMNS = 3
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAccessibleName("Drop files to attach")
         self._text = "Drop to attach"
+        self._targets: list[tuple[str, str]] = []  # (key, label); key "" = just attach
+        self._hover: str | None = None
         self.hide()
 
-    def show_over(self, target: QWidget, text: str = "Drop to attach") -> None:
+    def show_over(self, target: QWidget, text: str = "Drop to attach",
+                  targets: Sequence[tuple[str, str]] = ()) -> None:
+        """Cover `target`; `targets` are (key, label) template zones besides "Attach"."""
         self._text = text
+        self._targets = [("", "Attach"), *targets] if targets else []
+        self._hover = None
         self.setGeometry(target.rect())
         self.raise_()
         self.show()
         self.update()
+
+    def zones(self) -> list[tuple[str, QRect]]:
+        """(key, rectangle) of each zone; empty without template targets."""
+        if not self._targets:
+            return []
+        area = self.rect().adjusted(12, 12, -12, -12)
+        attach_height = area.height() * 2 // 5
+        zones = [("", QRect(area.left(), area.top(), area.width(), attach_height - 6))]
+        tiles = self._targets[1:]
+        columns = min(self._COLUMNS, len(tiles))
+        rows = -(-len(tiles) // columns)
+        width = area.width() // columns
+        height = (area.height() - attach_height) // rows
+        for index, (key, _label) in enumerate(tiles):
+            row, column = divmod(index, columns)
+            zones.append((key, QRect(area.left() + column * width,
+                                     area.top() + attach_height + row * height,
+                                     width - 6, height - 6)))
+        return zones
+
+    def target_at(self, pos: QPoint) -> str | None:
+        """The template key under `pos` (None: just attach)."""
+        return next((key or None for key, rect in self.zones() if rect.contains(pos)), None)
+
+    def hover(self, pos: QPoint) -> None:
+        key = next((key for key, rect in self.zones() if rect.contains(pos)), None)
+        if key != self._hover:
+            self._hover = key
+            self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -113,10 +153,19 @@ class DropOverlay(QWidget):
         pen.setWidth(3)
         pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
-        painter.drawRoundedRect(self.rect().adjusted(12, 12, -12, -12), 14, 14)
+        zones = self.zones() or [("", self.rect().adjusted(12, 12, -12, -12))]
+        labels = dict(self._targets) or {"": self._text}
+        for key, rect in zones:
+            if key == self._hover:
+                strong = highlight.lighter(110)
+                strong.setAlpha(110)
+                painter.fillRect(rect, strong)
+            painter.drawRoundedRect(rect, 14, 14)
         font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setPointSizeF(font.pointSizeF() * (1.6 if len(zones) == 1 else 1.2))
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(self.palette().text().color())
-        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._text)
+        for key, rect in zones:
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             labels[key])

@@ -43,6 +43,7 @@ from app.ui.controller import NEW, ChatController, TaskSet
 from app.ui.conversation_view import ConversationView
 from app.ui.drop_overlay import DropOverlay, media_from_mime
 from app.ui.sidebar import Sidebar
+from app.ui.template_actions import TemplateActions
 
 if TYPE_CHECKING:
     from app.ui.library import Library
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
         from app.ui.window_actions import WindowActions
 
         self.actions_ = WindowActions(self)
+        self.templates_ = TemplateActions(self)
         a = self.actions_
         file_menu = self.menuBar().addMenu("&File")
         self.new_action = self._action(file_menu, "&New conversation", a.new_conversation,
@@ -178,6 +180,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(edit_menu, "S&top reply", self.stop_current, "Esc")
         self.stop_action.setEnabled(False)
         self._action(edit_menu, "Focus &message box", self.focus_composer, "Ctrl+L")
+        self._action(edit_menu, "Use a &template…", self.templates_.open_picker, "Ctrl+T")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Copy diagnostics", a.copy_diagnostics)
         self._action(help_menu, "&About Step Desk", a.about)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         self.composer.media_pasted.connect(self.attachments.add_mime)
         self.composer.attach_requested.connect(a.choose_files)
         self.composer.capture_requested.connect(a.capture)
+        self.composer.template_requested.connect(self.templates_.open_picker)
         self.composer.effort_changed.connect(a.effort_changed)
         self.composer.model_changed.connect(a.model_changed)
         s = self.sidebar
@@ -206,6 +210,7 @@ class MainWindow(QMainWindow):
         v.edit_requested.connect(a.edit)
         v.attachment_activated.connect(a.open_attachment)
         v.version_selected.connect(a.select_version)
+        v.timestamp_activated.connect(a.show_frame)
         v.copy_text.connect(lambda _text: self.show_note("Copied."))
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
@@ -256,6 +261,7 @@ class MainWindow(QMainWindow):
         self.composer.set_models([settings.model], settings.model)
         self.model_label.setText(settings.model)
         await self.actions_.refresh_list()
+        await self.templates_.refresh()
         last = await self.library.last_conversation()
         listed = await self.library.conversations()
         ids = [c.id for c in listed]
@@ -352,20 +358,24 @@ class MainWindow(QMainWindow):
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage() or mime.hasText():
             event.acceptProposedAction()
-            self.overlay.show_over(self.splitter)
+            self.overlay.show_over(self.splitter, targets=self.templates_.drop_targets(mime))
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
+        self.overlay.hover(self.overlay.mapFrom(self, event.position().toPoint()))
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.overlay.hide()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        template = self.overlay.target_at(self.overlay.mapFrom(self, event.position().toPoint()))
         self.overlay.hide()
         mime = event.mimeData()
         media = media_from_mime(mime)
         if media:
             self.attachments.add_mime(media)
+            if template is not None:  # dropped on a pinned template: attach, then send
+                self.templates_.use_slug(template)
         elif mime.hasText():
             self.composer.edit.insertPlainText(mime.text())
         else:

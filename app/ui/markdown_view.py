@@ -12,11 +12,13 @@ worked off in steps of about `STEP_CHARS`, so no single step blocks the UI for l
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -32,12 +34,18 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from app.ui.render import (
     COPY_CODE_PREFIX,
+    COPY_TABLE_PREFIX,
     SAVE_CODE_PREFIX,
+    SAVE_TABLE_PREFIX,
+    SEEK_PREFIX,
     CodeBlock,
     MarkdownRenderer,
     Rendered,
     RenderTheme,
 )
+
+if TYPE_CHECKING:
+    from app.results.tables import Table
 
 THUMB_SCHEME = "stepdesk-thumb"
 """`stepdesk-thumb:<sha256>` is the only resource URL a document may load."""
@@ -66,10 +74,16 @@ class SafeTextBrowser(QTextBrowser):
     Signals:
         code_copy_requested(str): the user clicked a code block's Copy link (payload: code).
         code_save_requested(str, str): a code block's Save link (code, language).
+        table_copy_requested(str): a table's "Copy as CSV" link (payload: the CSV text).
+        table_save_requested(str, int): a table's "Save as CSV…" link (CSV, table number).
+        seek_requested(float): a timestamp in an answer about a video (seconds).
     """
 
     code_copy_requested = Signal(str)
     code_save_requested = Signal(str, str)
+    table_copy_requested = Signal(str)
+    table_save_requested = Signal(str, int)
+    seek_requested = Signal(float)
 
     def __init__(self, parent: QWidget | None = None, *, max_height: int | None = None,
                  thumbnail_for: Callable[[str], Path | None] | None = None) -> None:
@@ -93,6 +107,10 @@ class SafeTextBrowser(QTextBrowser):
         """The code blocks Copy/Save links refer to, by number (none for plain text)."""
         return []
 
+    def tables(self) -> list[Table]:
+        """The tables Copy/Save-as-CSV links refer to, by number (none for plain text)."""
+        return []
+
     def loadResource(self, kind: int, url: QUrl) -> object:
         """Refuse every resource except our own thumbnails, so nothing is fetched or read."""
         if url.scheme() == THUMB_SCHEME and self._thumbnail_for is not None:
@@ -114,6 +132,18 @@ class SafeTextBrowser(QTextBrowser):
                     self.code_copy_requested.emit(block.code)
                 else:
                     self.code_save_requested.emit(block.code, block.language)
+        elif text.startswith((COPY_TABLE_PREFIX, SAVE_TABLE_PREFIX)):
+            number = text.rpartition("/")[2]
+            tables = self.tables() if number.isdigit() else []
+            if number.isdigit() and int(number) < len(tables):
+                csv_text = tables[int(number)].to_csv()
+                if text.startswith(COPY_TABLE_PREFIX):
+                    self.table_copy_requested.emit(csv_text)
+                else:
+                    self.table_save_requested.emit(csv_text, int(number) + 1)
+        elif text.startswith(SEEK_PREFIX):
+            with contextlib.suppress(ValueError):
+                self.seek_requested.emit(float(text.removeprefix(SEEK_PREFIX)))
         elif url.scheme().lower() in _EXTERNAL_SCHEMES:
             QDesktopServices.openUrl(url)
 
@@ -130,9 +160,12 @@ class SafeTextBrowser(QTextBrowser):
 class MarkdownView(SafeTextBrowser):
     """Shows Markdown; `append`/`render_stream` re-render only the tail while streaming."""
 
-    def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
+    def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None, *,
+                 timestamps: float | None = None) -> None:
+        """`timestamps`: for an answer about a video, its duration (times up to it link)."""
         super().__init__(parent)
         self._renderer = renderer
+        self._timestamps = timestamps
         self._source = ""
         self._stable_len = 0  # characters of source already in the document for good
         self._stable_end = -1  # document position where the stable part ends; -1: none
@@ -154,6 +187,12 @@ class MarkdownView(SafeTextBrowser):
     def code_blocks(self) -> list[CodeBlock]:
         return [*self._stable_codes, *self._tail_codes]
 
+    def tables(self) -> list[Table]:
+        """Parsed from the source on demand (same parser and preset as the rendering)."""
+        from app.results.tables import extract_tables
+
+        return extract_tables(self._source) if self._is_markdown else []
+
     def show_plain(self, text: str) -> None:
         """Show `text` unformatted; `show_markdown()` upgrades it later."""
         self._source = text
@@ -168,7 +207,7 @@ class MarkdownView(SafeTextBrowser):
             self._source = text
         if renderer is not None:
             self._renderer = renderer
-        rendered = self._renderer.render(self._source)
+        rendered = self._renderer.render(self._source, timestamps=self._timestamps)
         self._reset_stream()
         self._stable_codes = list(rendered.code_blocks)
         self._is_markdown = True
@@ -231,7 +270,8 @@ class MarkdownView(SafeTextBrowser):
             last: Rendered | None
             if final and not partial:
                 finished = self._renderer.render(window, code_start=len(self._stable_codes),
-                                                 cache=False)
+                                                 table_start=self._stable_tables, cache=False,
+                                                 timestamps=self._timestamps)
                 cut, last = len(window), None
                 break
             if (not final and self._giant_since is None and len(window) > GIANT_CHARS
@@ -239,7 +279,8 @@ class MarkdownView(SafeTextBrowser):
                 cut, giant = 0, True
                 break
             cut, finished, last = self._renderer.render_split(
-                window, code_start=len(self._stable_codes))
+                window, code_start=len(self._stable_codes), table_start=self._stable_tables,
+                timestamps=self._timestamps)
             if cut or not partial:
                 break
             size *= 4  # one block longer than the window: widen until it is whole
@@ -250,6 +291,7 @@ class MarkdownView(SafeTextBrowser):
         if cut:
             self._append_html(finished.html)
             self._stable_codes.extend(finished.code_blocks)
+            self._stable_tables += finished.tables
             self._stable_len += cut
             self._stable_end = self.document().characterCount() - 1
         self._tail_codes = ()
@@ -302,6 +344,7 @@ class MarkdownView(SafeTextBrowser):
         self._stable_len = 0
         self._stable_end = -1
         self._stable_codes = []
+        self._stable_tables = 0  # tables numbered in the stable part (for the tail's numbers)
         self._tail_codes = ()
         self._streaming = self._dirty = False
         self._giant_since: int | None = None  # source offset since which the tail is "giant"

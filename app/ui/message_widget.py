@@ -108,6 +108,8 @@ class MessageWidget(QFrame):
         versions: ids of every version of this turn, oldest first (just this id if none).
         thinking_expanded: whether a finished Thinking section starts open.
         markdown: render Markdown now (False: plain text now, `show_markdown()` later).
+        timestamps: for an answer about a video, its duration in seconds: `mm:ss` times up
+            to it become links (seek_requested).
 
     Signals:
         action_requested(str, int): ("retry"|"regenerate"|"continue"|"edit", message id;
@@ -116,6 +118,9 @@ class MessageWidget(QFrame):
         attachment_activated(str): sha256 of a clicked attachment.
         copy_requested(str): text to put on the clipboard.
         save_requested(str, str): (code, language) of a code block to save.
+        table_save_requested(str, int): (CSV text, table number) of a table to save; a
+            table's "Copy as CSV" comes as copy_requested.
+        seek_requested(float): a timestamp clicked in an answer about a video (seconds).
     """
 
     action_requested = Signal(str, int)
@@ -123,11 +128,13 @@ class MessageWidget(QFrame):
     attachment_activated = Signal(str)
     copy_requested = Signal(str)
     save_requested = Signal(str, str)
+    table_save_requested = Signal(str, int)
+    seek_requested = Signal(float)
 
     def __init__(self, message: Message, *, renderer: MarkdownRenderer,
                  thumbnails: ThumbnailLoader, versions: Sequence[int] = (),
                  thinking_expanded: bool = False, markdown: bool = True,
-                 parent: QWidget | None = None) -> None:
+                 timestamps: float | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = message
         self._versions = list(versions) or [message.id]
@@ -157,7 +164,7 @@ class MessageWidget(QFrame):
             self._body = SafeTextBrowser(self)
             self._body.setPlainText(message.content)
         else:
-            self._body = MarkdownView(renderer, self)
+            self._body = MarkdownView(renderer, self, timestamps=timestamps)
             if message.status == "streaming":
                 self._body.append(message.content)  # drawn by the view's render steps
             elif markdown and len(message.content) <= _PROGRESSIVE_CHARS:
@@ -167,6 +174,9 @@ class MessageWidget(QFrame):
         self._body.setAccessibleName("Your message" if self._is_user else "Answer")
         self._body.code_copy_requested.connect(self.copy_requested)
         self._body.code_save_requested.connect(self.save_requested)
+        self._body.table_copy_requested.connect(self.copy_requested)
+        self._body.table_save_requested.connect(self.table_save_requested)
+        self._body.seek_requested.connect(self.seek_requested)
         self._layout.addWidget(self._body)
         self._action_buttons: list[QPushButton] = []
         self._footer = QHBoxLayout()

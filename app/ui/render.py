@@ -18,8 +18,13 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from app.results.timestamps import find_timestamps, link_timestamps
+
 COPY_CODE_PREFIX = "action:copy-code/"
 SAVE_CODE_PREFIX = "action:save-code/"
+COPY_TABLE_PREFIX = "action:copy-table/"
+SAVE_TABLE_PREFIX = "action:save-table/"
+SEEK_PREFIX = "action:seek/"  # + seconds: a timestamp in an answer about a video
 _HIGHLIGHT_LIMIT = 100_000  # characters; longer code blocks are shown unhighlighted
 _SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 # One line of text with nothing Markdown could act on (entities, escapes, emphasis, code,
@@ -37,10 +42,12 @@ class CodeBlock:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """One rendering: the HTML plus the raw code blocks its Copy/Save links point at."""
+    """One rendering: the HTML, the raw code blocks its Copy/Save links point at, and how
+    many tables it numbered for their Copy/Save-as-CSV links."""
 
     html: str
     code_blocks: tuple[CodeBlock, ...]
+    tables: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,7 @@ class MarkdownRenderer:
 
     def __init__(self, theme: RenderTheme, *, cache_size: int = 512) -> None:
         self.theme = theme
-        self._cache: OrderedDict[tuple[str, int, bool], Rendered] = OrderedDict()
+        self._cache: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
         self._cache_size = cache_size
         self._md: Any = None
         self._formatter: Any = None
@@ -76,23 +83,27 @@ class MarkdownRenderer:
 
     # -- public API ---------------------------------------------------------------------
 
-    def render(self, text: str, *, code_start: int = 0, highlight: bool = True,
-               cache: bool = True) -> Rendered:
-        """Render `text`; code blocks are numbered from `code_start` in Copy/Save links.
+    def render(self, text: str, *, code_start: int = 0, table_start: int = 0,
+               highlight: bool = True, cache: bool = True,
+               timestamps: float | None = None) -> Rendered:
+        """Render `text`; code blocks and tables are numbered from `code_start` and
+        `table_start` in their Copy/Save links.
 
         `highlight=False` skips Pygments (used for the still-growing tail of a stream, where
         the block is re-rendered many times a second); `cache=False` keeps such throwaway
-        renderings out of the memo.
+        renderings out of the memo. `timestamps` (an answer about a video: its duration in
+        seconds) turns `mm:ss` times up to that length into links to `SEEK_PREFIX`.
         """
-        key = (text, code_start, highlight)
+        key = (text, code_start, table_start, highlight, timestamps)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        if self.is_plain_paragraph(text):
+        if self._is_plain(text, timestamps):
             result = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
         else:
-            result = self._render_tokens(self._parser().parse(text, {}), code_start, highlight)
+            result = self._render_tokens(self._parse(text, timestamps), code_start, highlight,
+                                         table_start)
         if cache:
             self._cache[key] = result
             if len(self._cache) > self._cache_size:
@@ -106,7 +117,14 @@ class MarkdownRenderer:
         runs of text: ~7 µs a character)."""
         return _PLAIN_PARAGRAPH.fullmatch(text) is not None
 
-    def render_split(self, text: str, *, code_start: int = 0) -> tuple[int, Rendered, Rendered]:
+    def _is_plain(self, text: str, timestamps: float | None) -> bool:
+        """A plain paragraph with no timestamp to link (those need the parser's tokens)."""
+        if not self.is_plain_paragraph(text):
+            return False
+        return timestamps is None or not find_timestamps(text, duration_s=timestamps)
+
+    def render_split(self, text: str, *, code_start: int = 0, table_start: int = 0,
+                     timestamps: float | None = None) -> tuple[int, Rendered, Rendered]:
         """Parse once; render the finished blocks (highlighted) and the last one (not) apart.
 
         Returns `(cut, finished, last)`: `finished` shows `text[:cut]`, everything before the
@@ -114,11 +132,10 @@ class MarkdownRenderer:
         (the last block stands between it and any new text), so a stream renders it once and
         afterwards only re-renders from `cut`. One parse serves both halves.
         """
-        if self.is_plain_paragraph(text):
+        if self._is_plain(text, timestamps):
             plain = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
             return 0, Rendered("", ()), plain
-        md = self._parser()
-        tokens = md.parse(text, {})
+        tokens = self._parse(text, timestamps)
         split, line = 0, 0
         if "\r" not in text:  # line numbers would not match offsets; rare, so don't split
             for n, token in enumerate(tokens):
@@ -127,9 +144,9 @@ class MarkdownRenderer:
         cut = 0
         for _ in range(line):
             cut = text.index("\n", cut) + 1
-        finished = self._render_tokens(tokens[:split], code_start, highlight=True)
+        finished = self._render_tokens(tokens[:split], code_start, True, table_start)
         last = self._render_tokens(tokens[split:], code_start + len(finished.code_blocks),
-                                   highlight=False)
+                                   False, table_start + finished.tables)
         return cut, finished, last
 
     # -- internals ----------------------------------------------------------------------
@@ -147,12 +164,19 @@ class MarkdownRenderer:
             self._md = md
         return self._md
 
-    def _render_tokens(self, tokens: list[Any], code_start: int, highlight: bool) -> Rendered:
+    def _parse(self, text: str, timestamps: float | None) -> list[Any]:
+        tokens = self._parser().parse(text, {})
+        if timestamps is not None:
+            link_timestamps(tokens, lambda seconds: f"{SEEK_PREFIX}{seconds:g}", timestamps)
+        return tokens
+
+    def _render_tokens(self, tokens: list[Any], code_start: int, highlight: bool,
+                       table_start: int = 0) -> Rendered:
         md = self._parser()
         env: dict[str, Any] = {"code_blocks": [], "code_start": code_start,
-                               "highlight": highlight}
+                               "highlight": highlight, "table_start": table_start, "tables": 0}
         html = md.renderer.render(tokens, md.options, env).strip()  # "\n" → a space in Qt
-        return Rendered(html, tuple(env["code_blocks"]))
+        return Rendered(html, tuple(env["code_blocks"]), env["tables"])
 
     def _highlighter(self) -> Any:
         if self._formatter is None:
@@ -227,8 +251,13 @@ class MarkdownRenderer:
             return f'<a href="{_attr(src)}">[image: {escape(alt)}]</a>'
         return f"[image: {escape(alt)}]"
 
-    def _rule_table_open(self, _t: Any, _i: int, _o: Any, _e: Any) -> str:
-        return ('<table border="1" cellspacing="0" cellpadding="6" style="border-collapse:'
+    def _rule_table_open(self, _t: Any, _i: int, _o: Any, env: Any) -> str:
+        number = env["table_start"] + env["tables"]
+        env["tables"] += 1
+        links = (f'<p style="margin:4px 0 0 0; color:{self.theme.muted};">table &nbsp; '
+                 f'<a href="{COPY_TABLE_PREFIX}{number}">Copy as CSV</a> · '
+                 f'<a href="{SAVE_TABLE_PREFIX}{number}">Save as CSV…</a></p>\n')
+        return links + ('<table border="1" cellspacing="0" cellpadding="6" style="border-collapse:'
                 f"collapse; border-style:solid; border-color:{self.theme.border}; "
                 'margin-top:4px; margin-bottom:8px;">\n')
 

@@ -98,7 +98,7 @@ class TemplatePicker(QFrame):
         for index in range(self.list.count()):
             item = self.list.item(index)
             template = self._templates[item.data(Qt.ItemDataRole.UserRole)]
-            haystack = " ".join((template.name, template.slug, template.media,
+            haystack = " ".join((template.name, template.slug, template.media_noun(),
                                  template.output.describe())).lower()
             hidden = not all(word in haystack for word in words)
             item.setHidden(hidden)

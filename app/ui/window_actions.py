@@ -49,6 +49,7 @@ class WindowActions(QObject):
         self._search_seq = 0
         self._models: list[str] = []
         self._settings_dialog = None
+        self._frame_preview = None
         self._banner_mode = "key"
         window.banner.button.clicked.connect(self._banner_clicked)
 
@@ -312,11 +313,22 @@ class WindowActions(QObject):
                 self.cancel_edit()
                 w.composer.set_text("")
             return
+        template = w.composer.template
+        if template is not None:  # its effort, for this turn only; its media, or nothing
+            problem = template.media_problem([m.kind for m in w.attachments.ready()])
+            if problem:
+                w.show_error(f"{problem} Drop, paste or attach it, then send.")
+                return
+            effort = template.effort
         if not text and not w.attachments.ready():
             return
         media = w.attachments.take_for_send()
         if w.chat.send(w.current, text, media, effort=effort, model=model):
             w.composer.set_text("")
+            if template is not None:
+                w.composer.set_template(None)
+                w.show_note(f"{template.name}: sent with effort {template.effort.title()} "
+                            "(template).")
 
     def regenerate(self, assistant_id: int) -> None:
         w = self.w
@@ -376,6 +388,23 @@ class WindowActions(QObject):
             self.w.show_error("That attachment is no longer stored on this computer.")
             return
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def show_frame(self, message_id: int, seconds: float) -> None:
+        """A timestamp clicked in an answer: the frame of the question's video at that time."""
+        lib = self.w.library
+        reply = self.shown_messages.get(message_id)
+        question = self.shown_messages.get(reply.reply_to) if reply and reply.reply_to else None
+        video = next((a for a in question.attachments if a.kind == "video"),
+                     None) if question else None
+        path = lib.services.blobs.find(video.sha256) if lib and video else None
+        if path is None:
+            self.w.show_error("That video is no longer stored on this computer.")
+            return
+        if self._frame_preview is None:
+            from app.ui.frame_preview import FramePreview
+
+            self._frame_preview = FramePreview(self.w)
+        self.spawn(self._frame_preview.show_frame(path, seconds), "frame")
 
     # --- attach, capture, settings, help -------------------------------------------------
     def choose_files(self) -> None:

@@ -55,6 +55,9 @@ mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applica
 cp -a "$BUNDLE" "$STAGE/opt/stepdesk"
 ln -s ../../opt/stepdesk/stepdesk "$STAGE/usr/bin/stepdesk"  # relative: also works extracted
 install -m 644 "$PACKAGING/linux/stepdesk.desktop" "$STAGE/usr/share/applications/stepdesk.desktop"
+if command -v desktop-file-validate >/dev/null; then
+  desktop-file-validate "$STAGE/usr/share/applications/stepdesk.desktop"
+fi
 ICONS="$ROOT/app/resources/icons"
 for png in "$ICONS"/stepdesk-*.png; do
   size="$(basename "$png" .png)"; size="${size#stepdesk-}"

@@ -124,17 +124,27 @@ def _top_level_lib(dest: str) -> bool:
         and not dest.startswith("libpython")
 
 
+def _needed(path: str) -> list[str]:
+    """The libraries one ELF file links to directly (its NEEDED entries; ldd would add the
+    dependencies of system libraries too, which the OS provides with those libraries)."""
+    import subprocess
+
+    out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True,
+                         check=False).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
 def prune_linux(binaries: Iterable[Entry]) -> list[Entry]:
     """Leave out the libraries every Linux desktop provides, then every orphaned library.
 
     PyInstaller copies each system library a collected binary links to. Those listed in
     `LINUX_SYSTEM_LIBS` must match the running X server, GPU driver and font setup, so they
     come from the OS (the .deb's `Depends:` names their packages). After the plugin filter
-    some copied libraries serve nothing at all (GTK's stack came with the dropped gtk3 theme):
-    only libraries reachable from a kept extension module, Qt library or plugin stay.
+    some copied libraries serve nothing at all (GTK's stack came with the dropped gtk3 theme,
+    libpng with the system's freetype): only libraries a kept extension module, Qt library or
+    plugin links to, directly or through other bundled libraries, stay. Needs binutils'
+    readelf, which PyInstaller itself requires on Linux.
     """
-    from PyInstaller.depend.bindepend import get_imports
-
     entries = [e for e in binaries if not (e[2] != "SYMLINK" and _top_level_lib(e[0])
                                            and LINUX_SYSTEM_LIBS.match(e[0]))]
     files = [e for e in entries if e[2] != "SYMLINK"]
@@ -147,8 +157,7 @@ def prune_linux(binaries: Iterable[Entry]) -> list[Entry]:
         if source in seen:
             continue
         seen.add(source)
-        for name, _path in get_imports(source):
-            base = PurePosixPath(name).name
+        for base in _needed(source):
             if base in candidates and base not in needed:
                 needed.add(base)
                 queue.append(candidates[base][1])

@@ -96,11 +96,14 @@ def _ffmpeg_notice() -> str | None:
                                 licence=codec["license"], configuration=codec["configuration"])
 
 
-def collect(out_dir: Path, dists: Iterable[str] = DEFAULT_DISTS) -> Path:
+def collect(out_dir: Path, dists: Iterable[str] = DEFAULT_DISTS,
+            system_libs: Iterable[str] = ()) -> Path:
     """Copy every licence file into `out_dir/<dist>/` and write `out_dir/NOTICES.txt`.
 
-    Returns the notices file. Raises `LookupError` when a named distribution is not installed
-    (a bundle without its licence must not be built silently).
+    `system_libs` are paths of libraries copied from the build machine (OpenSSL, SQLite, …
+    that Python links to); on Debian-like systems their packages' copyright files are copied
+    too. Returns the notices file. Raises `LookupError` when a named distribution is not
+    installed (a bundle without its licence must not be built silently).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["Step Desk bundles the following third-party software.", ""]
@@ -131,11 +134,48 @@ def collect(out_dir: Path, dists: Iterable[str] = DEFAULT_DISTS) -> Path:
             target.mkdir(exist_ok=True)
             shutil.copyfile(path, target / path.name)
             copied.append(f"{target.name}/{path.name}")
+        if not copied and dist.metadata["Name"].lower().startswith(("pyside6", "shiboken6")):
+            copied = ["LGPL-3.0.txt", "GPL-3.0.txt (see the Qt notice above)"]
         files = ", ".join(copied) or "(no licence file shipped; see the project page)"
         lines.append(f"- {dist.metadata['Name']} {dist.version} — {_licence_of(dist)} — {files}")
+    lines += _system_notices(out_dir, system_libs)
     notices = out_dir / "NOTICES.txt"
     notices.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return notices
+
+
+def _system_notices(out_dir: Path, libraries: Iterable[str]) -> list[str]:
+    """One line per library from the build machine, with its package's copyright file."""
+    import subprocess
+
+    libraries = sorted(set(libraries))
+    if not libraries:
+        return []
+    lines = ["", "Libraries copied from the build system (package — copyright file):", ""]
+    dpkg = shutil.which("dpkg")
+    for library in libraries:
+        name, package, copied = Path(library).name, "", ""
+        for path in _path_variants(library) if dpkg else ():
+            found = subprocess.run([dpkg, "-S", path], capture_output=True, text=True,
+                                   check=False).stdout
+            package = found.split(":", 1)[0].strip() if found else ""
+            if package:
+                break
+        copyright_file = Path("/usr/share/doc") / package / "copyright"
+        if package and copyright_file.is_file():
+            (out_dir / "system").mkdir(exist_ok=True)
+            shutil.copyfile(copyright_file, out_dir / "system" / f"{package}.copyright")
+            copied = f"system/{package}.copyright"
+        lines.append(f"- {name} — {package or 'unknown package'} — {copied or 'see its project'}")
+    return lines
+
+
+def _path_variants(library: str) -> list[str]:
+    """dpkg knows a file by the path its package installed (merged /usr: /lib vs /usr/lib)."""
+    paths = []
+    for path in (library, str(Path(library).resolve())):
+        paths += [path, path.removeprefix("/usr") if path.startswith("/usr/") else "/usr" + path]
+    return list(dict.fromkeys(paths))
 
 
 def dists_for_modules(top_level: Iterable[str]) -> set[str]:
