@@ -26,6 +26,7 @@ DEFAULT_MODEL = "step-3.7-flash"
 EFFORTS = ("low", "medium", "high")
 DETAILS = ("low", "high")
 API_STYLES = ("chat", "messages")
+APPEARANCES = ("system", "light", "dark")
 KEYRING_SERVICE = "stepdesk"
 KEYRING_TIMEOUT_S = 2.0
 # Video answers start late: the server downloads and reviews the video first.
@@ -100,12 +101,14 @@ class Settings:
     no_proxy: tuple[str, ...] = ()
     use_system_trust: bool = False
     show_thinking_expanded: bool = False
+    appearance: str = "system"  # "system" | "light" | "dark"
     timeouts: Timeouts = field(default_factory=Timeouts)
 
     # Keys of preferences stored in SQLite's settings table (readable by the CLI without Qt).
     STORED_KEYS = (
         "base_url", "model", "effort", "detail", "api_style", "upload_media", "max_tokens",
         "proxy", "use_system_trust", "show_thinking_expanded", "read_timeout",
+        "appearance",
     )
 
     @classmethod
@@ -118,6 +121,7 @@ class Settings:
         effort = stored.get("effort", "medium")
         detail = stored.get("detail", "high")
         api_style = stored.get("api_style", "chat")
+        appearance = stored.get("appearance", "system")
         read_timeout = _positive_float(
             env.get("STEPDESK_READ_TIMEOUT") or stored.get("read_timeout"), DEFAULT_READ_TIMEOUT_S)
         max_tokens = stored.get("max_tokens")
@@ -141,6 +145,7 @@ class Settings:
             no_proxy=no_proxy,
             use_system_trust=_flag(stored.get("use_system_trust"), False),
             show_thinking_expanded=_flag(stored.get("show_thinking_expanded"), False),
+            appearance=appearance if appearance in APPEARANCES else "system",
             timeouts=Timeouts(read=read_timeout),
         )
 

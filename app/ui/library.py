@@ -197,7 +197,8 @@ class Library:
                             ("proxy", values.proxy or None),
                             ("use_system_trust", "1" if values.use_system_trust else "0"),
                             ("show_thinking_expanded",
-                             "1" if values.show_thinking_expanded else "0")):
+                             "1" if values.show_thinking_expanded else "0"),
+                            ("appearance", values.appearance)):
             await store.set_setting(name, value)
         self.services.settings = self._apply(values)
         self.rebuild_client()
@@ -213,7 +214,8 @@ class Library:
             base_url=values.base_url, model=values.model, effort=values.effort,
             detail=values.detail, api_style=values.api_style, upload_media=values.upload_media,
             proxy=values.proxy or None, use_system_trust=values.use_system_trust,
-            show_thinking_expanded=values.show_thinking_expanded)
+            show_thinking_expanded=values.show_thinking_expanded,
+            appearance=values.appearance)
 
     async def aclose(self) -> None:
         for client in self._retired:

@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.appearance import apply_appearance, current_system_palette
 from app.ui.attachment_tray import AttachmentController
 from app.ui.composer import Composer
 from app.ui.controller import NEW, ChatController, TaskSet
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
         self._shutdown_done = False
         self._shutdown_task: asyncio.Future[None] | None = None
 
+        self._system_palette = current_system_palette()
         self.sidebar = Sidebar()
         self.sidebar.search.setAcceptDrops(False)
         self.view = ConversationView()
@@ -233,6 +236,12 @@ class MainWindow(QMainWindow):
     def focus_composer(self) -> None:
         self.composer.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def apply_appearance(self, appearance: str) -> None:
+        """Light, dark or the system's scheme (Settings → Appearance)."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_appearance(app, appearance, self._system_palette)
+
     def show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"⚠ {text}", 12000)
 
@@ -258,6 +267,7 @@ class MainWindow(QMainWindow):
         self.attachments.set_context(services.blobs.tmp_dir, settings.proxy_for)
         self.composer.set_effort(settings.effort)
         self.view.set_thinking_expanded(settings.show_thinking_expanded)
+        self.apply_appearance(settings.appearance)
         self.composer.set_models([settings.model], settings.model)
         self.model_label.setText(settings.model)
         await self.actions_.refresh_list()

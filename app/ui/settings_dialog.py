@@ -44,6 +44,7 @@ class SettingsValues:
     proxy: str
     use_system_trust: bool
     show_thinking_expanded: bool = False
+    appearance: str = "system"
 
 
 class SettingsDialog(QDialog):
@@ -121,6 +122,12 @@ class SettingsDialog(QDialog):
         self.thinking = QCheckBox("Show the model's thinking expanded when a reply finishes")
         self.thinking.setAccessibleName("Thinking expanded by default")
         self.thinking.setChecked(settings.show_thinking_expanded)
+        self.appearance = QComboBox()
+        self.appearance.setAccessibleName("Appearance")
+        self.appearance.addItem("Follow the system", "system")
+        self.appearance.addItem("Light", "light")
+        self.appearance.addItem("Dark", "dark")
+        self.appearance.setCurrentIndex(max(0, self.appearance.findData(settings.appearance)))
 
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self._on_test)
@@ -149,6 +156,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Proxy", self.proxy)
         form.addRow("", self.trust)
         form.addRow("", self.thinking)
+        form.addRow("Appearance", self.appearance)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_ok)
@@ -169,7 +177,8 @@ class SettingsDialog(QDialog):
             api_style=str(self.api_style.currentData()),
             upload_media=bool(self.upload.currentData()), proxy=self.proxy.text().strip(),
             use_system_trust=self.trust.isChecked(),
-            show_thinking_expanded=self.thinking.isChecked())
+            show_thinking_expanded=self.thinking.isChecked(),
+            appearance=str(self.appearance.currentData()))
 
     def show_test_result(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)

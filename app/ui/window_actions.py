@@ -50,6 +50,7 @@ class WindowActions(QObject):
         self._models: list[str] = []
         self._settings_dialog = None
         self._frame_preview = None
+        self._conversation_effort: str | None = None  # see send(): a template's turn
         self._banner_mode = "key"
         window.banner.button.clicked.connect(self._banner_clicked)
 
@@ -180,6 +181,9 @@ class WindowActions(QObject):
         w.conversation_shown.emit(NEW)
 
     async def after_new_conversation(self, conversation_id: int) -> None:
+        effort, self._conversation_effort = self._conversation_effort, None
+        if effort is not None and self.w.library is not None:  # (before the view loads it)
+            await self.w.library.services.store.set_conversation_effort(conversation_id, effort)
         await self.refresh_list()
         if self.w.library is not None and self.w.current == conversation_id:
             await self.w.library.remember_current(conversation_id)
@@ -319,6 +323,8 @@ class WindowActions(QObject):
             if problem:
                 w.show_error(f"{problem} Drop, paste or attach it, then send.")
                 return
+            if w.current is None:  # the new conversation keeps the selector's effort
+                self._conversation_effort = effort
             effort = template.effort
         if not text and not w.attachments.ready():
             return
@@ -390,21 +396,18 @@ class WindowActions(QObject):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def show_frame(self, message_id: int, seconds: float) -> None:
-        """A timestamp clicked in an answer: the frame of the question's video at that time."""
+        """A timestamp clicked in an answer: the frame of its video at that time."""
+        from app.ui.frame_preview import FramePreview
+
         lib = self.w.library
-        reply = self.shown_messages.get(message_id)
-        question = self.shown_messages.get(reply.reply_to) if reply and reply.reply_to else None
-        video = next((a for a in question.attachments if a.kind == "video"),
-                     None) if question else None
+        video = self.w.view.video_for(message_id)
         path = lib.services.blobs.find(video.sha256) if lib and video else None
         if path is None:
             self.w.show_error("That video is no longer stored on this computer.")
             return
         if self._frame_preview is None:
-            from app.ui.frame_preview import FramePreview
-
             self._frame_preview = FramePreview(self.w)
-        self.spawn(self._frame_preview.show_frame(path, seconds), "frame")
+        self.spawn(self._frame_preview.show_frame(path, seconds, video.original_name), "frame")
 
     # --- attach, capture, settings, help -------------------------------------------------
     def choose_files(self) -> None:
@@ -455,6 +458,7 @@ class WindowActions(QObject):
         self.w.attachments.set_context(lib.services.blobs.tmp_dir, settings.proxy_for)
         self.w.model_label.setText(settings.model)
         self.w.view.set_thinking_expanded(settings.show_thinking_expanded)
+        self.w.apply_appearance(settings.appearance)
         self.w.composer.set_models(self._models, settings.model)
         if note:
             self.w.show_note(note)
