@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"ask", "history", "files"})
+CLI_COMMANDS = frozenset({"ask", "history", "files", "templates"})
 USAGE = """usage: stepdesk [FILE ...]            open the window (with these files attached)
        stepdesk ask [options] PROMPT   ask on the command line (stepdesk ask --help)
        stepdesk history list|show|search|export
        stepdesk files list|prune
+       stepdesk templates list|show|export|import
        stepdesk --version"""
 
 

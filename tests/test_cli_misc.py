@@ -95,3 +95,14 @@ def test_files_list_and_prune(standin, data_dir: Path, tmp_path: Path) -> None:
 def test_unknown_command_line_is_one_line_error(data_dir: Path) -> None:
     result = stepdesk("http://127.0.0.1:9/v1", data_dir, "history", "frobnicate")
     assert result.code == 2
+
+
+def test_every_cli_command_is_routed_by_main_not_to_the_window(data_dir: Path) -> None:
+    code = ("import sys, app.main; rc = app.main.main(['templates', 'list']); "
+            "print('QT' if 'PySide6' in sys.modules else 'NOQT', rc)")
+    env = {"STEPDESK_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert "receipt-to-table" in proc.stdout, proc.stderr
+    assert proc.stdout.strip().endswith("NOQT 0")

@@ -45,6 +45,11 @@ def make_old_db(path: Path, version: int) -> None:
             ("c" * 64,),
         )
         conn.execute("INSERT INTO settings VALUES ('theme', 'dark')")
+        if schema.has_fts_tables(conn):  # index the rows as that version's store would have
+            conn.execute("INSERT INTO messages_fts(rowid, content) "
+                         "SELECT id, content FROM messages")
+            conn.execute("INSERT INTO messages_tri(rowid, content) "
+                         "SELECT id, content FROM messages WHERE has_cjk(content)")
         conn.execute("COMMIT")
     finally:
         conn.close()

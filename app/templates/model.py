@@ -154,6 +154,14 @@ def validate(template: Template, *, where: str | None = None) -> None:
     if template.media not in MEDIA_KINDS:
         raise TemplateError(f"{where}: the media must be one of {', '.join(MEDIA_KINDS)} "
                             f"(got {template.media!r}).")
+    output = template.output
+    if output.kind not in OUTPUT_KINDS:
+        raise TemplateError(f"{where}: the output kind must be one of "
+                            f"{', '.join(OUTPUT_KINDS)} (got {output.kind!r}).")
+    if output.language is not None and (output.kind != "code"
+                                        or not _LANGUAGE_RE.fullmatch(output.language)):
+        raise TemplateError(f"{where}: 'language' is a short name like \"python\", and only "
+                            "for code output.")
 
 
 def _string(value: Any, key: str, where: str) -> str:
@@ -169,19 +177,13 @@ def _bool(value: Any, key: str, where: str) -> bool:
 
 
 def _output(value: Any, where: str) -> Output:
-    if not isinstance(value, Mapping) or set(value) - {"kind", "language"}:
-        raise TemplateError(f"{where}: 'output' must be an object with 'kind' and, for code, "
-                            "'language'.")
-    kind = value.get("kind")
-    if kind not in OUTPUT_KINDS:
-        raise TemplateError(f"{where}: the output kind must be one of "
-                            f"{', '.join(OUTPUT_KINDS)} (got {kind!r}).")
-    language = value.get("language")
-    if language is not None and (kind != "code" or not isinstance(language, str)
-                                 or not _LANGUAGE_RE.fullmatch(language)):
-        raise TemplateError(f"{where}: 'language' is a short name like \"python\", and only "
-                            "for code output.")
-    return Output(kind, language)
+    """The output object's shape; its values are checked by `validate`."""
+    if (not isinstance(value, Mapping) or set(value) - {"kind", "language"}
+            or not isinstance(value.get("kind"), str)
+            or not isinstance(value.get("language", ""), str)):
+        raise TemplateError(f"{where}: 'output' must be an object with a 'kind' and, for "
+                            "code, a 'language'.")
+    return Output(value["kind"], value.get("language"))
 
 
 def slugify(name: str) -> str:

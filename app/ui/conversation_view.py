@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui.code_actions import save_code_block, save_table_csv
 from app.ui.conversation_model import ConversationModel
+from app.ui.frame_preview import latest_video
 from app.ui.markdown_view import theme_from_palette
 from app.ui.message_thumbnails import ThumbnailCache, ThumbnailFor
 from app.ui.message_widget import MessageWidget, now_ms
@@ -30,7 +31,7 @@ from app.ui.render import MarkdownRenderer
 from app.ui.scroll_keeper import ScrollKeeper
 
 if TYPE_CHECKING:
-    from app.store import Message
+    from app.store import AttachmentRecord, Message
 
 
 
@@ -414,12 +415,15 @@ class ConversationView(QWidget):
     def _save_code(self, code: str, language: str) -> None:
         save_code_block(self, code, language)
 
+    def video_for(self, message_id: int) -> AttachmentRecord | None:
+        """The video an answer is about (see `latest_video`), or None."""
+        index = self._entries.index_of(message_id)
+        return None if index is None else latest_video(self._entries, index)  # type: ignore[arg-type]
+
     def _video_duration(self, message: Message) -> float | None:
-        """For an answer to a question with a video: that video's length (inf if unknown),
-        so the answer's timestamps become links; None for anything else."""
-        question = self._entries.get(int(message.reply_to)) if message.reply_to else None
-        video = next((a for a in question.attachments if a.kind == "video"),
-                     None) if question is not None else None
+        """For an answer about a video: that video's length (inf if unknown), so the
+        answer's timestamps become links; None for anything else."""
+        video = self.video_for(int(message.id)) if message.role == "assistant" else None
         if video is None:
             return None
         return float(video.duration_s) if video.duration_s else math.inf

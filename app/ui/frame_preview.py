@@ -9,13 +9,30 @@ system's video player (which starts at the beginning: players take no common see
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.results.frames import FrameError, frame_png
+
+if TYPE_CHECKING:
+    from app.store import AttachmentRecord, Message
+
+
+def latest_video(messages: Sequence[Message], end: int) -> AttachmentRecord | None:
+    """The video the answer at index `end` is about: the last one attached to a question
+    before it (the answer's own question, or an earlier one a follow-up refers to)."""
+    for index in range(end - 1, -1, -1):
+        message = messages[index]
+        if message.role == "user":
+            video = next((a for a in message.attachments if a.kind == "video"), None)
+            if video is not None:
+                return video
+    return None
 
 
 def clock(seconds: float) -> str:
@@ -56,12 +73,14 @@ class FramePreview(QDialog):
         col.addWidget(self.image, 1)
         col.addLayout(row)
 
-    async def show_frame(self, path: Path, seconds: float) -> bool:
-        """Decode and show the frame at `seconds`; False (and a message) if it cannot."""
+    async def show_frame(self, path: Path, seconds: float, name: str = "") -> bool:
+        """Decode and show the frame at `seconds` of `path` (shown as `name`); False (and a
+        message) if it cannot."""
         self._seq += 1
         seq = self._seq
         self.path, self.seconds = path, seconds
-        self.caption.setText(f"{path.name} at {clock(seconds)} — loading…")
+        name = name or path.name
+        self.caption.setText(f"{name} at {clock(seconds)} — loading…")
         self.show()
         self.raise_()
         try:
@@ -74,7 +93,7 @@ class FramePreview(QDialog):
         if seq != self._seq:  # a later click won
             return False
         self.image.setPixmap(QPixmap.fromImage(QImage.fromData(png, "PNG")))
-        self.caption.setText(f"{path.name} at {clock(seconds)}")
+        self.caption.setText(f"{name} at {clock(seconds)}")
         self.adjustSize()
         return True
 

@@ -4,7 +4,8 @@ Picking a template with media attached (or still being prepared) sends at once; 
 it fills the composer with the template's prompt and says which media to add. Either way the
 template's effort applies to that one turn only, and the composer shows it ("High
 (template)") until the turn is sent or the template is dismissed; the effort selector itself
-never changes.
+never changes. The picker's New button and right-click menu manage the user's templates
+(built-ins can only be duplicated and pinned).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QObject
+from PySide6.QtWidgets import QMessageBox
 
-from app.templates.model import Template
+from app.templates.model import Template, TemplateError
 from app.ui.template_picker import TemplatePicker
 
 if TYPE_CHECKING:
     from app.templates.service import TemplateCatalogue
     from app.ui.main_window import MainWindow
+    from app.ui.template_editor import TemplateEditor
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
 
@@ -42,8 +45,11 @@ class TemplateActions(QObject):
         self.w = window
         self.picker = TemplatePicker(window)
         self.picker.picked.connect(self.use)
+        self.picker.manage_requested.connect(self.manage)
         self.pinned: list[Template] = []  # the drop targets, refreshed from the catalogue
+        self.editor: TemplateEditor | None = None
         self._catalogue: TemplateCatalogue | None = None
+        self._changing = asyncio.Lock()  # one change at a time: each reads, then writes
         window.attachments.changed.connect(self._update_hint)
 
     def catalogue(self) -> TemplateCatalogue | None:
@@ -94,6 +100,83 @@ class TemplateActions(QObject):
         kinds = dragged_kinds(mime)
         return [(t.slug, f"{t.icon} {t.name}".strip()) for t in self.pinned
                 if kinds and t.media_problem(sorted(kinds)) is None]
+
+    # --- managing ------------------------------------------------------------------------
+    def manage(self, action: str, slug: str) -> None:
+        """The picker's New button and right-click menu (see TemplatePicker)."""
+        if self.catalogue() is None:
+            return
+        if action in ("new", "edit"):
+            self.w.tasks.spawn(self._open_editor(slug or None), "template-editor")
+        else:
+            self.w.tasks.spawn(self._change(action, slug), "templates")
+
+    async def _open_editor(self, slug: str | None) -> None:
+        from app.ui.template_editor import TemplateEditor
+
+        catalogue = self.catalogue()
+        assert catalogue is not None
+        template = await catalogue.require(slug) if slug else None
+        editor = TemplateEditor(template, self.w)
+        editor.save_requested.connect(
+            lambda t, old: self.w.tasks.spawn(self._save(editor, t, old), "template-save"))
+        editor.finished.connect(lambda _result: self._closed(editor))
+        self.editor = editor
+        editor.open()
+
+    def _closed(self, editor: TemplateEditor) -> None:
+        if self.editor is editor:
+            self.editor = None
+        editor.deleteLater()
+
+    async def _save(self, editor: TemplateEditor, template: Template,
+                    replacing: str | None) -> None:
+        catalogue = self.catalogue()
+        assert catalogue is not None
+        try:
+            async with self._changing:
+                await catalogue.save(template, replacing=replacing)
+        except TemplateError as exc:
+            editor.show_error(str(exc))
+            return
+        editor.saved()
+        await self.refresh()
+        self.w.show_note(f"Saved the template “{template.name}”.")
+
+    async def _change(self, action: str, slug: str) -> None:
+        catalogue = self.catalogue()
+        assert catalogue is not None
+        try:
+            async with self._changing:
+                await self._apply(catalogue, action, slug)
+        except TemplateError as exc:
+            self.w.show_error(str(exc))
+        await self.refresh()
+
+    async def _apply(self, catalogue: TemplateCatalogue, action: str, slug: str) -> None:
+        from app.ui.window_actions import ask
+
+        if action == "duplicate":  # straight into the editor: a copy is made to be changed
+            copy = await catalogue.duplicate(slug)
+            await self._open_editor(copy.slug)
+        elif action in ("pin", "unpin"):
+            await catalogue.set_pinned(slug, action == "pin")
+        elif action == "delete":
+            template = await catalogue.require(slug)
+            box = QMessageBox(QMessageBox.Icon.Question, "Delete template",
+                              f"Delete the template “{template.name}”?", parent=self.w)
+            remove = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            await ask(box)
+            if box.clickedButton() is remove:
+                await catalogue.delete(slug)
+        else:  # "up" / "down" among the user's own
+            own = [t.slug for t in await catalogue.all() if not t.builtin]
+            here = own.index(slug) if slug in own else -1
+            there = here - 1 if action == "up" else here + 1
+            if here >= 0 and 0 <= there < len(own):
+                own[here], own[there] = own[there], own[here]
+                await catalogue.reorder(own)
 
     async def _send_when_ready(self) -> None:
         while self.w.attachments.preparing():

@@ -3,6 +3,8 @@
 Opened from the composer's Template button or Ctrl+T. Typing filters (every word must occur in
 the name, slug, media or output), Up/Down move, Enter or a click picks, Esc closes. It only
 emits what was picked; the window decides whether that sends at once or fills the composer.
+The right-click menu manages templates: a built-in can be duplicated (into an editable copy)
+and pinned or unpinned; the user's own can also be edited, moved and deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,9 +41,13 @@ class TemplatePicker(QFrame):
 
     Signals:
         picked(object): the chosen `Template`.
+        manage_requested(str, str): (action, slug) from the right-click menu or the New
+            button: "new" (slug ""), "edit", "duplicate", "pin", "unpin", "up", "down",
+            "delete".
     """
 
     picked = Signal(object)
+    manage_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Popup)
@@ -56,6 +64,11 @@ class TemplatePicker(QFrame):
         self.list.setUniformItemSizes(True)
         self.list.itemActivated.connect(self._activate)
         self.list.itemClicked.connect(self._activate)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.menu: QMenu | None = None
+        self.new_button = QPushButton("New template…")
+        self.new_button.clicked.connect(lambda: self._manage("new", ""))
         self.empty = QLabel("No template matches.")
         self.empty.hide()
         col = QVBoxLayout(self)
@@ -63,6 +76,7 @@ class TemplatePicker(QFrame):
         col.addWidget(self.filter)
         col.addWidget(self.list)
         col.addWidget(self.empty)
+        col.addWidget(self.new_button)
         self.resize(420, 360)
 
     def set_templates(self, templates: Sequence[Template]) -> None:
@@ -86,6 +100,15 @@ class TemplatePicker(QFrame):
         self.show()
         self.filter.setFocus(Qt.FocusReason.PopupFocusReason)
 
+    def actions_for(self, template: Template) -> list[tuple[str, str]]:
+        """(action, label) of the right-click menu for `template`."""
+        pin = ("unpin", "Unpin from drop targets") if template.pinned else (
+            "pin", "Pin as a drop target")
+        if template.builtin:
+            return [("duplicate", "Duplicate (editable copy)"), pin]
+        return [("edit", "Edit…"), ("duplicate", "Duplicate"), pin, ("up", "Move up"),
+                ("down", "Move down"), ("delete", "Delete")]
+
     def visible_slugs(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole)
                 for i in range(self.list.count()) if not self.list.item(i).isHidden()]
@@ -106,6 +129,21 @@ class TemplatePicker(QFrame):
                 first = item
         self.list.setCurrentItem(first)
         self.empty.setVisible(first is None)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        template = self._templates.get(item.data(Qt.ItemDataRole.UserRole)) if item else None
+        if template is None:
+            return
+        self.menu = QMenu(self)
+        for action, label in self.actions_for(template):
+            self.menu.addAction(label).triggered.connect(
+                lambda _checked=False, a=action: self._manage(a, template.slug))
+        self.menu.popup(self.list.viewport().mapToGlobal(pos))  # never exec(): qasync
+
+    def _manage(self, action: str, slug: str) -> None:
+        self.hide()
+        self.manage_requested.emit(action, slug)
 
     def _activate(self, item: QListWidgetItem) -> None:
         template = self._templates.get(item.data(Qt.ItemDataRole.UserRole))

@@ -126,8 +126,12 @@ def test_drop_on_a_pinned_template_attaches_and_sends_with_its_effort(
         parts = body["messages"][-1]["content"]
         assert parts[0]["type"] == "image_url"
         assert parts[-1]["text"] == BUILTINS["receipt-to-table"].prompt
-        assert window.composer.current_effort() == "high"
         assert window.composer.template is None and window.composer.text() == ""
+        await until(lambda: window.current is not None, what="the new conversation")
+        conversation = await window.library.services.store.get_conversation(window.current)
+        assert conversation.effort == "high"  # the template's effort was for its turn only
+        await window.actions_.show_conversation(window.current)
+        assert window.composer.current_effort() == "high"
         await close_window(window)
 
     run(qloop, scenario())
@@ -166,6 +170,7 @@ def test_template_without_media_asks_for_it_then_sends(
 def answer_widget(window: Any) -> Any:
     [reply] = [m for m in window.actions_.shown_messages.values() if m.role == "assistant"]
     return window.view.message_widget(reply.id)
+
 
 
 def test_tables_copy_and_save_as_csv_and_code_saves_with_extension(
@@ -235,6 +240,82 @@ def test_timestamps_in_a_video_answer_show_that_frame(
         assert preview.caption.text() == "clip.mp4 at 00:01"
         assert preview.image.pixmap().width() == 96
         preview.close()
+        # A follow-up without media is still about that video: its times link too.
+        standin.reply(content="At 00:01 the bars move.")
+        window.composer.set_text("What happens at one second?")
+        await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
+        await until(lambda: len([m for m in window.actions_.shown_messages.values()
+                                 if m.role == "assistant" and m.status == "complete"]) == 2,
+                    what="the second reply")
+        second = max(m.id for m in window.actions_.shown_messages.values()
+                     if m.role == "assistant")
+        body = window.view.message_widget(second).body
+        await until(lambda: 'href="action:seek/1"' in body.toHtml(), what="the linked time")
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def visible_message_box() -> Any:
+    from PySide6.QtWidgets import QMessageBox
+
+    return next((w for w in QApplication.topLevelWidgets()
+                 if isinstance(w, QMessageBox) and w.isVisible()), None)
+
+
+@OFFSCREEN_POPUP
+def test_manage_templates_new_duplicate_move_pin_delete(
+        qloop: Any, gui_env: dict[str, str]) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        actions = window.templates_
+        catalogue = actions.catalogue()
+        picker = actions.picker
+        assert [a for a, _ in picker.actions_for(BUILTINS["receipt-to-table"])] == [
+            "duplicate", "unpin"]
+
+        picker.new_button.click()  # a new template, from the picker
+        await until(lambda: actions.editor is not None and actions.editor.isVisible(),
+                    what="the editor")
+        editor = actions.editor
+        editor.name.setText("Invoice → JSON")
+        editor.output.setCurrentText("code")
+        editor.language.setText("json")
+        editor.effort.setCurrentText("low")
+        editor.prompt.setPlainText("Extract the invoice as JSON.")
+        editor.slug.setText("receipt-to-table")  # taken: refused, the editor stays open
+        editor._save()
+        await until(lambda: editor.error.isVisible(), what="the clash to be reported")
+        assert "already used" in editor.error.text() and editor.isVisible()
+        editor.slug.clear()
+        editor._save()
+        await until(lambda: actions.editor is None, what="the editor to close")
+        mine = await catalogue.require("invoice-json")
+        assert (mine.effort, mine.output.language, mine.builtin) == ("low", "json", False)
+
+        actions.manage("duplicate", "screenshot-to-code")  # a built-in → an editable copy
+        await until(lambda: actions.editor is not None, what="the copy's editor")
+        assert actions.editor.replacing == "screenshot-to-code-2"
+        actions.editor.effort.setCurrentText("medium")
+        actions.editor._save()
+        await until(lambda: actions.editor is None, what="the copy saved")
+        assert (await catalogue.require("screenshot-to-code-2")).effort == "medium"
+        assert (await catalogue.require("screenshot-to-code")).effort == "high"
+
+        actions.manage("up", "screenshot-to-code-2")
+        actions.manage("pin", "invoice-json")
+        await until(lambda: any(t.slug == "invoice-json" for t in actions.pinned),
+                    what="the pin")
+        own = [t.slug for t in await catalogue.all() if not t.builtin]
+        assert own == ["screenshot-to-code-2", "invoice-json"]
+
+        actions.manage("delete", "invoice-json")
+        await until(lambda: visible_message_box() is not None, what="the confirmation")
+        box = visible_message_box()
+        next(b for b in box.buttons() if b.text() == "Delete").click()
+        await until(lambda: not any(t.slug == "invoice-json" for t in actions.pinned),
+                    what="the deletion")
+        assert await catalogue.get("invoice-json") is None
         await close_window(window)
 
     run(qloop, scenario())
