@@ -67,6 +67,12 @@ def title_from_prompt(text: str, media: Sequence[PreparedMedia] = ()) -> str:
     return cut.rstrip(",.;:!?-") + "…"
 
 
+def template_title(name: str, prompt: str, media_names: Sequence[str]) -> str:
+    """"Receipt → table: lunch.jpg" rather than the first words of the template's prompt."""
+    detail = " ".join(prompt.split()) or (media_names[0] if media_names else "")
+    return title_from_prompt(f"{name}: {detail}" if detail else name)
+
+
 @dataclass(slots=True)
 class _ReplyBuffer:
     """One reply's deltas waiting for the next batched write (at most every ~250 ms)."""
@@ -114,13 +120,17 @@ class ChatEngine:
 
     async def send(self, conversation_id: int | None, text: str,
                    media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
-                   model: str | None = None) -> AsyncIterator[TurnEvent]:
-        """Persist a new user turn and stream the reply to it."""
+                   model: str | None = None, title: str | None = None
+                   ) -> AsyncIterator[TurnEvent]:
+        """Persist a new user turn and stream the reply to it.
+
+        `title` names a new conversation (a template's name, say); by default the title is
+        made from the prompt."""
         effort = effort or self._settings.effort
         model = model or self._settings.model
         if conversation_id is None:
             conversation = await self._store.create_conversation(
-                title_from_prompt(text, media), model, effort)
+                title or title_from_prompt(text, media), model, effort)
             conversation_id = conversation.id
         if media:  # over 20 MB of images: recompress the largest (a no-op when it fits)
             media = await asyncio.to_thread(fit_message, media, self._blobs.tmp_dir)

@@ -170,6 +170,7 @@ async def _connect(services: Services, env: Mapping[str, str]) -> None:
 
 async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Services,
                out: TextIO, err: TextIO) -> int:
+    from app.chat import template_title
     from app.cli_ask import (
         check_template_media,
         prepare_files,
@@ -189,7 +190,10 @@ async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Servi
                        "(see `stepdesk history list`).", EXIT_BAD_INPUT)
     if args.save_tables is not None:
         prepare_table_dir(args.save_tables)
+    title = None
     if template is not None:
+        names = [path.name for path in args.file]
+        title = template_title(template.name, prompt, names)
         prompt = template.compose(prompt)
     turns: list[tuple[str, list[PreparedMedia]]] = await prepare_files(
         args, prompt, services, err)
@@ -201,7 +205,7 @@ async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Servi
     saved = 0
     for text, media in turns:
         conversation_id, code = await stream_turn(
-            services, conversation_id, text, media, args, out, err)
+            services, conversation_id, text, media, args, out, err, title=title)
         if code != EXIT_OK:
             break
         if args.save_tables is not None and conversation_id is not None:

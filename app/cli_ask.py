@@ -84,13 +84,13 @@ def _clock(seconds: float) -> str:
 
 async def stream_turn(services: Services, conversation_id: int | None, text: str,
                       media: list[PreparedMedia], args: argparse.Namespace, out: TextIO,
-                      err: TextIO) -> tuple[int | None, int]:
+                      err: TextIO, *, title: str | None = None) -> tuple[int | None, int]:
     """Send one turn and print it as it streams; returns (conversation id, exit code)."""
     engine = services.engine()
     code = EXIT_OK
     ended_with_newline = True
     async for event in engine.send(conversation_id, text, media, effort=args.effort,
-                                   model=args.model):
+                                   model=args.model, title=title):
         if isinstance(event, ContentDelta):
             out.write(event.text)
             out.flush()

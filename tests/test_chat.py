@@ -191,3 +191,16 @@ async def test_server_error_before_text_is_error_status(engine_parts, standin) -
     started = next(e for e in events if isinstance(e, TurnStarted))
     message = await store.get_message(started.assistant_message_id)
     assert message is not None and message.status == "error" and message.error
+
+
+async def test_template_turn_titles_the_conversation_by_template(engine_parts, standin,
+                                                                 tmp_path: Path) -> None:
+    from app.chat import template_title
+
+    engine, store = engine_parts
+    media = [image(engine, tmp_path, 9)]
+    title = template_title("Receipt → table", "", ["lunch.png"])
+    events = await collect(engine.send(None, "A long template prompt …", media, title=title))
+    started = next(e for e in events if isinstance(e, TurnStarted))
+    conversation = await store.get_conversation(started.conversation_id)
+    assert conversation is not None and conversation.title == "Receipt → table: lunch.png"

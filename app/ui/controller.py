@@ -128,10 +128,10 @@ class ChatController(QObject):
 
     # --- commands ----------------------------------------------------------------------
     def send(self, conversation_id: int | None, text: str, media: Sequence[PreparedMedia],
-             *, effort: str, model: str) -> bool:
+             *, effort: str, model: str, title: str | None = None) -> bool:
         key = NEW if conversation_id is None else conversation_id
         return self._start(key, "send", lambda e: e.send(
-            conversation_id, text, list(media), effort=effort, model=model))
+            conversation_id, text, list(media), effort=effort, model=model, title=title))
 
     def regenerate(self, conversation_id: int, assistant_id: int, *, effort: str | None = None,
                    model: str | None = None) -> bool:

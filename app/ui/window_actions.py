@@ -329,7 +329,13 @@ class WindowActions(QObject):
         if not text and not w.attachments.ready():
             return
         media = w.attachments.take_for_send()
-        if w.chat.send(w.current, text, media, effort=effort, model=model):
+        title = None
+        if template is not None:
+            from app.chat import template_title
+
+            own_words = text.removeprefix(template.prompt.strip()).strip()
+            title = template_title(template.name, own_words, [m.original_name for m in media])
+        if w.chat.send(w.current, text, media, effort=effort, model=model, title=title):
             w.composer.set_text("")
             if template is not None:
                 w.composer.set_template(None)
