@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui.code_actions import save_code_block, save_table_csv
 from app.ui.conversation_model import ConversationModel
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from app.store import AttachmentRecord, Message
 
 
+
+EMPTY_HINT = ("Drop images or videos anywhere on this window, paste a screenshot with Ctrl+V or "
+              "capture part of the screen with Ctrl+Shift+S — then ask.\n"
+              "Ctrl+T picks a task template: receipt → table, chart → data, screenshot → code…")
 
 class ConversationView(QWidget):
     """Shows one conversation and streams replies into it.
@@ -102,9 +106,16 @@ class ConversationView(QWidget):
         self._list.addStretch(1)
         self._scroll.setWidget(self._container)
         self._keeper = ScrollKeeper(self._scroll, self._list)
+        self._empty = QLabel(EMPTY_HINT)
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
+        self._empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self._empty.setAccessibleName("How to start")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._empty)
         layout.addWidget(self._scroll)
+        self._show_empty_hint()
 
         bar = self._scroll.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -129,6 +140,7 @@ class ConversationView(QWidget):
         self.clear()
         self._thumbnails.thumbnail_for = thumbnail_for
         self._entries.reset(messages, versions)
+        self._show_empty_hint()
         self._open_at_end()
 
     def set_thinking_expanded(self, expanded: bool) -> None:
@@ -153,6 +165,7 @@ class ConversationView(QWidget):
         self._want_older = self._want_newer = 0
         self._keeper.forget()
         self._keeper.stick_to_bottom = True
+        self._show_empty_hint()
 
     def begin_reply(self, user: Message | None, assistant: Message) -> None:
         """Show a new turn (or a new version of one) with an empty, streaming answer."""
@@ -161,6 +174,7 @@ class ConversationView(QWidget):
         if user is not None:
             self._place(user)
         self._place(assistant)
+        self._show_empty_hint()
         self._keeper.stick_to_bottom = True
         self._keeper.restore()
 
@@ -188,6 +202,12 @@ class ConversationView(QWidget):
     def replace_message(self, message: Message) -> None:
         """Show another version of a turn (or a changed message) in its place."""
         self._place(message)
+
+    def _show_empty_hint(self) -> None:
+        """An empty conversation says how to start instead of showing a blank page."""
+        empty = len(self._entries) == 0
+        self._empty.setVisible(empty)
+        self._scroll.setVisible(not empty)
 
     # -- introspection (tests, benchmarks, the window's status bar) --------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QLabel
 
 from app.store import AttachmentRecord, Message
 from app.ui.conversation_view import ConversationView
@@ -322,3 +323,16 @@ def test_clear_empties_the_view(qtbot: Any, view: ConversationView) -> None:
     view.clear()
     assert view.message_count == 0 and view.built_range == (0, 0)
     assert view.message_widget(1) is None
+
+
+
+def test_empty_conversation_says_how_to_start(qtbot: Any, view: ConversationView) -> None:
+    view.show()
+    hint = view.findChild(QLabel, None)
+    assert hint is not None and hint.isVisible() and "Ctrl+V" in hint.text()
+    assert not view.scroll_area.isVisible()
+    view.begin_reply(make_message(1, "user", "q"), make_message(2, "assistant",
+                                                              status="streaming"))
+    assert not hint.isVisible() and view.scroll_area.isVisible()
+    view.clear()
+    assert hint.isVisible()
