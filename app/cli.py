@@ -161,9 +161,6 @@ async def _connect(services: Services, env: Mapping[str, str]) -> None:
     lookup = await asyncio.to_thread(resolve_api_key, env, services.paths)
     if not lookup.key:
         raise CliError(NO_KEY_MESSAGE, EXIT_AUTH)
-    from app.logsetup import setup_logging
-
-    setup_logging(services.paths.log_dir, [lookup.key])
     services.key = lookup
     services.rebuild_client()
 

@@ -48,6 +48,9 @@ class Services:
         """
         old, self.client = self.client, None
         if self.key is not None and self.key.key:
+            from app.logsetup import setup_logging
+
+            setup_logging(self.paths.log_dir, [self.key.key])  # logs redact this key
             self.client = make_client(self.settings, self.key.key)
             if self._engine is not None:
                 self._engine.update_settings(self.settings, self.client,

@@ -220,6 +220,8 @@ def test_key_never_stored_logged_or_exported(standin, data_dir: Path, tmp_path: 
                              "--format", "json")
     json.loads(exported_json.out)
     secret = TEST_API_KEY.encode()
+    log = data_dir / "logs" / "stepdesk.log"
+    assert "failed" in log.read_text(encoding="utf-8")  # the 401 was logged, the key not
     for path in [*data_dir.rglob("*"), out]:
         if path.is_file():
             assert secret not in path.read_bytes(), path
