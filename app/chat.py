@@ -14,9 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from app import limits
 from app.api.client import StepClient
 from app.api.errors import (
     ApiError,
@@ -28,8 +26,9 @@ from app.api.errors import (
     Timeout,
 )
 from app.api.events import ContentDelta, Finished, ReasoningDelta, Retrying, Usage
-from app.api.request import ChatMessage, ChatRequest, MediaRef
+from app.api.request import ChatRequest, MediaRef
 from app.config import Settings
+from app.context import omitted_reason, plan_request, sha_of, uses_files, with_refs
 from app.media.fitting import fit_message
 from app.media.intake import PreparedMedia
 from app.store import AttachmentRecord, BlobStore, Message, Store
@@ -47,8 +46,6 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.25
 CONTINUE_PROMPT = "Continue exactly where your previous answer stopped."
-EXT_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
-               "image/webp": "webp", "video/mp4": "mp4"}
 _FINISH_STATUS = {"stop": "complete", "length": "truncated", "tool_calls": "complete"}
 
 
@@ -222,14 +219,14 @@ class ChatEngine:
         for attempt in (1, 2):
             history = await self._history_until(user)
             refs: dict[str, MediaRef] = {}
-            request, omitted = self._plan_request(history, model, effort)
+            request, omitted = plan_request(history, self._blobs, self._settings, model, effort)
             if omitted:
-                yield MediaOmitted(tuple(omitted), _omitted_reason())
-            needs_upload = self._uses_files(request)
+                yield MediaOmitted(tuple(omitted), omitted_reason())
+            needs_upload = uses_files(request, self._settings)
             if needs_upload:
                 async for event in self._ensure_uploads(request, refs):
                     yield event
-            request = _with_refs(request, refs, inline=not needs_upload)
+            request = with_refs(request, refs, inline=not needs_upload)
             try:
                 async with contextlib.aclosing(self._client.stream_chat(request)) as events:
                     async for event in events:
@@ -308,52 +305,13 @@ class ChatEngine:
         history.append(user)  # `user` is an older version not on the active path
         return history
 
-    def _plan_request(self, history: Sequence[Message], model: str,
-                      effort: str) -> tuple[ChatRequest, list[str]]:
-        """DESIGN.md's context policy: text of earlier turns, earlier media by reference,
-        never earlier reasoning, and the oldest images left out past the request limits."""
-        keep = _images_within_limits(history)
-        omitted: list[str] = []
-        messages: list[ChatMessage] = []
-        for message in history:
-            if message.role == "assistant":
-                if message.content:
-                    messages.append(ChatMessage("assistant", message.content))
-                continue
-            media: list[MediaRef] = []
-            for attachment in message.attachments:
-                ext = EXT_BY_MIME.get(attachment.mime, "bin")
-                path = self._blobs.path(attachment.sha256, ext)
-                if (attachment.kind == "image" and (message.id, attachment.ordinal) not in keep) \
-                        or not path.exists():
-                    omitted.append(attachment.original_name)
-                    continue
-                media.append(MediaRef(attachment.kind, attachment.mime,  # type: ignore[arg-type]
-                                      url=f"sha256:{attachment.sha256}", path=path))
-            if message.content or media:
-                messages.append(ChatMessage("user", message.content, tuple(media)))
-        request = ChatRequest(model=model, messages=tuple(messages), effort=effort,
-                              detail=self._settings.detail,
-                              max_tokens=self._settings.max_tokens,
-                              api_style=self._settings.api_style)
-        return request, omitted
-
-    def _uses_files(self, request: ChatRequest) -> bool:
-        has_media = any(m.media for m in request.messages)
-        has_video = any(r.kind == "video" for m in request.messages for r in m.media)
-        if not has_media:
-            return False
-        if request.api_style == "messages" and not has_video:
-            return False  # Messages takes images as base64 blocks
-        return self._settings.upload_media or (has_video and _video_too_big_inline(request))
-
     async def _ensure_uploads(self, request: ChatRequest,
                               refs: dict[str, MediaRef]) -> AsyncIterator[TurnEvent]:
         """Upload each distinct medium once per (sha256, base URL, account)."""
         base = self._settings.base_url
         for message in request.messages:
             for ref in message.media:
-                sha = _sha_of(ref)
+                sha = sha_of(ref)
                 if sha in refs or ref.path is None:
                     continue
                 file_id = await self._store.lookup_upload(sha, base, self._account)
@@ -411,66 +369,6 @@ def _record_for(item: PreparedMedia, ordinal: int) -> AttachmentRecord:
     return AttachmentRecord(kind=item.kind, mime=item.mime, sha256=item.sha256, bytes=item.size,
                             width=item.width, height=item.height, duration_s=item.duration_s,
                             original_name=item.original_name, ordinal=ordinal)
-
-
-def _images_within_limits(history: Sequence[Message]) -> set[tuple[int, int]]:
-    """The images (message id, ordinal) that fit the request-wide limits, newest first."""
-    keep: set[tuple[int, int]] = set()
-    count = 0
-    total = 0
-    for message in reversed(history):
-        for attachment in reversed(message.attachments):
-            if attachment.kind != "image":
-                continue
-            if count + 1 > limits.MAX_IMAGES_PER_REQUEST or \
-                    total + attachment.bytes > limits.MAX_IMAGE_BYTES_PER_REQUEST:
-                return keep
-            count += 1
-            total += attachment.bytes
-            keep.add((message.id, attachment.ordinal))
-    return keep
-
-
-def _omitted_reason() -> str:
-    return (f"A request may carry at most {limits.MAX_IMAGES_PER_REQUEST} images and "
-            f"{limits.MAX_IMAGE_BYTES_PER_REQUEST // limits.MB} MB of images, so the oldest "
-            "were left out of this one.")
-
-
-def _sha_of(ref: MediaRef) -> str:
-    return (ref.url or "").removeprefix("sha256:")
-
-
-def _video_too_big_inline(request: ChatRequest) -> bool:
-    """Inline base64 video is only safe when small (~12 MB of base64 is the proven cap)."""
-    return any(r.kind == "video" and r.path is not None and r.path.stat().st_size > 9_000_000
-               for m in request.messages for r in m.media)
-
-
-def _with_refs(request: ChatRequest, refs: dict[str, MediaRef], *, inline: bool) -> ChatRequest:
-    """Replace our internal `sha256:` placeholders with `stepfile://` IDs or data: URLs."""
-    messages = []
-    for message in request.messages:
-        media = []
-        for ref in message.media:
-            sha = _sha_of(ref)
-            if sha in refs:
-                media.append(refs[sha])
-            elif inline and ref.path is not None:
-                media.append(MediaRef(ref.kind, ref.mime, url=_data_url(ref.path, ref.mime),
-                                      path=ref.path))
-            else:
-                media.append(ref)
-        messages.append(ChatMessage(message.role, message.text, tuple(media)))
-    return ChatRequest(model=request.model, messages=tuple(messages), effort=request.effort,
-                       detail=request.detail, max_tokens=request.max_tokens,
-                       api_style=request.api_style)
-
-
-def _data_url(path: Path, mime: str) -> str:
-    import base64
-
-    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _failure_for(exc: ApiError, *, started: bool) -> TurnFailed:

@@ -34,7 +34,8 @@ def test_cli_ask_never_imports_qt(standin, data_dir: Path) -> None:
     assert proc.stdout.strip().endswith("NOQT 0"), proc.stderr
 
 
-CORE = ["app/api", "app/media", "app/store", "app/chat.py", "app/cli.py", "app/cli_ask.py",
+CORE = ["app/api", "app/media", "app/store", "app/chat.py", "app/context.py", "app/templates",
+        "app/results", "app/cli.py", "app/cli_ask.py",
         "app/cli_history.py", "app/cli_files.py", "app/config.py", "app/services.py",
         "app/turn_events.py", "app/limits.py"]
 
