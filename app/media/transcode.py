@@ -119,11 +119,11 @@ def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return _even(width * scale), _even(height * scale)
 
 
-def png_thumbnail(frame: Any) -> bytes:
-    """Encode a video frame as a PNG of at most THUMBNAIL_SIDE px with PyAV alone."""
+def png_thumbnail(frame: Any, long_side: int = limits.THUMBNAIL_SIDE) -> bytes:
+    """Encode a video frame as a PNG of at most `long_side` px with PyAV alone."""
     import av
 
-    width, height = fit_size(frame.width, frame.height, limits.THUMBNAIL_SIDE)
+    width, height = fit_size(frame.width, frame.height, long_side)
     small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
     codec = av.CodecContext.create("png", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"

@@ -7,9 +7,9 @@ that time, so the picture is the one a player would show, not the nearest keyfra
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
+
+from app.media.transcode import png_thumbnail
 
 PREVIEW_SIDE = 1280  # long side of the preview image, in pixels
 
@@ -36,17 +36,5 @@ def frame_png(path: Path, seconds: float, *, long_side: int = PREVIEW_SIDE) -> b
         raise FrameError(f"{path.name} cannot be read as a video ({exc}).") from None
     if shown is None:
         raise FrameError(f"{path.name} has no video frames.")
-    return _png(shown, long_side)
+    return png_thumbnail(shown, long_side)
 
-
-def _png(frame: Any, long_side: int) -> bytes:
-    import av
-
-    scale = min(1.0, long_side / max(frame.width, frame.height))
-    width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
-    picture = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
-    codec = av.CodecContext.create("png", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"
-    codec.time_base = Fraction(1, 1)
-    picture.pts = 0
-    return b"".join(bytes(packet) for packet in [*codec.encode(picture), *codec.encode(None)])
