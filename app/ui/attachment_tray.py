@@ -277,6 +277,14 @@ class AttachmentController(QObject):
         if tray_item is None:  # removed while preparing
             item.path.unlink(missing_ok=True)
             return
+        twin = next((other for other in self._ready.values() if other.sha256 == item.sha256),
+                    None)
+        if twin is not None:  # the same bytes twice are one attachment, sent once
+            if item.path != twin.path:
+                item.path.unlink(missing_ok=True)
+            self._failed(key, f"Already attached: this is the same file as "
+                              f"“{twin.original_name}”.")
+            return
         self._ready[key] = item
         dims = f"{item.width}×{item.height}" if item.width and item.height else ""
         what = f"{item.kind}, {dims}" if dims else item.kind

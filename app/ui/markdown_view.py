@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
+from app.ui.growing_paragraph import GrowingParagraph
 from app.ui.render import (
     COPY_CODE_PREFIX,
     COPY_TABLE_PREFIX,
@@ -172,6 +173,7 @@ class MarkdownView(SafeTextBrowser):
         self._stable_codes: list[CodeBlock] = []
         self._tail_codes: tuple[CodeBlock, ...] = ()
         self._is_markdown = False
+        self._paragraph = GrowingParagraph(self.document())
         self._reset_stream()
 
     @property
@@ -250,6 +252,7 @@ class MarkdownView(SafeTextBrowser):
         tail = self._source[self._stable_len:]
         if self._grow_plain_tail(tail):
             if final:  # a plain paragraph is already drawn exactly as Markdown would draw it
+                self._paragraph.join()
                 self._stable_len = len(self._source)
                 self._stable_end = self.document().characterCount() - 1
                 self._plain_tail = None
@@ -313,7 +316,8 @@ class MarkdownView(SafeTextBrowser):
 
     def _grow_plain_tail(self, tail: str) -> bool:
         """A long run of plain text (no Markdown at all) only ever grows at its end: append
-        the new characters instead of redrawing the paragraph. False when not applicable."""
+        the new characters instead of redrawing the paragraph (see `GrowingParagraph`). False
+        when not applicable."""
         shown = self._plain_tail
         if shown is None or len(tail) < GIANT_CHARS or not self._renderer.is_plain_paragraph(
                 tail):
@@ -321,9 +325,7 @@ class MarkdownView(SafeTextBrowser):
         wanted = tail.strip()
         if not wanted.startswith(shown):
             return False
-        cursor = QTextCursor(self.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(wanted[len(shown):])
+        self._paragraph.append(wanted[len(shown):])
         self._plain_tail = wanted
         return True
 
@@ -339,6 +341,7 @@ class MarkdownView(SafeTextBrowser):
             cursor.setPosition(self._stable_end)
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
+        self._paragraph.forget()
 
     def _reset_stream(self) -> None:
         self._stable_len = 0
@@ -350,6 +353,7 @@ class MarkdownView(SafeTextBrowser):
         self._giant_since: int | None = None  # source offset since which the tail is "giant"
         self._giant_checked = 0.0
         self._plain_tail: str | None = None  # the tail shown, when it is one plain paragraph
+        self._paragraph.forget()
 
     def _append_html(self, html: str) -> None:
         """Append HTML blocks at the end of the document, keeping their block formats.

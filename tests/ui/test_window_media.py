@@ -97,6 +97,29 @@ def test_dropping_unsupported_file_shows_reason(qloop: Any, gui_env: dict[str, s
     run(qloop, scenario())
 
 
+def test_the_same_file_dropped_twice_is_one_attachment(qloop: Any, gui_env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    original = make_png(tmp_path / "chart.png", "#22aa44")
+    copy = tmp_path / "chart copy.png"
+    copy.write_bytes(original.read_bytes())
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(original)), QUrl.fromLocalFile(str(copy))])
+        drop(window, mime)
+        await until(lambda: sorted(tray_states(window)) == ["failed", "ready"],
+                    what="one ready item and one marked as a duplicate")
+        twin = next(i for i in window.composer.tray.items() if i.state == "failed")
+        assert "Already attached" in twin.caption.text()
+        other = ({"chart.png", "chart copy.png"} - {twin.name}).pop()  # whichever came first
+        assert other in twin.caption.toolTip() + twin.caption.text()
+        assert len(window.attachments.ready()) == 1
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
 def test_pasting_image_data_attaches_png(qloop: Any, gui_env: dict[str, str]) -> None:
     async def scenario() -> None:
         window = await open_window(gui_env)
