@@ -56,6 +56,15 @@ async def test_lookup_touches_last_used(store: Store) -> None:
     assert listed[0].account == ACCT and listed[0].bytes == 10
 
 
+
+async def test_listed_uploads_carry_the_name_they_were_attached_as(store: Store) -> None:
+    conv = await store.create_conversation("c", "m", None)
+    await store.add_user_message(conv.id, "a", [attachment(sha(5))], model="m", effort=None)
+    await store.remember_upload(sha(5), URL, ACCT, "file-5", 10)
+    await store.remember_upload(sha(6), URL, ACCT, "file-6", 10)  # no local attachment
+    names = {u.file_id: u.name for u in await store.list_uploads(URL, ACCT)}
+    assert names == {"file-5": "x.png", "file-6": ""}
+
 async def test_prune_is_lru_beyond_keep(store: Store) -> None:
     conv = await store.create_conversation("c", "m", None)
     await store.add_user_message(conv.id, "uses 0", [attachment(sha(0))], model="m", effort=None)

@@ -80,3 +80,4 @@ class UploadRecord:
     bytes: int
     uploaded_at: int
     last_used_at: int
+    name: str = ""  # the file name the user attached it as (newest use), for the files view

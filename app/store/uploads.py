@@ -48,9 +48,11 @@ def forget(db: Database, file_id: str) -> None:
 
 
 def list_uploads(db: Database, base_url: str, account: str) -> list[UploadRecord]:
-    """Most recently used first."""
+    """Most recently used first, each with the name it was last attached as."""
     rows = db.conn.execute(
-        f"SELECT {_COLS} FROM uploads WHERE base_url = ? AND account = ? "
+        f"SELECT {_COLS}, coalesce((SELECT original_name FROM attachments a "
+        "WHERE a.sha256 = uploads.sha256 ORDER BY a.id DESC LIMIT 1), '') "
+        "FROM uploads WHERE base_url = ? AND account = ? "
         "ORDER BY last_used_at DESC, rowid DESC",
         (base_url, account),
     ).fetchall()

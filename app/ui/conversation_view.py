@@ -180,11 +180,11 @@ class ConversationView(QWidget):
 
     def append_reasoning(self, message_id: int, text: str) -> None:
         """Buffer a reasoning delta; shown at the next render tick."""
-        self._buffer(message_id)[0].append(text)
+        (self._pending.get(message_id) or self._buffer(message_id))[0].append(text)
 
     def append_content(self, message_id: int, text: str) -> None:
         """Buffer an answer delta; shown at the next render tick."""
-        self._buffer(message_id)[1].append(text)
+        (self._pending.get(message_id) or self._buffer(message_id))[1].append(text)
 
     def set_usage(self, message_id: int, prompt: int, completion: int, cached: int) -> None:
         """Token counts (sent with every chunk): kept, and shown at the next render tick."""
@@ -193,11 +193,15 @@ class ConversationView(QWidget):
             self._flush_timer.start(self._interval_ms)
 
     def finish_reply(self, message_id: int, status: str, error: str | None) -> None:
-        """The stream ended: apply what is buffered, render it for good, show the status."""
-        self._flush()
+        """The stream ended: show the status, apply what is buffered and render it for good.
+
+        The status goes first, so this very flush draws the text as final (no second pass
+        on a zero-ms timer); a long backlog still continues in time slices.
+        """
         self._update(message_id, status=status, error=error, finished_at=now_ms())
         if message_id in self._widgets:
-            self._render_soon(message_id)
+            self._dirty[message_id] = None
+        self._flush()
 
     def replace_message(self, message: Message) -> None:
         """Show another version of a turn (or a changed message) in its place."""
@@ -266,9 +270,12 @@ class ConversationView(QWidget):
     # -- stream coalescing -------------------------------------------------------------------
 
     def _buffer(self, message_id: int) -> tuple[list[str], list[str]]:
-        buffer = self._pending.get(message_id)
-        if buffer is None:
-            buffer = self._pending[message_id] = ([], [])
+        """A new buffer (the first delta since the last flush) and the tick that applies it.
+
+        The append methods look an existing buffer up themselves: a flood calls them tens of
+        thousands of times, and this path is the only one that needs a Qt call.
+        """
+        buffer = self._pending[message_id] = ([], [])
         if not self._flush_timer.isActive():
             self._flush_timer.start(self._interval_ms)
         return buffer

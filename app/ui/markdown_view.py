@@ -232,8 +232,10 @@ class MarkdownView(SafeTextBrowser):
         if not self._streaming:  # the whole document is redrawn by the first render_step()
             self._reset_stream()
             self._streaming = True
-        self._dirty = True
-        self._source += text
+            self._dirty = not self.document().isEmpty()
+        if text:  # an empty start draws nothing (and must not build the parser for "")
+            self._dirty = True
+            self._source += text
 
     def finish_stream(self) -> None:
         """The text is complete: the next `render_step(final=True)` draws the last block for
@@ -243,6 +245,16 @@ class MarkdownView(SafeTextBrowser):
 
     def render_step(self, *, final: bool = False) -> bool:
         """Draw up to about `STEP_CHARS` more of the text; returns True while more remains.
+
+        The height is fitted right away: Qt reports a small size change from a zero-ms timer,
+        and the view would paint twice per tick (new text, then the scroll that follows it).
+        """
+        more = self._draw_step(final)
+        self._fit_height()
+        return more
+
+    def _draw_step(self, final: bool) -> bool:
+        """One step of `render_step()`.
 
         Finished blocks are rendered once (highlighted) and appended to the document; the
         unfinished last block is re-rendered each step (unhighlighted). A last block too long

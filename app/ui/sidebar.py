@@ -222,7 +222,7 @@ class Sidebar(QWidget):
     def set_uploads(self, uploads: Sequence[object], note: str | None = None) -> None:
         self.files.clear()
         for up in uploads:
-            item = QTreeWidgetItem([up.file_id, format_size(up.bytes),
+            item = QTreeWidgetItem([up.name or up.file_id, format_size(up.bytes),
                                     format_time(up.last_used_at)])
             item.setData(0, ID_ROLE, up.file_id)
             item.setToolTip(0, f"{up.file_id}\nsha256 {up.sha256}")
