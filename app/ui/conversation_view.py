@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 EMPTY_HINT = ("Drop images or videos anywhere on this window, paste a screenshot with Ctrl+V or "
               "capture part of the screen with Ctrl+Shift+S — then ask.\n"
               "Ctrl+T picks a task template: receipt → table, chart → data, screenshot → code…")
+
+_LAYOUT_LEVELS = 4  # widget levels between a message's text and the scroll area
+
 
 class ConversationView(QWidget):
     """Shows one conversation and streams replies into it.
@@ -284,6 +287,7 @@ class ConversationView(QWidget):
         """Apply buffered deltas, then draw within one time slice; a backlog continues on the
         next event-loop turn, steady streaming waits for the next ~30 Hz tick."""
         started = time.perf_counter()
+        self._flush_timer.stop()  # finish_reply() flushes directly: no stale tick to wait for
         pending, self._pending = self._pending, {}
         for message_id, (reasoning_parts, content_parts) in pending.items():
             reasoning, content = "".join(reasoning_parts), "".join(content_parts)
@@ -303,6 +307,8 @@ class ConversationView(QWidget):
                 self._dirty.pop(message_id, None)
             if time.perf_counter() > deadline:
                 break
+        if pending or usage:
+            self._settle_layout()
         # Slow renders (a long unfinished block) space the ticks out, so the UI stays live.
         cost_ms = (time.perf_counter() - started) * 1000
         self._interval_ms = max(self._render_interval_ms, int(3 * cost_ms))
@@ -310,6 +316,14 @@ class ConversationView(QWidget):
             self._flush_timer.start(0)
         elif self._pending:
             self._flush_timer.start(self._interval_ms)
+
+    @staticmethod
+    def _settle_layout() -> None:
+        """Apply the size changes of this tick now (text → answer → message → list → scroll
+        bar, one level per posted LayoutRequest), so the tick is painted once, already
+        scrolled, instead of once with the new text and again after the scroll."""
+        for _ in range(_LAYOUT_LEVELS):
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
     def _render_soon(self, message_id: int) -> None:
         self._dirty[message_id] = None

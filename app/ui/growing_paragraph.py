@@ -5,7 +5,9 @@ Why not just insert into one block: Qt lays out a whole block again on every cha
 the stream. Instead the growing paragraph is kept as a run of blocks, each cut at the start
 of a wrapped line with the margins between them zeroed: Qt breaks lines greedily, so the
 lines above a cut are exactly those of the whole paragraph and the run looks the same, while
-a tick only lays out the short last block. `join()` turns the run back into the one block a
+a tick only lays out the short last block. The run's blocks keep their shaped glyphs
+(Qt drops them after layout by default), so the paint of every tick does not shape the
+visible lines again. `join()` turns the run back into the one block a
 full render would give (text, format and selection behaviour), once, when the text is final.
 """
 
@@ -31,6 +33,7 @@ class GrowingParagraph:
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(text)
         block = self._document.lastBlock()
+        block.layout().setCacheEnabled(True)  # painted at every tick: keep its shaped glyphs
         if block.length() > BLOCK_CHARS:
             self._cut(block)
 
@@ -40,6 +43,8 @@ class GrowingParagraph:
             self.forget()
             return
         cursor = QTextCursor(self._document)
+        cursor.setPosition(self._seams[0] - 1)
+        cursor.block().layout().setCacheEnabled(False)  # final: no need to keep the glyphs
         cursor.beginEditBlock()
         for seam in reversed(self._seams):  # from the end, so earlier positions stay valid
             cursor.setPosition(seam - 1)

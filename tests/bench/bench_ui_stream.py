@@ -18,6 +18,7 @@ Run: `python tests/bench/bench_ui_stream.py`.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import statistics
@@ -221,13 +222,14 @@ def bench_network(app: QApplication, beat: Heartbeat, rounds: int = 3) -> None:
 
     async def consume(step: StepClient, on_text: Callable[[bool, str], None]) -> int:
         count = 0
-        async for event in step.stream_chat(request):
-            if type(event) is ContentDelta:
-                on_text(False, event.text)
-                count += 1
-            elif type(event) is ReasoningDelta:
-                on_text(True, event.text)
-                count += 1
+        async with contextlib.aclosing(step.stream_chat(request)) as events:
+            async for event in events:
+                if type(event) is ContentDelta:
+                    on_text(False, event.text)
+                    count += 1
+                elif type(event) is ReasoningDelta:
+                    on_text(True, event.text)
+                    count += 1
         return count
 
     async def scenario() -> tuple[list[float], list[float], float]:

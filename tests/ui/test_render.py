@@ -249,3 +249,29 @@ def test_a_long_plain_run_grows_in_place(qtbot: Any, renderer: MarkdownRenderer)
     while view.render_step(final=True):
         pass
     assert view.toPlainText().endswith("t9\nend")
+
+
+def test_a_shown_plain_run_grows_in_line_aligned_pieces_and_ends_as_one_paragraph(
+        qtbot: Any, renderer: MarkdownRenderer) -> None:
+    from app.ui.growing_paragraph import BLOCK_CHARS
+
+    words = "".join(f"t{n % 10} " for n in range(6000))
+    streamed, whole = MarkdownView(renderer), MarkdownView(renderer)
+    for view in (streamed, whole):
+        qtbot.addWidget(view)
+        view.resize(600, 300)
+        view.show()
+    whole.show_markdown(words)
+    for start in range(0, len(words), 900):
+        streamed.append(words[start:start + 900])
+        while streamed.render_step():
+            pass
+    document = streamed.document()
+    assert document.blockCount() > len(words) // (2 * BLOCK_CHARS)  # laid out in pieces
+    assert document.toPlainText().replace("\n", "") == words.strip()
+    assert document.size() == whole.document().size()  # cut where lines wrap anyway
+    streamed.finish_stream()
+    assert not streamed.render_step(final=True)
+    assert document.blockCount() == 1 and document.toPlainText() == words.strip()
+    assert document.firstBlock().blockFormat() == whole.document().firstBlock().blockFormat()
+    assert document.size() == whole.document().size()
