@@ -319,7 +319,7 @@ class MarkdownView(SafeTextBrowser):
         elif rest and last is not None and not partial:
             self._append_html(last.html)
             self._tail_codes = last.code_blocks
-            if self._renderer.is_plain_paragraph(rest):
+            if self._renderer.is_plain(rest, self._timestamps):  # times need their links
                 self._plain_tail = rest.strip()
         self._dirty = partial
         if final and not partial:
@@ -331,8 +331,8 @@ class MarkdownView(SafeTextBrowser):
         the new characters instead of redrawing the paragraph (see `GrowingParagraph`). False
         when not applicable."""
         shown = self._plain_tail
-        if shown is None or len(tail) < GIANT_CHARS or not self._renderer.is_plain_paragraph(
-                tail):
+        if shown is None or len(tail) < GIANT_CHARS or not self._renderer.is_plain(
+                tail, self._timestamps):
             return False
         wanted = tail.strip()
         if not wanted.startswith(shown):

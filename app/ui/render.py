@@ -99,7 +99,7 @@ class MarkdownRenderer:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        if self._is_plain(text, timestamps):
+        if self.is_plain(text, timestamps):
             result = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
         else:
             result = self._render_tokens(self._parse(text, timestamps), code_start, highlight,
@@ -117,7 +117,7 @@ class MarkdownRenderer:
         runs of text: ~7 µs a character)."""
         return _PLAIN_PARAGRAPH.fullmatch(text) is not None
 
-    def _is_plain(self, text: str, timestamps: float | None) -> bool:
+    def is_plain(self, text: str, timestamps: float | None) -> bool:
         """A plain paragraph with no timestamp to link (those need the parser's tokens)."""
         if not self.is_plain_paragraph(text):
             return False
@@ -132,7 +132,7 @@ class MarkdownRenderer:
         (the last block stands between it and any new text), so a stream renders it once and
         afterwards only re-renders from `cut`. One parse serves both halves.
         """
-        if self._is_plain(text, timestamps):
+        if self.is_plain(text, timestamps):
             plain = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
             return 0, Rendered("", ()), plain
         tokens = self._parse(text, timestamps)

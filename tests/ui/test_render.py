@@ -275,3 +275,24 @@ def test_a_shown_plain_run_grows_in_line_aligned_pieces_and_ends_as_one_paragrap
     assert document.blockCount() == 1 and document.toPlainText() == words.strip()
     assert document.firstBlock().blockFormat() == whole.document().firstBlock().blockFormat()
     assert document.size() == whole.document().size()
+
+
+def test_a_long_plain_paragraph_about_a_video_keeps_its_timestamp_links(
+        qtbot: Any, renderer: MarkdownRenderer) -> None:
+    from app.ui.markdown_view import GIANT_CHARS
+    from app.ui.render import SEEK_PREFIX
+
+    words = " ".join(f"step{n}" for n in range(GIANT_CHARS // 5))
+    source = f"At 01:23 the dialog opens and {words} until 02:05 it closes."
+    view = MarkdownView(renderer, timestamps=300.0)
+    qtbot.addWidget(view)
+    view.show()
+    for start in range(0, len(source), 700):
+        view.append(source[start:start + 700])
+        while view.render_step():
+            pass
+    view.finish_stream()
+    while view.render_step(final=True):
+        pass
+    html = view.toHtml()
+    assert f"{SEEK_PREFIX}83" in html and f"{SEEK_PREFIX}125" in html
