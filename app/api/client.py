@@ -12,6 +12,7 @@ through a retry sleep.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import ssl
@@ -124,8 +125,12 @@ class StepClient:
                 await asyncio.sleep(delay)
         trace_id = response.headers.get("x-trace-id")
         try:
-            async for event in parse(sse_batches(response), trace_id):
-                yield event
+            # Close the parser and the SSE reader in this task as soon as the reply ends,
+            # rather than whenever the garbage collector gets to them.
+            async with contextlib.aclosing(sse_batches(response)) as batches, \
+                    contextlib.aclosing(parse(batches, trace_id)) as events:
+                async for event in events:
+                    yield event
         except httpx.TimeoutException as exc:
             raise Timeout(f"The server stopped sending for {self._timeouts.read:g} s, so the "
                           "reply was cut off.", trace_id=trace_id) from exc
