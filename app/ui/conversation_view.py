@@ -210,6 +210,40 @@ class ConversationView(QWidget):
         """Show another version of a turn (or a changed message) in its place."""
         self._place(message)
 
+    def reveal(self, message_id: int) -> bool:
+        """Show a message (a search hit) however far back it is: build its page, scroll to it.
+
+        False when the message is not in this conversation."""
+        index = self._entries.index_of(message_id)
+        if index is None:
+            return False
+        if not self._lo <= index < self._hi:
+            self._open_around(index)
+        widget = self._widgets.get(message_id)
+        if widget is None:
+            return False
+        self._keeper.stick_to_bottom = False
+        widget.setFocus(Qt.FocusReason.OtherFocusReason)
+        # After the layout has placed the new widgets (the next turn of the event loop).
+        QTimer.singleShot(0, lambda: self._scroll.ensureWidgetVisible(widget, 0, 24))
+        return True
+
+    def _open_around(self, index: int) -> None:
+        """Rebuild the window of widgets around `index`; paging goes on in both directions."""
+        for widget in self._widgets.values():
+            self._drop_widget(widget)
+        self._widgets.clear()
+        self._markdown_queue.clear()
+        self._keeper.forget()
+        self._lo = self._hi = index
+        while self._hi < len(self._entries) and self._hi - index < self._first_page:
+            self._build_newer()
+        for _ in range(min(self._first_page // 2, self._lo)):
+            self._build_older(markdown=False)
+        self._want_older = min(self._page_size, self._lo)
+        self._want_newer = min(self._page_size, len(self._entries) - self._hi)
+        self._work_timer.start()
+
     def _show_empty_hint(self) -> None:
         """An empty conversation says how to start instead of showing a blank page."""
         empty = len(self._entries) == 0

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         s.delete_requested.connect(a.delete)
         s.pin_requested.connect(a.pin)
         s.search_requested.connect(a.search)
-        s.hit_activated.connect(lambda conv, _msg: a.open_conversation(conv))
+        s.hit_activated.connect(a.open_hit)
         s.files_requested.connect(a.refresh_files)
         s.delete_files_requested.connect(a.delete_files)
         v = self.view

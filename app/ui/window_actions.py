@@ -134,6 +134,17 @@ class WindowActions(QObject):
         if self._ready() and conversation_id != self.w.current:
             self.spawn(self.show_conversation(conversation_id), "open")
 
+    def open_hit(self, conversation_id: int, message_id: int) -> None:
+        """A search hit: open its conversation and scroll to the message."""
+        if self._ready():
+            self.spawn(self._open_hit(conversation_id, message_id), "open")
+
+    async def _open_hit(self, conversation_id: int, message_id: int) -> None:
+        if conversation_id != self.w.current:
+            await self.show_conversation(conversation_id)
+        if not self.w.view.reveal(message_id):  # an older version, not on the shown path
+            self.w.show_note("That match is in an earlier version of a message.")
+
     async def show_conversation(self, conversation_id: int, remember: bool = True) -> None:
         lib = self.w.library
         assert lib is not None

@@ -336,3 +336,18 @@ def test_empty_conversation_says_how_to_start(qtbot: Any, view: ConversationView
     assert not hint.isVisible() and view.scroll_area.isVisible()
     view.clear()
     assert hint.isVisible()
+
+
+def test_reveal_scrolls_to_an_old_search_hit(qtbot: Any, view: ConversationView) -> None:
+    view.show_conversation(conversation(200), None, no_thumbnail)  # 400 messages
+    settle(qtbot, view)
+    assert view.message_widget(11) is None  # far from the last page: not built yet
+    assert view.reveal(11)
+    settle(qtbot, view)
+    widget = view.message_widget(11)
+    assert widget is not None
+    top = widget.mapTo(view.scroll_area.widget(), widget.rect().topLeft()).y()
+    bar = view.scroll_area.verticalScrollBar()
+    assert bar.value() <= top <= bar.value() + view.scroll_area.viewport().height()
+    assert bar.value() < bar.maximum()  # no longer pinned to the end
+    assert not view.reveal(99_999)
