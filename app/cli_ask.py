@@ -33,7 +33,7 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
     """
     if not args.file:
         return [(prompt, [])]
-    from app.media.errors import MediaError, VideoTooLong
+    from app.media.errors import MediaError, VideoTooLong, fmt_duration
     from app.media.fitting import fit_message
     from app.media.intake import IntakeOptions, prepare
     from app.media.video import parse_time_range, split
@@ -67,19 +67,15 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
         parts = await asyncio.to_thread(split, long_video[0], 299.0, work_dir)
         turns = []
         for index, (part_path, start, end) in enumerate(parts, 1):
+            span = f"{fmt_duration(start)}–{fmt_duration(end)}"
             media = await prepare(part_path, work_dir=work_dir,
-                                  name=f"{long_video[0].name} ({_clock(start)}–{_clock(end)})")
-            label = f"[Part {index} of {len(parts)}: {_clock(start)}–{_clock(end)}]"
+                                  name=f"{long_video[0].name} ({span})")
+            label = f"[Part {index} of {len(parts)}: {span}]"
             others = prepared if index == 1 else []  # other files go with the first part
             turns.append((f"{label} {prompt}".strip(), [*others, media]))
         return turns
     except MediaError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from None
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 async def stream_turn(services: Services, conversation_id: int | None, text: str,
