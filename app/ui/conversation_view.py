@@ -230,12 +230,7 @@ class ConversationView(QWidget):
 
     def _open_around(self, index: int) -> None:
         """Rebuild the window of widgets around `index`; paging goes on in both directions."""
-        for widget in self._widgets.values():
-            self._drop_widget(widget)
-        self._widgets.clear()
-        self._markdown_queue.clear()
-        self._keeper.forget()
-        self._lo = self._hi = index
+        self._empty_window_at(index)
         while self._hi < len(self._entries) and self._hi - index < self._first_page:
             self._build_newer()
         for _ in range(min(self._first_page // 2, self._lo)):
@@ -392,15 +387,19 @@ class ConversationView(QWidget):
         widget.deleteLater()
         self._keeper.forget(widget)
 
-    def _open_at_end(self) -> None:
-        """(Re)build the window of widgets at the end: a first page now, the rest soon."""
+    def _empty_window_at(self, index: int) -> None:
+        """Drop every built widget; the (empty) window of built messages starts at `index`."""
         for widget in self._widgets.values():
             self._drop_widget(widget)
         self._widgets.clear()
         self._markdown_queue.clear()
-        self._lo = self._hi = len(self._entries)
-        self._keeper.stick_to_bottom = True
         self._keeper.forget()
+        self._lo = self._hi = index
+
+    def _open_at_end(self) -> None:
+        """(Re)build the window of widgets at the end: a first page now, the rest soon."""
+        self._empty_window_at(len(self._entries))
+        self._keeper.stick_to_bottom = True
         for _ in range(min(self._first_page, len(self._entries))):
             self._build_older(markdown=False)
         self._want_older = min(self._page_size - self._first_page, self._lo)
