@@ -226,7 +226,9 @@ class ChatEngine:
             if needs_upload:
                 async for event in self._ensure_uploads(request, refs):
                     yield event
-            request = with_refs(request, refs, inline=not needs_upload)
+            # Inline media means reading and base64-encoding files: not on the event loop.
+            request = await asyncio.to_thread(with_refs, request, refs,
+                                              inline=not needs_upload)
             try:
                 async with contextlib.aclosing(self._client.stream_chat(request)) as events:
                     async for event in events:
