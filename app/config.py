@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from app.api.timeouts import DEFAULT_READ_TIMEOUT_S, Timeouts
+
 APP_NAME = "stepdesk"
 DEFAULT_BASE_URL = "https://api.stepfun.ai/v1"
 DEFAULT_MODEL = "step-3.7-flash"
@@ -29,8 +31,6 @@ API_STYLES = ("chat", "messages")
 APPEARANCES = ("system", "light", "dark")
 KEYRING_SERVICE = "stepdesk"
 KEYRING_TIMEOUT_S = 2.0
-# Video answers start late: the server downloads and reviews the video first.
-DEFAULT_READ_TIMEOUT_S = 180.0
 
 ApiStyle = Literal["chat", "messages"]
 
@@ -75,14 +75,6 @@ def resolve_paths(env: Mapping[str, str]) -> Paths:
         config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
         log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    connect: float = 10.0
-    read: float = DEFAULT_READ_TIMEOUT_S
-    write: float = 120.0
-    pool: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,6 @@ async def open_core(env: Mapping[str, str] | None = None) -> Services:
 def make_client(settings: Settings, api_key: str) -> StepClient:
     """One shared HTTP client with the settings' timeouts, proxy and trust store."""
     from app.api.client import StepClient
-    from app.api.client import Timeouts as ClientTimeouts
 
     verify: object = True
     if settings.use_system_trust:
@@ -96,11 +95,10 @@ def make_client(settings: Settings, api_key: str) -> StepClient:
         import truststore
 
         verify = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    t = settings.timeouts
     return StepClient(
         base_url=settings.base_url,
         api_key=api_key,
-        timeouts=ClientTimeouts(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
+        timeouts=settings.timeouts,
         proxy=settings.proxy_for(settings.base_url),
         verify=verify,  # type: ignore[arg-type]
     )

@@ -38,22 +38,13 @@ from app.api.request import ChatRequest, build_chat_body, build_messages_body, h
 from app.api.sse_chat import chat_events, chat_result
 from app.api.sse_lines import sse_batches
 from app.api.sse_messages import messages_events, messages_result
+from app.api.timeouts import Timeouts
 
 __all__ = ["ChatResult", "FileObject", "StepClient", "Timeouts"]
 
 RETRY_AFTER_CAP = 30.0
 """Longest wait we take on a server's `Retry-After`."""
 BACKOFF_CAP = 20.0
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds. `read` is the longest silence tolerated mid-stream (reasoning can pause)."""
-
-    connect: float = 10
-    read: float = 120
-    write: float = 60
-    pool: float = 10
 
 
 @dataclass(frozen=True)
@@ -69,13 +60,13 @@ class ChatResult:
 class StepClient:
     """Async client for the StepFun API; use as `async with StepClient(...) as client:`."""
 
-    def __init__(self, *, base_url: str, api_key: str, timeouts: Timeouts = Timeouts(),
+    def __init__(self, *, base_url: str, api_key: str, timeouts: Timeouts | None = None,
                  proxy: str | None = None, verify: bool | ssl.SSLContext = True,
                  transport: httpx.AsyncBaseTransport | None = None,
                  max_retries: int = 3, backoff: float = 0.5) -> None:
         self._base = base_url.rstrip("/")
         self._key = api_key
-        self._timeouts = timeouts
+        self._timeouts = timeouts = timeouts or Timeouts()
         self._max_retries = max_retries
         self._backoff = backoff
         self.last_trace_id: str | None = None
