@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE)
         return 0
     if args and args[0] in CLI_COMMANDS:
-        from app.cli import run
+        from app.cli.main import run
 
         return run(args)
     return _gui(args)

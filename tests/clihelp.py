@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.cli import run
+from app.cli.main import run
 from tests.conftest import TEST_API_KEY
 
 ROOT = Path(__file__).resolve().parents[1]

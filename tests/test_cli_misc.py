@@ -22,8 +22,8 @@ def test_version_imports_nothing_heavy() -> None:
 
 
 def test_cli_ask_never_imports_qt(standin, data_dir: Path) -> None:
-    code = ("import sys, os, app.cli; "
-            "rc = app.cli.run(['ask', 'hi']); "
+    code = ("import sys, os, app.cli.main; "
+            "rc = app.cli.main.run(['ask', 'hi']); "
             "print('QT' if any(m.startswith(('PySide6', 'qasync')) for m in sys.modules) "
             "else 'NOQT', rc)")
     env = {"STEP_API_KEY": "sk-standin-test-key-0123456789abcdef",
@@ -35,8 +35,7 @@ def test_cli_ask_never_imports_qt(standin, data_dir: Path) -> None:
 
 
 CORE = ["app/api", "app/media", "app/store", "app/chat.py", "app/context.py", "app/templates",
-        "app/results", "app/cli.py", "app/cli_ask.py",
-        "app/cli_history.py", "app/cli_files.py", "app/config.py", "app/services.py",
+        "app/results", "app/cli", "app/config.py", "app/services.py",
         "app/turn_events.py", "app/limits.py"]
 
 

@@ -137,7 +137,7 @@ def test_templates_and_results_never_import_qt() -> None:
 
     root = Path(__file__).resolve().parents[1]
     files = [*(root / "app/templates").rglob("*.py"), *(root / "app/results").rglob("*.py"),
-             root / "app/cli_templates.py"]
+             root / "app/cli/templates.py"]
     for file in files:
         for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else

@@ -18,7 +18,7 @@ REQUIRED_MODULES = (
     "app.ui.app", "app.ui.main_window", "app.ui.conversation_view", "app.ui.message_widget",
     "app.ui.render", "app.ui.markdown_view", "app.ui.composer", "app.ui.sidebar",
     "app.ui.settings_dialog", "app.ui.capture", "app.ui.library", "app.ui.window_actions",
-    "app.ui.file_open", "app.ui.single_instance", "app.chat", "app.cli", "app.services",
+    "app.ui.file_open", "app.ui.single_instance", "app.chat", "app.cli.main", "app.services",
     "app.api.client", "app.store", "app.media", "app.templates",
     # Third-party modules imported inside functions (easy for a freezer to miss).
     "qasync", "httpx", "httpx_sse", "markdown_it", "pygments.lexers.python",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli import EXIT_BAD_INPUT, EXIT_OK, CliError, format_time
+from app.cli.errors import EXIT_BAD_INPUT, EXIT_OK, CliError
+from app.cli.formatting import format_time
 
 if TYPE_CHECKING:
     from app.services import Services

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli import EXIT_API, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
+from app.cli.errors import EXIT_API, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
 from app.turn_events import (
     ContentDelta,
     MediaOmitted,
@@ -132,7 +132,7 @@ async def resolve_template(args: argparse.Namespace, services: Services) -> Temp
     """
     if not args.template:
         return None
-    from app.cli_templates import catalogue
+    from app.cli.templates import catalogue
     from app.templates.model import TemplateError
 
     try:

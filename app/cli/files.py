@@ -7,7 +7,8 @@ import contextlib
 from typing import TYPE_CHECKING, TextIO
 
 from app.api.errors import ApiError, FileNotFound
-from app.cli import EXIT_API, EXIT_AUTH, EXIT_OK, CliError, format_time
+from app.cli.errors import EXIT_API, EXIT_AUTH, EXIT_OK, CliError
+from app.cli.formatting import format_time
 from app.config import account_id
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli import EXIT_BAD_INPUT, EXIT_OK, CliError
+from app.cli.errors import EXIT_BAD_INPUT, EXIT_OK, CliError
 from app.templates.model import TemplateError
 
 if TYPE_CHECKING:

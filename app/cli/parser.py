@@ -1,0 +1,75 @@
+"""The `stepdesk` argument parser: every command, flag and help text in one place."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import NoReturn
+
+from app.cli.errors import EXIT_BAD_INPUT, CliError
+from app.config import EFFORTS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit 2 like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see `{self.prog} --help`)", EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="stepdesk", description="Step Desk on the command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="ask the model; the answer streams to stdout")
+    ask.add_argument("prompt", nargs="*", help="the question (joined with spaces)")
+    ask.add_argument("--file", "-f", action="append", default=[], type=Path,
+                     help="an image or video to show the model (repeatable)")
+    ask.add_argument("--effort", choices=EFFORTS, help="reasoning effort (default: settings)")
+    ask.add_argument("--model", help="model ID (default: settings)")
+    ask.add_argument("--conversation", "-c", type=int, help="continue conversation ID")
+    ask.add_argument("--show-reasoning", action="store_true", help="print thinking to stderr")
+    ask.add_argument("--verbose", "-v", action="store_true",
+                     help="print what was done to each file before sending")
+    ask.add_argument("--trim", metavar="START-END",
+                     help="send only this part of the video, e.g. 0:00-4:59")
+    ask.add_argument("--split", action="store_true",
+                     help="send a long video as one turn per part of at most 4:59")
+    ask.add_argument("--template", "-t", metavar="SLUG",
+                     help="use a task template: its prompt (PROMPT is added after it), "
+                          "effort and media (see `stepdesk templates list`)")
+    ask.add_argument("--save-tables", metavar="DIR", type=Path,
+                     help="write each table of the answer to DIR/table-N.csv (UTF-8)")
+
+    history = commands.add_parser("history", help="browse the local history")
+    hist = history.add_subparsers(dest="action", required=True)
+    hist.add_parser("list", help="conversations, newest first")
+    show = hist.add_parser("show", help="print one conversation")
+    show.add_argument("id", type=int)
+    search = hist.add_parser("search", help="full-text search over all messages")
+    search.add_argument("text", nargs="+")
+    export = hist.add_parser("export", help="export a conversation")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+    templates = commands.add_parser("templates", help="task templates: list, show, share")
+    tpl = templates.add_subparsers(dest="action", required=True)
+    tpl.add_parser("list", help="every template (* pinned, b built-in)")
+    tshow = tpl.add_parser("show", help="one template, with its prompt")
+    tshow.add_argument("slug")
+    texport = tpl.add_parser("export", help="write templates as JSON (default: your own)")
+    texport.add_argument("slugs", nargs="*", metavar="SLUG", help="only these templates")
+    texport.add_argument("--all", action="store_true", help="include the built-ins")
+    texport.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    timport = tpl.add_parser("import", help="add the templates of a JSON file "
+                                            "(a taken slug gets a -2 suffix)")
+    timport.add_argument("file", type=Path)
+
+    files = commands.add_parser("files", help="the account's uploaded files")
+    fil = files.add_subparsers(dest="action", required=True)
+    fil.add_parser("list", help="uploaded files, with local use")
+    prune = fil.add_parser("prune", help="delete least-recently-used uploads")
+    prune.add_argument("--keep", type=int, default=900,
+                       help="how many recent uploads to keep (default 900 of the 1,000 allowed)")
+    return parser
