@@ -22,7 +22,7 @@ APP_NAME = "Step Desk"
 CLI_NAME = "stepdesk"
 BUNDLE_ID = "ai.stepfun.stepdesk"
 
-QT_MODULES_USED = frozenset({"QtCore", "QtGui", "QtWidgets", "QtNetwork", "QtDBus"})
+QT_MODULES_USED = frozenset({"QtCore", "QtGui", "QtWidgets", "QtNetwork", "QtDBus", "QtSvg"})
 """PySide6 modules app/ui imports (`grep -rh "from PySide6" app | sort -u`); add here when
 the UI starts using another one, or the frozen app fails its smoke test."""
 
