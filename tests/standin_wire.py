@@ -169,6 +169,9 @@ def _files(h: _Handler, rec: Recorded) -> None:
         h.send_json(rec, 200, {"object": "list", "data": data})
         return
     fid = rec.path.removeprefix("/v1/files/")
+    if fid.endswith("/content") and rec.method == "GET":
+        _file_content(h, rec, fid.removesuffix("/content"))
+        return
     with s._lock:
         stored = s.files.pop(fid, None) if rec.method == "DELETE" else s.files.get(fid)
     if stored is None:
@@ -177,6 +180,21 @@ def _files(h: _Handler, rec: Recorded) -> None:
         h.send_json(rec, 200, {"id": fid, "object": "file", "deleted": True})
     else:
         h.send_json(rec, 200, stored.obj())
+
+
+def _file_content(h: _Handler, rec: Recorded, fid: str) -> None:
+    """The uploaded bytes, unchanged: tests compare what reached the server pixel for pixel."""
+    with h.standin._lock:
+        stored = h.standin.files.get(fid)
+    if stored is None:
+        raise ApiFailure(404, f"file not found: {fid}", "not_found")
+    rec.status = 200
+    h.send_response(200)
+    h.send_header("Content-Type", "application/octet-stream")
+    h.send_header("Content-Length", str(len(stored.data)))
+    h.send_header("X-Trace-Id", rec.trace_id)
+    h.end_headers()
+    h.wfile.write(stored.data)
 
 
 def _parse_upload(h: _Handler, rec: Recorded, body: bytes) -> None:

@@ -111,6 +111,7 @@ def test_files_roundtrip_and_errors(http: httpx.Client, standin: StandIn) -> Non
     assert made["bytes"] == len(PNG) and made["status"] == "processed"
     assert standin.upload_requests()[-1].file_bytes == PNG
     assert http.get(f"/files/{made['id']}").json() == made
+    assert http.get(f"/files/{made['id']}/content").content == PNG
     assert http.get("/files").json() == {"object": "list", "data": [made]}
     assert http.delete(f"/files/{made['id']}").json() == {
         "id": made["id"], "object": "file", "deleted": True}
