@@ -52,7 +52,7 @@ def _gui(args: list[str]) -> int:
     os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, never another binding
     try:
         if smoke:
-            from app.ui.smoke import run_smoke_test
+            from app.ui.smoke.run import run_smoke_test
 
             return run_smoke_test()
         from app.ui.app import run_gui

@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QUrl
 from PySide6.QtGui import QFileOpenEvent
 
-from app.ui.file_open import install_file_open
+from app.ui.platform.file_open import install_file_open
 
 ROOT = Path(__file__).resolve().parents[1]
 

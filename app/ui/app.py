@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from app.ui.file_open import install_file_open
+from app.ui.platform.file_open import install_file_open
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -110,7 +110,7 @@ def make_loop(app: QApplication) -> asyncio.AbstractEventLoop:
 def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> int:
     """`stepdesk [FILE…]`: hand the files to a running window, or open one. Returns exit code."""
     from app.config import resolve_paths
-    from app.ui.single_instance import SingleInstanceServer, send_to_running, server_name
+    from app.ui.platform.single_instance import SingleInstanceServer, send_to_running, server_name
 
     env = dict(os.environ) if env is None else env
     paths = resolve_paths(env)

@@ -38,17 +38,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.appearance import apply_appearance, current_system_palette
-from app.ui.attachment_tray import AttachmentController
-from app.ui.composer import Composer
-from app.ui.controller import NEW, ChatController, TaskSet
-from app.ui.conversation_view import ConversationView
-from app.ui.drop_overlay import DropOverlay, media_from_mime
-from app.ui.sidebar import Sidebar
-from app.ui.template_actions import TemplateActions
+from app.ui.controllers.template_actions import TemplateActions
+from app.ui.controllers.turns import NEW, ChatController, TaskSet
+from app.ui.platform.appearance import apply_appearance, current_system_palette
+from app.ui.widgets.attachment_tray import AttachmentController
+from app.ui.widgets.composer import Composer
+from app.ui.widgets.conversation_view import ConversationView
+from app.ui.widgets.drop_overlay import DropOverlay, media_from_mime
+from app.ui.widgets.sidebar import Sidebar
 
 if TYPE_CHECKING:
-    from app.ui.library import Library
+    from app.ui.controllers.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
 
     # --- layout helpers ------------------------------------------------------------------
     def _build_menus(self) -> None:
-        from app.ui.window_actions import WindowActions
+        from app.ui.controllers.window_actions import WindowActions
 
         self.actions_ = WindowActions(self)
         self.templates_ = TemplateActions(self)
@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
             self.attachments.add_paths(files)
         await asyncio.sleep(0)
         from app.ui.app import connect, open_services
-        from app.ui.library import Library
+        from app.ui.controllers.library import Library
 
         services = await open_services(env, self)
         if services is None:

@@ -40,7 +40,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.store import AttachmentRecord, Message  # noqa: E402
-from app.ui.conversation_view import ConversationView  # noqa: E402
+from app.ui.widgets.conversation_view import ConversationView  # noqa: E402
 
 Delta = tuple[bool, str]  # (is_reasoning, text)
 GAP_BUDGET_MS = 50.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.ui.appearance import apply_appearance, current_system_palette
-from app.ui.conversation_view import ConversationView
+from app.ui.platform.appearance import apply_appearance, current_system_palette
+from app.ui.widgets.conversation_view import ConversationView
 
 
 def lightness(app: QApplication) -> float:

@@ -8,8 +8,8 @@ from typing import Any
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QColor, QImage, QInputMethodEvent
 
-from app.ui.composer import Composer
-from app.ui.drop_overlay import media_from_mime
+from app.ui.widgets.composer import Composer
+from app.ui.widgets.drop_overlay import media_from_mime
 
 
 def make_composer(qtbot: Any) -> Composer:
@@ -110,7 +110,7 @@ def test_mime_rules_prefer_files_then_image_data_then_urls(tmp_path: Path) -> No
     assert media_from_mime(link_only).urls == ["https://example.org/cat.jpg"]
 
     tiff = QMimeData()
-    from app.ui.drop_overlay import image_to_png
+    from app.ui.widgets.drop_overlay import image_to_png
 
     raw = QImage.fromData(image_to_png(icon))
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice

@@ -14,7 +14,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel
 
 from app.store import AttachmentRecord, Message
-from app.ui.conversation_view import ConversationView
+from app.ui.widgets.conversation_view import ConversationView
 
 
 def make_message(message_id: int, role: str, content: str = "", **changes: Any) -> Message:

@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 
-from app.ui.markdown_view import THUMB_SCHEME, MarkdownView, SafeTextBrowser
-from app.ui.render import COPY_CODE_PREFIX, MarkdownRenderer, RenderTheme
+from app.ui.render.markdown import COPY_CODE_PREFIX, MarkdownRenderer, RenderTheme
+from app.ui.render.markdown_view import THUMB_SCHEME, MarkdownView, SafeTextBrowser
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_markdown_not_imported_by_the_modules() -> None:
     """The view modules import markdown-it / Pygments only when something is rendered."""
     import subprocess
 
-    code = ("import sys; import app.ui.conversation_view; "
+    code = ("import sys; import app.ui.widgets.conversation_view; "
             "print('markdown_it' in sys.modules, 'pygments' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[2])
@@ -185,7 +185,7 @@ def test_streamed_markdown_matches_a_full_render(qtbot: Any, renderer: MarkdownR
 
 
 def test_a_backlog_renders_in_bounded_steps(qtbot: Any, renderer: MarkdownRenderer) -> None:
-    from app.ui.markdown_view import STEP_CHARS
+    from app.ui.render.markdown_view import STEP_CHARS
 
     source = "".join(f"Paragraph {n} with **bold** words.\n\n" for n in range(2000))
     view = MarkdownView(renderer)
@@ -214,7 +214,7 @@ def test_markdown_is_never_taken_for_plain(renderer: MarkdownRenderer, text: str
 
 def test_a_giant_unfinished_block_streams_as_plain_then_renders(
         qtbot: Any, renderer: MarkdownRenderer) -> None:
-    from app.ui.markdown_view import GIANT_CHARS
+    from app.ui.render.markdown_view import GIANT_CHARS
 
     rows = "".join(f"| {n} | **{n * n}** |\n" for n in range(600))
     source = f"Intro.\n\n| n | square |\n|---|---|\n{rows}"
@@ -253,7 +253,7 @@ def test_a_long_plain_run_grows_in_place(qtbot: Any, renderer: MarkdownRenderer)
 
 def test_a_shown_plain_run_grows_in_line_aligned_pieces_and_ends_as_one_paragraph(
         qtbot: Any, renderer: MarkdownRenderer) -> None:
-    from app.ui.growing_paragraph import BLOCK_CHARS
+    from app.ui.render.growing_paragraph import BLOCK_CHARS
 
     words = "".join(f"t{n % 10} " for n in range(6000))
     streamed, whole = MarkdownView(renderer), MarkdownView(renderer)
@@ -279,8 +279,8 @@ def test_a_shown_plain_run_grows_in_line_aligned_pieces_and_ends_as_one_paragrap
 
 def test_a_long_plain_paragraph_about_a_video_keeps_its_timestamp_links(
         qtbot: Any, renderer: MarkdownRenderer) -> None:
-    from app.ui.markdown_view import GIANT_CHARS
-    from app.ui.render import SEEK_PREFIX
+    from app.ui.render.markdown import SEEK_PREFIX
+    from app.ui.render.markdown_view import GIANT_CHARS
 
     words = " ".join(f"step{n}" for n in range(GIANT_CHARS // 5))
     source = f"At 01:23 the dialog opens and {words} until 02:05 it closes."

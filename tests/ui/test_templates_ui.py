@@ -13,9 +13,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.templates.builtin import load_builtins
-from app.ui.composer import Composer
-from app.ui.drop_overlay import DropOverlay
-from app.ui.template_picker import TemplatePicker
+from app.ui.dialogs.template_picker import TemplatePicker
+from app.ui.widgets.composer import Composer
+from app.ui.widgets.drop_overlay import DropOverlay
 from tests import media_factory as mf
 from tests.ui.conftest import close_window, next_signal, open_window, run, until
 from tests.ui.test_window_media import make_png

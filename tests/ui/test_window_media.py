@@ -146,7 +146,7 @@ def test_pasting_image_data_attaches_png(qloop: Any, gui_env: dict[str, str]) ->
 def test_second_invocation_reaches_running_window(qloop: Any, gui_env: dict[str, str],
                                                   tmp_path: Path) -> None:
     """A real second `python -m app FILE` process hands its file over and exits 0."""
-    from app.ui.single_instance import SingleInstanceServer, send_to_running, server_name
+    from app.ui.platform.single_instance import SingleInstanceServer, send_to_running, server_name
 
     photo = make_png(tmp_path / "from-cli.png")
 
@@ -172,7 +172,7 @@ def test_second_invocation_reaches_running_window(qloop: Any, gui_env: dict[str,
 
 
 def test_region_overlay_crops_at_device_pixels(qtbot: Any) -> None:
-    from app.ui.capture import RegionOverlay
+    from app.ui.platform.capture import RegionOverlay
 
     image = QImage(400, 300, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))

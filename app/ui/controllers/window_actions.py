@@ -16,11 +16,11 @@ from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QInputDialog, QMessageBox
 
-from app.ui.controller import NEW
+from app.ui.controllers.turns import NEW
 
 if TYPE_CHECKING:
+    from app.ui.dialogs.settings import SettingsValues
     from app.ui.main_window import MainWindow
-    from app.ui.settings_dialog import SettingsValues
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ class WindowActions(QObject):
 
     def show_frame(self, message_id: int, seconds: float) -> None:
         """A timestamp clicked in an answer: the frame of its video at that time."""
-        from app.ui.frame_preview import FramePreview
+        from app.ui.dialogs.frame_preview import FramePreview
 
         lib = self.w.library
         video = self.w.view.video_for(message_id)
@@ -439,7 +439,7 @@ class WindowActions(QObject):
         self.spawn(self._capture(), "capture")
 
     async def _capture(self) -> None:
-        from app.ui.capture import CaptureError, capture_region
+        from app.ui.platform.capture import CaptureError, capture_region
 
         try:
             data = await capture_region(self.w)
@@ -452,7 +452,7 @@ class WindowActions(QObject):
     def open_settings(self) -> None:
         if not self._connected():
             return
-        from app.ui.settings_dialog import SettingsDialog
+        from app.ui.dialogs.settings import SettingsDialog
 
         lib = self.w.library
         key = lib.services.key

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.composer import DEFAULT_MODEL, EFFORTS
+from app.ui.widgets.composer import DEFAULT_MODEL, EFFORTS
 
 
 @dataclass(frozen=True)

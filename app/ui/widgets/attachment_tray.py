@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 
 if TYPE_CHECKING:
     from app.media.intake import PreparedMedia
-    from app.ui.controller import TaskSet
-    from app.ui.drop_overlay import MimeMedia
+    from app.ui.controllers.turns import TaskSet
+    from app.ui.widgets.drop_overlay import MimeMedia
 
 THUMB = 64
 DOWNLOAD_TIMEOUT_S = 30.0

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.markdown_view import MarkdownView, SafeTextBrowser
-from app.ui.message_thumbnails import THUMB_SIDE
-from app.ui.render import MarkdownRenderer
-from app.ui.thinking_section import ThinkingSection
+from app.ui.render.markdown import MarkdownRenderer
+from app.ui.render.markdown_view import MarkdownView, SafeTextBrowser
+from app.ui.widgets.message_thumbnails import THUMB_SIDE
+from app.ui.widgets.thinking_section import ThinkingSection
 
 if TYPE_CHECKING:
     from app.store import AttachmentRecord, Message

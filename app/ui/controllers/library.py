@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.api.client import StepClient
     from app.services import Services
     from app.store import Conversation, Message, SearchHit, UploadRecord
-    from app.ui.settings_dialog import SettingsValues
+    from app.ui.dialogs.settings import SettingsValues
 
 log = logging.getLogger(__name__)
 

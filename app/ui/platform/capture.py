@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from app.ui.drop_overlay import image_to_png
+from app.ui.widgets.drop_overlay import image_to_png
 
 HIDE_DELAY_S = 0.25
 PORTAL_TIMEOUT_S = 120.0

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.templates.model import Template
-from app.ui.attachment_tray import AttachmentTray
-from app.ui.drop_overlay import media_from_mime
+from app.ui.widgets.attachment_tray import AttachmentTray
+from app.ui.widgets.drop_overlay import media_from_mime
 
 EFFORTS = (
     ("low", "Low", "Quick answers, simple Q&A"),

@@ -18,12 +18,12 @@ from PySide6.QtCore import QMimeData, QObject
 from PySide6.QtWidgets import QMessageBox
 
 from app.templates.model import Template, TemplateError
-from app.ui.template_picker import TemplatePicker
+from app.ui.dialogs.template_picker import TemplatePicker
 
 if TYPE_CHECKING:
     from app.templates.service import TemplateCatalogue
+    from app.ui.dialogs.template_editor import TemplateEditor
     from app.ui.main_window import MainWindow
-    from app.ui.template_editor import TemplateEditor
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
 
@@ -112,7 +112,7 @@ class TemplateActions(QObject):
             self.w.tasks.spawn(self._change(action, slug), "templates")
 
     async def _open_editor(self, slug: str | None) -> None:
-        from app.ui.template_editor import TemplateEditor
+        from app.ui.dialogs.template_editor import TemplateEditor
 
         catalogue = self.catalogue()
         assert catalogue is not None
@@ -154,7 +154,7 @@ class TemplateActions(QObject):
         await self.refresh()
 
     async def _apply(self, catalogue: TemplateCatalogue, action: str, slug: str) -> None:
-        from app.ui.window_actions import ask
+        from app.ui.controllers.window_actions import ask
 
         if action == "duplicate":  # straight into the editor: a copy is made to be changed
             copy = await catalogue.duplicate(slug)

@@ -1,4 +1,4 @@
-"""The checks of `stepdesk --smoke-test` that need no window (see app/ui/smoke.py).
+"""The checks of `stepdesk --smoke-test` that need no window (see app/ui/smoke/run.py).
 
 Each returns one line for the report or raises `SmokeFailure` with one line that names the
 check first ("imageformats: …", "ffmpeg: …"), which is what the smoke test prints.
@@ -15,10 +15,12 @@ from pathlib import Path
 
 REQUIRED_MODULES = (
     # The window and everything it loads lazily after the first paint.
-    "app.ui.app", "app.ui.main_window", "app.ui.conversation_view", "app.ui.message_widget",
-    "app.ui.render", "app.ui.markdown_view", "app.ui.composer", "app.ui.sidebar",
-    "app.ui.settings_dialog", "app.ui.capture", "app.ui.library", "app.ui.window_actions",
-    "app.ui.file_open", "app.ui.single_instance", "app.chat", "app.cli.main", "app.services",
+    "app.ui.app", "app.ui.main_window", "app.ui.widgets.conversation_view",
+    "app.ui.widgets.message_widget", "app.ui.render.markdown", "app.ui.render.markdown_view",
+    "app.ui.widgets.composer", "app.ui.widgets.sidebar", "app.ui.dialogs.settings",
+    "app.ui.platform.capture", "app.ui.controllers.library", "app.ui.controllers.window_actions",
+    "app.ui.platform.file_open", "app.ui.platform.single_instance", "app.chat", "app.cli.main",
+    "app.services",
     "app.api.client", "app.store", "app.media", "app.templates",
     # Third-party modules imported inside functions (easy for a freezer to miss).
     "qasync", "httpx", "httpx_sse", "markdown_it", "pygments.lexers.python",

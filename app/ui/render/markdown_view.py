@@ -32,8 +32,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from app.ui.growing_paragraph import GrowingParagraph
-from app.ui.render import (
+from app.ui.render.growing_paragraph import GrowingParagraph
+from app.ui.render.markdown import (
     COPY_CODE_PREFIX,
     COPY_TABLE_PREFIX,
     SAVE_CODE_PREFIX,

@@ -36,8 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.ui import smoke_checks as checks
-from app.ui.smoke_checks import SmokeFailure
+from app.ui.smoke import checks
+from app.ui.smoke.checks import SmokeFailure
 
 TIMEOUT_S = 40.0
 """Hard limit for the whole run (a healthy one takes 2–5 s); the watchdog fails after it."""
@@ -225,7 +225,7 @@ async def _check_file_open(window: Any, tmp: Path) -> str:
     from PySide6.QtGui import QFileOpenEvent
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.file_open import install_file_open
+    from app.ui.platform.file_open import install_file_open
 
     app = QApplication.instance()
     handler = install_file_open(app, window.receive_files)
@@ -254,7 +254,7 @@ def _tables(document: Any) -> list[Any]:
 
 
 def _has_thumbnail(widget: Any) -> bool:
-    from app.ui.message_widget import AttachmentButton
+    from app.ui.widgets.message_widget import AttachmentButton
 
     return any(not b.icon().isNull() for b in widget.findChildren(AttachmentButton))
 

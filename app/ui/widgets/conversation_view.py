@@ -21,14 +21,14 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from app.ui.code_actions import save_code_block, save_table_csv
-from app.ui.conversation_model import ConversationModel
-from app.ui.frame_preview import latest_video
-from app.ui.markdown_view import theme_from_palette
-from app.ui.message_thumbnails import ThumbnailCache, ThumbnailFor
-from app.ui.message_widget import MessageWidget, now_ms
-from app.ui.render import MarkdownRenderer
-from app.ui.scroll_keeper import ScrollKeeper
+from app.ui.dialogs.code_actions import save_code_block, save_table_csv
+from app.ui.dialogs.frame_preview import latest_video
+from app.ui.render.markdown import MarkdownRenderer
+from app.ui.render.markdown_view import theme_from_palette
+from app.ui.widgets.conversation_model import ConversationModel
+from app.ui.widgets.message_thumbnails import ThumbnailCache, ThumbnailFor
+from app.ui.widgets.message_widget import MessageWidget, now_ms
+from app.ui.widgets.scroll_keeper import ScrollKeeper
 
 if TYPE_CHECKING:
     from app.store import AttachmentRecord, Message

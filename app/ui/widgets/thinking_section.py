@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from app.ui.markdown_view import SafeTextBrowser
+from app.ui.render.markdown_view import SafeTextBrowser
 
 _BODY_MAX_HEIGHT = 260
 _STEP_CHARS = 8_000  # reasoning pushed into the pane per render step (a flood arrives in bulk)

@@ -1,0 +1,1 @@
+"""Desktop integration: screen capture, single instance, file-open events, appearance."""

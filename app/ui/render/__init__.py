@@ -1,0 +1,1 @@
+"""Rendering: Markdown → HTML for Qt's rich text, and the safe text browsers that show it."""

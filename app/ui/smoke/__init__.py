@@ -1,0 +1,1 @@
+"""`stepdesk --smoke-test`: checks that a build has every piece it needs."""
