@@ -11,9 +11,6 @@ asked off the calling thread with a timeout, and never stored in SQLite.
 from __future__ import annotations
 
 import ipaddress
-import os
-import stat
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +28,7 @@ API_STYLES = ("chat", "messages")
 APPEARANCES = ("system", "light", "dark")
 KEYRING_SERVICE = "stepdesk"
 KEYRING_TIMEOUT_S = 2.0
+KEY_NAME = "api_key"  # the API key's name in the secret store (keychain / key file)
 
 ApiStyle = Literal["chat", "messages"]
 
@@ -107,9 +105,7 @@ class Settings:
     def resolve(cls, env: Mapping[str, str], stored: Mapping[str, str], paths: Paths) -> Settings:
         """Environment beats stored values beats defaults; bad values raise ConfigError."""
         base_url = (env.get("STEP_BASE_URL") or stored.get("base_url") or DEFAULT_BASE_URL).strip()
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"The base URL {base_url!r} is not an http(s) address.")
+        _check_base_url(base_url)
         effort = stored.get("effort", "medium")
         detail = stored.get("detail", "high")
         api_style = stored.get("api_style", "chat")
@@ -157,6 +153,26 @@ class Settings:
         return self.proxy
 
 
+def _check_base_url(base_url: str) -> None:
+    """Refuse what is not an http(s) address, and credentials inside the URL: Step Desk sends
+    the key itself, and a password in the URL would end up in logs, errors and the settings."""
+    from app.redact import redact
+
+    try:
+        parts = urlsplit(base_url)
+        host, user, password = parts.hostname, parts.username, parts.password
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(f"The base URL {redact(base_url)!r} is not a valid address.") from None
+    if user or password or "@" in parts.netloc:
+        raise ConfigError("The base URL contains a user name or password (user:password@…); "
+                          "remove them: Step Desk sends the API key itself.")
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"The base URL {redact(base_url)!r} is not an http(s) address.")
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7f for ch in base_url):
+        raise ConfigError("The base URL contains spaces or control characters.")
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -194,84 +210,44 @@ class KeyLookup:
 def resolve_api_key(env: Mapping[str, str], paths: Paths,
                     timeout: float = KEYRING_TIMEOUT_S) -> KeyLookup:
     """Find the API key in the documented order. Blocking for at most ~`timeout` seconds."""
+    from app.secret_store import SecretStore
+
     key = (env.get("STEP_API_KEY") or "").strip()
     if key:
         return KeyLookup(key, "environment")
-    key, problem = _keyring_get(timeout)
-    if key:
-        return KeyLookup(key, "keychain")
-    key = read_key_file(paths)
-    if key:
-        return KeyLookup(key, "key file", problem)
-    return KeyLookup(None, "none", problem)
-
-
-def _keyring_get(timeout: float) -> tuple[str | None, str | None]:
-    """Ask the keychain in a daemon thread: with D-Bus up but no secret service it can hang."""
-    result: dict[str, object] = {}
-
-    def lookup() -> None:
-        try:
-            import keyring
-            from keyring.backends import fail
-
-            if isinstance(keyring.get_keyring(), fail.Keyring):
-                result["problem"] = "No system keychain is available on this machine."
-                return
-            result["key"] = keyring.get_password(KEYRING_SERVICE, "api_key")
-        except Exception as exc:  # keyring backends raise a zoo of their own errors
-            result["problem"] = f"The system keychain failed: {type(exc).__name__}."
-
-    worker = threading.Thread(target=lookup, name="keyring-lookup", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        return None, f"The system keychain did not answer within {timeout:g} s."
-    key = result.get("key")
-    return (str(key) if key else None), result.get("problem")  # type: ignore[return-value]
+    found = SecretStore(paths.config_dir, timeout=timeout).get(KEY_NAME)
+    if found.value:
+        source: Literal["keychain", "key file"] = \
+            "keychain" if found.source == "keychain" else "key file"
+        return KeyLookup(found.value, source, found.problem)
+    return KeyLookup(None, "none", found.problem)
 
 
 def read_key_file(paths: Paths) -> str | None:
-    try:
-        text = paths.key_file.read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError, PermissionError, UnicodeDecodeError):
-        return None
-    return text or None
+    from app.secret_store import SecretStore
+
+    return SecretStore(paths.config_dir).read_file(KEY_NAME)
 
 
 def store_api_key(key: str, paths: Paths, *, use_keychain: bool = True,
                   timeout: float = KEYRING_TIMEOUT_S) -> str:
     """Save the key in the keychain, or (opt-in) the 0600 key file. Returns where it went."""
+    from app.api.keycheck import key_problem
+    from app.secret_store import SecretStore, SecretStoreError
+
     key = key.strip()
     if not key:
         raise ConfigError("The API key is empty.")
-    if use_keychain:
-        done: dict[str, object] = {}
-
-        def save() -> None:
-            try:
-                import keyring
-
-                keyring.set_password(KEYRING_SERVICE, "api_key", key)
-                # Some backends (the null one, a locked store) accept writes and keep nothing.
-                done["ok"] = keyring.get_password(KEYRING_SERVICE, "api_key") == key
-            except Exception as exc:
-                done["problem"] = type(exc).__name__
-
-        worker = threading.Thread(target=save, name="keyring-save", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if done.get("ok"):
-            return "keychain"
+    problem = key_problem(key)
+    if problem:
+        raise ConfigError(problem)
+    try:
+        where = SecretStore(paths.config_dir, timeout=timeout).set(
+            KEY_NAME, key, use_keychain=use_keychain)
+    except SecretStoreError:
         raise ConfigError("The system keychain could not store the key; "
-                          "use the key file option instead.")
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(paths.key_file, flags, stat.S_IRUSR | stat.S_IWUSR)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    os.chmod(paths.key_file, stat.S_IRUSR | stat.S_IWUSR)
-    return "key file"
+                          "use the key file option instead.") from None
+    return "keychain" if where == "keychain" else "key file"
 
 
 def account_id(api_key: str) -> str:

@@ -6,6 +6,7 @@ window cannot drift apart (same paths, same settings resolution, same client opt
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,9 +49,14 @@ class Services:
         """
         old, self.client = self.client, None
         if self.key is not None and self.key.key:
+            from app.api.keycheck import key_problem
             from app.logsetup import setup_logging
+            from app.redact import url_secrets
 
-            setup_logging(self.paths.log_dir, [self.key.key])  # logs redact this key
+            # Logs redact the key (even one we refuse) and the proxy's credentials.
+            setup_logging(self.paths.log_dir, [self.key.key, *url_secrets(self.settings.proxy)])
+            if key_problem(self.key.key):
+                return old  # unusable: the window asks again, the CLI refused it already
             self.client = make_client(self.settings, self.key.key)
             if self._engine is not None:
                 self._engine.update_settings(self.settings, self.client,
@@ -69,7 +75,7 @@ async def open_core(env: Mapping[str, str] | None = None) -> Services:
 
     env = os.environ if env is None else env
     paths = resolve_paths(env)
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(prepare_private_dirs, paths)
     store = await Store.open(paths.db_path, owner_dir=paths.owner_dir)
     try:
         stored = {}
@@ -81,7 +87,28 @@ async def open_core(env: Mapping[str, str] | None = None) -> Services:
     except BaseException:
         await store.close()
         raise
-    return Services(paths=paths, settings=settings, store=store, blobs=BlobStore(paths.blob_dir))
+    try:
+        blobs = BlobStore(paths.blob_dir)
+        await asyncio.to_thread(blobs.collect_stale_temp)
+    except OSError:
+        blobs = BlobStore(paths.blob_dir, create=False)  # read-only data folder: reading works
+    return Services(paths=paths, settings=settings, store=store, blobs=blobs)
+
+
+def prepare_private_dirs(paths: Paths) -> None:
+    """Create the data folder 0700 and tighten whatever an earlier version left wider.
+
+    Also collects the media temp copies a killed process left behind (`BlobStore` collects
+    those of live turns itself). A read-only data folder is left as it is: reading still works.
+    """
+    from app.fsmodes import private_dir, tighten_tree
+
+    try:
+        private_dir(paths.data_dir)
+    except OSError:
+        if not paths.data_dir.is_dir():
+            raise
+    tighten_tree([paths.data_dir, paths.config_dir, paths.log_dir])
 
 
 def make_client(settings: Settings, api_key: str) -> StepClient:

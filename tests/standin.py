@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `app` importable
 
 from app import limits
 from tests.standin_wire import (
+    ANY_FAULTS,
     STREAM_FAULTS,
     ApiFailure,
     Fault,
@@ -116,9 +117,12 @@ class StandIn:
         Names: status_NNN [retry_after, message, type], drop [after], stall [after, seconds],
         malformed [after], truncate [after] (a clean end without finish or [DONE]),
         finish_length, finish_content_filter, file_not_found,
-        flood [count], paced [count, duration].
+        flood [count], paced [count, duration], keepalive [after, interval] (comments only
+        after the first events), trickle [after, interval] (one byte now and then),
+        echo_auth [status] (an error quoting the Authorization header; any endpoint).
         """
-        if not (name.removeprefix("status_").isdigit() or name in STREAM_FAULTS):
+        if not (name.removeprefix("status_").isdigit() or name in STREAM_FAULTS
+                or name in ANY_FAULTS):
             raise ValueError(f"unknown fault {name!r}")
         with self._lock:
             self._faults.append(Fault(name, endpoint, times, params))
@@ -160,7 +164,8 @@ class StandIn:
                 streaming = endpoint in ("chat", "messages")
                 if fault.endpoint not in (endpoint, "*"):
                     continue
-                if not fault.name.startswith("status_") and not streaming:
+                if not (fault.name.startswith("status_") or fault.name in ANY_FAULTS) \
+                        and not streaming:
                     continue
                 if fault.times is not None:
                     fault.times -= 1

@@ -41,7 +41,11 @@ STATUS_MESSAGES = {
 }
 # Stream faults apply to the streaming endpoints only; `status_NNN` applies anywhere.
 STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "truncate", "finish_length",
-                           "finish_content_filter", "flood", "paced", "file_not_found"})
+                           "finish_content_filter", "flood", "paced", "file_not_found",
+                           "keepalive", "trickle"})
+# Faults for every endpoint besides `status_NNN`: `echo_auth [status]` answers with an error
+# whose message quotes the request's Authorization header, as careless servers and proxies do.
+ANY_FAULTS = frozenset({"echo_auth"})
 
 
 class ApiFailure(Exception):
@@ -133,6 +137,11 @@ def route(h: _Handler, rec: Recorded, body: bytes) -> None:
             headers["Retry-After"] = str(fault.params["retry_after"])
         raise ApiFailure(code, fault.params.get("message", STATUS_MESSAGES.get(code, "Error.")),
                          fault.params.get("type"), headers)
+    if fault is not None and fault.name == "echo_auth":
+        raise ApiFailure(int(fault.params.get("status", 400)),
+                         f"Invalid request; headers were Authorization: "
+                         f"{h.headers.get('Authorization')}, x-api-key: "
+                         f"{h.headers.get('x-api-key')}")
     if endpoint == "chat":
         _chat(h, rec, fault)
     elif endpoint == "messages":
@@ -476,6 +485,9 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
         h.end_stream()
         return
     after = int(params.get("after", 2)) + 1
+    if name in ("keepalive", "trickle"):
+        _keep_open(h, events[:after], name, float(params.get("interval", 0.02)))
+        return
     if name in ("drop", "stall"):
         h.send_chunk(b"".join(events[:after]))
         if name == "stall":
@@ -492,6 +504,21 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
     for event in events:
         h.send_chunk(event)
     h.end_stream()
+
+
+def _keep_open(h: _Handler, events: list[bytes], name: str, interval: float) -> None:
+    """Send the first events, then only keep-alive comments (`keepalive`) or one byte of a
+    comment at a time (`trickle`), never another event, until the stand-in stops or the
+    client hangs up: a connection that is alive but carries no reply."""
+    h.send_chunk(b"".join(events))
+    h.send_chunk(b":")  # trickle: a comment line that never ends
+    try:
+        while not h.standin._stopping.wait(interval):
+            h.send_chunk(b" keep-alive\n\n:" if name == "keepalive" else b"x")
+            h.wfile.flush()
+    except OSError:
+        pass  # the client timed out and closed the connection, as it should
+    h.drop()
 
 
 def _pace(h: _Handler, events: list[bytes], duration: float) -> None:

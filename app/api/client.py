@@ -3,10 +3,12 @@
 One shared `httpx.AsyncClient` per StepClient (connection reuse), explicit timeouts, and
 `trust_env=False` so a developer's proxy variables cannot swallow requests: the proxy and the
 trust store come from Settings through the constructor. Failures become `app.api.errors` classes.
-Retries are bounded, back off exponentially with jitter, honour `Retry-After` up to a cap, and
-happen only before the reply starts (never a half-streamed answer twice) and only for 429, 5xx
-and connection failures. The retry loops catch `Exception`, so cancelling a task passes straight
-through a retry sleep.
+One retry policy (`should_retry`, as openai-python's `_should_retry`) and one loop
+(`_send_with_retries`) serve streamed and whole calls: bounded, exponential back-off with
+jitter, `Retry-After` honoured up to a cap, only before the reply starts (never a half-streamed
+answer twice). The loop catches `ApiError` only, so cancelling a task passes straight through a
+retry sleep. The key is checked before anything is built (`app.api.keycheck`), and every error
+text is passed through `app.redact.redact` with the key and any proxy credentials.
 """
 
 from __future__ import annotations
@@ -26,25 +28,42 @@ import httpx
 
 from app.api.errors import (
     ApiError,
+    InvalidKey,
     NetworkError,
     StreamInterrupted,
     Timeout,
     from_response,
-    scrub,
 )
 from app.api.events import Retrying, StreamEvent, Usage
 from app.api.files import FileObject, MultipartFile
+from app.api.keycheck import key_problem
 from app.api.request import ChatRequest, build_chat_body, build_messages_body, has_video
 from app.api.sse_chat import chat_events, chat_result
-from app.api.sse_lines import sse_batches
+from app.api.sse_lines import idle_message, sse_batches
 from app.api.sse_messages import messages_events, messages_result
 from app.api.timeouts import Timeouts
+from app.redact import redact, url_secrets
 
-__all__ = ["ChatResult", "FileObject", "StepClient", "Timeouts"]
+__all__ = ["ChatResult", "FileObject", "StepClient", "Timeouts", "should_retry"]
 
 RETRY_AFTER_CAP = 30.0
 """Longest wait we take on a server's `Retry-After`."""
 BACKOFF_CAP = 20.0
+RETRY_STATUSES = frozenset({408, 409, 429})
+"""Besides every 5xx: request timeout, lock conflict, rate limit (as openai-python)."""
+
+
+def should_retry(err: ApiError) -> bool:
+    """The one answer to "is this failure worth another attempt?" (before any reply byte).
+
+    Statuses 408, 409, 429 and 5xx; connection failures, connect timeouts and a read timeout
+    before the first byte (a network failure: nothing was answered); never a request the
+    server understood and refused (other 4xx), a bad key, or a URL httpx cannot use.
+    """
+    status = err.status
+    if status is not None and (status in RETRY_STATUSES or status >= 500):
+        return True
+    return err.retryable
 
 
 @dataclass(frozen=True)
@@ -64,8 +83,12 @@ class StepClient:
                  proxy: str | None = None, verify: bool | ssl.SSLContext = True,
                  transport: httpx.AsyncBaseTransport | None = None,
                  max_retries: int = 3, backoff: float = 0.5) -> None:
+        problem = key_problem(api_key)
+        if problem:
+            raise InvalidKey(problem)
         self._base = base_url.rstrip("/")
         self._key = api_key
+        self._secrets = (api_key, *url_secrets(proxy), *url_secrets(base_url))
         self._timeouts = timeouts = timeouts or Timeouts()
         self._max_retries = max_retries
         self._backoff = backoff
@@ -79,7 +102,11 @@ class StepClient:
             trust_env=False, proxy=proxy, verify=verify, transport=transport)
 
     def __repr__(self) -> str:
-        return f"StepClient(base_url={self._base!r})"
+        return f"StepClient(base_url={redact(self._base)!r})"
+
+    def redact(self, text: str) -> str:
+        """`text` without this client's key or proxy credentials, in any form."""
+        return redact(text, self._secrets)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -102,29 +129,26 @@ class StepClient:
         a consumer that stops early should close the generator (`contextlib.aclosing`).
         """
         path, content, parse = await self._chat_call(req, stream=True)
-        attempt = 0
-        while True:
-            try:
-                response = await self._open_stream(path, content)
-                break
-            except ApiError as err:
-                delay = self._retry_delay(err, attempt)
-                if delay is None:
-                    raise
-                attempt += 1
-                yield Retrying(attempt, delay, err.message)
-                await asyncio.sleep(delay)
+        response: httpx.Response | None = None
+        async for step in self._send_with_retries(
+                "POST", path, content=content, stream=True,
+                headers={"Content-Type": "application/json", "Accept": "text/event-stream"}):
+            if isinstance(step, Retrying):
+                yield step
+            else:
+                response = step
+        assert response is not None
         trace_id = response.headers.get("x-trace-id")
         try:
             # Close the parser and the SSE reader in this task as soon as the reply ends,
             # rather than whenever the garbage collector gets to them.
-            async with contextlib.aclosing(sse_batches(response)) as batches, \
+            async with contextlib.aclosing(sse_batches(
+                    response, idle_timeout=self._timeouts.read)) as batches, \
                     contextlib.aclosing(parse(batches, trace_id)) as events:
                 async for event in events:
                     yield event
         except httpx.TimeoutException as exc:
-            raise Timeout(f"The server stopped sending for {self._timeouts.read:g} s, so the "
-                          "reply was cut off.", trace_id=trace_id) from exc
+            raise Timeout(idle_message(self._timeouts.read), trace_id=trace_id) from exc
         except httpx.HTTPError as exc:
             raise StreamInterrupted("The connection dropped while the reply was streaming.",
                                     trace_id=trace_id) from exc
@@ -147,21 +171,6 @@ class StepClient:
             body = await asyncio.to_thread(build_messages_body, req, stream=stream)
             return "/messages", _dumps(body), messages_events
         return "/chat/completions", _dumps(build_chat_body(req, stream=stream)), chat_events
-
-    async def _open_stream(self, path: str, content: bytes) -> httpx.Response:
-        request = self._http.build_request(
-            "POST", self._base + path, content=content,
-            headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
-        response = await self._send(request, stream=True)
-        if response.status_code >= 400:
-            try:
-                await response.aread()
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc, request) from exc
-            finally:
-                await response.aclose()
-            raise self._status_error(response, path)
-        return response
 
     # -- files and models ---------------------------------------------------------------------
     async def upload_file(self, path: Path, *, filename: str | None = None,
@@ -203,22 +212,12 @@ class StepClient:
         """Send with retries; return the JSON object body and the trace id."""
         if content is not None:
             headers = {"Content-Type": "application/json", **(headers or {})}
-        attempt = 0
-        while True:
-            request = self._http.build_request(
-                method, self._base + path, headers=headers,
-                content=body_factory() if body_factory is not None else content)
-            try:
-                response = await self._send(request, stream=False)
-                if response.status_code >= 400:
-                    raise self._status_error(response, path)
-                break
-            except ApiError as err:
-                delay = self._retry_delay(err, attempt)
-                if delay is None:
-                    raise
-                attempt += 1
-                await asyncio.sleep(delay)
+        response: httpx.Response | None = None
+        async for step in self._send_with_retries(method, path, content=content,
+                                                  body_factory=body_factory, headers=headers):
+            if not isinstance(step, Retrying):
+                response = step
+        assert response is not None
         trace_id = response.headers.get("x-trace-id")
         try:
             body = json.loads(response.content)
@@ -229,28 +228,69 @@ class StepClient:
                            status=response.status_code, trace_id=trace_id)
         return body, trace_id
 
+    async def _send_with_retries(
+            self, method: str, path: str, *, content: bytes | None = None,
+            body_factory: Callable[[], AsyncIterator[bytes]] | None = None,
+            headers: dict[str, str] | None = None, stream: bool = False,
+    ) -> AsyncIterator[Retrying | httpx.Response]:
+        """The one retry loop: yields `Retrying` before each wait, then the good response.
+
+        The body is rebuilt for every attempt (an upload reopens its file). A streamed error
+        response is read and closed here, so callers only ever get a 2xx/3xx response.
+        """
+        attempt = 0
+        while True:
+            request = self._http.build_request(
+                method, self._base + path, headers=headers,
+                content=body_factory() if body_factory is not None else content)
+            try:
+                response = await self._send(request, stream=stream)
+                if response.status_code >= 400:
+                    if stream:
+                        try:
+                            await response.aread()
+                        except httpx.HTTPError as exc:
+                            raise self._transport_error(exc, request) from exc
+                        finally:
+                            await response.aclose()
+                    raise self._status_error(response, path)
+            except ApiError as err:
+                delay = self._retry_delay(err, attempt)
+                if delay is None:
+                    raise
+                attempt += 1
+                yield Retrying(attempt, delay, err.message)
+                await asyncio.sleep(delay)
+                continue
+            yield response
+            return
+
     async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         try:
             response = await self._http.send(request, stream=stream)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request) from exc
         except OSError as exc:  # the upload body could not read its file
-            raise ApiError(f"Could not read the file being uploaded: {exc}.") from exc
+            reason = self.redact(exc.strerror or str(exc))
+            raise ApiError(f"Could not read the file being uploaded: {reason}.") from exc
         self.last_trace_id = response.headers.get("x-trace-id") or self.last_trace_id
         return response
 
     def _status_error(self, response: httpx.Response, path: str) -> ApiError:
         return from_response(response.status_code, response.content,
                              trace_id=response.headers.get("x-trace-id"), path=path,
-                             retry_after=response.headers.get("retry-after"), secret=self._key)
+                             retry_after=response.headers.get("retry-after"),
+                             secrets=self._secrets)
 
     def _transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> ApiError:
-        host = request.url.host or self._base
-        reason = scrub(str(exc).strip(), self._key)
+        host = request.url.host or redact(self._base)
+        reason = self.redact(str(exc).strip())
         if isinstance(exc, httpx.ConnectTimeout):
             err: ApiError = Timeout(f"Connecting to {host} timed out after "
                                     f"{self._timeouts.connect:g} s.")
             err.retryable = True
+        elif isinstance(exc, httpx.ReadTimeout):  # before the first byte: nothing answered
+            err = NetworkError(f"{host} did not answer within {self._timeouts.read:g} s.")
         elif isinstance(exc, httpx.TimeoutException):
             err = Timeout(f"{host} did not answer within {self._timeouts.read:g} s.")
         elif isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
@@ -264,7 +304,7 @@ class StepClient:
 
     def _retry_delay(self, err: ApiError, attempt: int) -> float | None:
         """Seconds to wait before retry number `attempt + 1`, or None to give up."""
-        if not err.retryable or attempt >= self._max_retries:
+        if not should_retry(err) or attempt >= self._max_retries:
             return None
         retry_after = getattr(err, "retry_after", None)
         if retry_after is not None:

@@ -2,13 +2,17 @@
 
 Callers (chat engine, CLI, GUI) branch on the class — retry, re-upload, ask for a key — and show
 `str(err)` as is. The message never contains the API key: it is built from our own wording plus
-the server's `error.message`, and `scrub()` removes the key if a server ever echoed it back.
+the server's `error.message`, and `app.redact.redact` removes the key (in every form) if a
+server ever echoed it back.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
+
+from app.redact import redact
 
 
 class ApiError(Exception):
@@ -37,6 +41,10 @@ class ApiError(Exception):
 
 class AuthError(ApiError):
     status = 401
+
+
+class InvalidKey(AuthError):
+    """The key cannot be sent at all (see `app.api.keycheck`): refused before any request."""
 
 
 class InsufficientBalance(ApiError):
@@ -90,13 +98,6 @@ class StreamInterrupted(ApiError):
     """The reply started but broke off: a dropped connection or a malformed chunk."""
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """Remove the key from text that may have echoed it."""
-    if secret and secret in text:
-        text = text.replace(secret, "[redacted]")
-    return text
-
-
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds form only; dates are ignored)."""
     if not value:
@@ -126,10 +127,10 @@ def error_body(body: bytes) -> tuple[str, str]:
 
 
 def from_response(status: int, body: bytes, *, trace_id: str | None, path: str,
-                  retry_after: str | None = None, secret: str | None = None) -> ApiError:
+                  retry_after: str | None = None, secrets: Sequence[str] = ()) -> ApiError:
     """Map an HTTP error response to the matching ApiError subclass."""
     server_msg, err_type = error_body(body)
-    server_msg = scrub(server_msg, secret).rstrip(".")
+    server_msg = redact(server_msg, secrets).rstrip(".")
     said = f": {server_msg}." if server_msg else "."
     kw: dict[str, Any] = {"status": status, "trace_id": trace_id}
     if status == 401:

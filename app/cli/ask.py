@@ -45,8 +45,10 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
             trim = parse_time_range(args.trim)
         except ValueError as exc:
             raise CliError(str(exc), EXIT_BAD_INPUT) from None
+    prepared: list[PreparedMedia] = []
+    turns: list[tuple[str, list[PreparedMedia]]] = []
+    parts: list[tuple[Path, float, float]] = []
     try:
-        prepared: list[PreparedMedia] = []
         long_video: tuple[Path, float] | None = None
         for path in args.file:
             try:
@@ -65,17 +67,34 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
                 raise CliError("--split needs a video of 5 minutes or longer.", EXIT_BAD_INPUT)
             return [(prompt, prepared)]
         parts = await asyncio.to_thread(split, long_video[0], 299.0, work_dir)
-        turns = []
         for index, (part_path, start, end) in enumerate(parts, 1):
             span = f"{fmt_duration(start)}–{fmt_duration(end)}"
-            media = await prepare(part_path, work_dir=work_dir,
-                                  name=f"{long_video[0].name} ({span})")
+            try:
+                media = await prepare(part_path, work_dir=work_dir,
+                                      name=f"{long_video[0].name} ({span})")
+            finally:
+                part_path.unlink(missing_ok=True)  # prepare() wrote its own copy to send
             label = f"[Part {index} of {len(parts)}: {span}]"
             others = prepared if index == 1 else []  # other files go with the first part
             turns.append((f"{label} {prompt}".strip(), [*others, media]))
         return turns
-    except MediaError as exc:
-        raise CliError(str(exc), EXIT_BAD_INPUT) from None
+    except BaseException as exc:
+        # Refused or failed half-way: the copies made so far go (nothing will send them).
+        discard_prepared([("", prepared), *turns])
+        for part_path, _, _ in parts:
+            part_path.unlink(missing_ok=True)
+        if isinstance(exc, MediaError):
+            raise CliError(str(exc), EXIT_BAD_INPUT) from None
+        raise
+
+
+def discard_prepared(turns: list[tuple[str, list[PreparedMedia]]]) -> None:
+    """Remove the temp copies of media no turn adopted (a refusal, a failure, a stop).
+
+    Sent media were moved into the blob store, so their temp paths no longer exist."""
+    for _, media in turns:
+        for item in media:
+            item.path.unlink(missing_ok=True)
 
 
 async def stream_turn(services: Services, conversation_id: int | None, text: str,

@@ -5,7 +5,8 @@ Kept below every subcommand so none of them imports the dispatcher that imports 
 
 from __future__ import annotations
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_API, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_API, EXIT_AUTH, EXIT_INTERRUPTED = 0, 3, 2, 3, 4, 130
+EXIT_UNEXPECTED = 1  # a failure nobody foresaw (a bug): one line on stderr, traceback in the log
 NO_KEY_MESSAGE = (
     "No API key found. Set STEP_API_KEY, or save a key with the Step Desk window "
     "(Settings → API key), which keeps it in the system keychain."

@@ -17,6 +17,57 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see `{self.prog} --help`)", EXIT_BAD_INPUT)
 
 
+SQLITE_MAX_ID = 2**63 - 1
+TEXT_OPTIONS = {"prompt": "The prompt", "text": "The search text", "model": "--model",
+                "template": "--template", "slug": "The template slug", "slugs": "A template slug",
+                "trim": "--trim"}
+
+
+def record_id(value: str) -> int:
+    """A conversation id: a whole number SQLite can hold (a bigger one is a typo, exit 2)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a conversation number") from None
+    if not 0 < number <= SQLITE_MAX_ID:
+        raise argparse.ArgumentTypeError(f"{value} is not a conversation number "
+                                         "(see `stepdesk history list`)")
+    return number
+
+
+def count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 0 <= number <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (0 to 1,000,000)")
+    return number
+
+
+def check_text_arguments(args: argparse.Namespace) -> None:
+    """Refuse text arguments that are not UTF-8 (argv bytes arrive as lone surrogates).
+
+    File paths may be any bytes (they are only opened); a prompt, a search or a slug must be
+    text, or SQLite and JSON would fail later with a traceback.
+    """
+    for name, label in TEXT_OPTIONS.items():
+        value = getattr(args, name, None)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, str) and _has_surrogates(item):
+                raise CliError(f"{label} contains bytes that are not UTF-8 text; nothing was "
+                               "done.", EXIT_BAD_INPUT)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="stepdesk", description="Step Desk on the command line.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -27,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an image or video to show the model (repeatable)")
     ask.add_argument("--effort", choices=EFFORTS, help="reasoning effort (default: settings)")
     ask.add_argument("--model", help="model ID (default: settings)")
-    ask.add_argument("--conversation", "-c", type=int, help="continue conversation ID")
+    ask.add_argument("--conversation", "-c", type=record_id, help="continue conversation ID")
     ask.add_argument("--show-reasoning", action="store_true", help="print thinking to stderr")
     ask.add_argument("--verbose", "-v", action="store_true",
                      help="print what was done to each file before sending")
@@ -45,13 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     hist = history.add_subparsers(dest="action", required=True)
     hist.add_parser("list", help="conversations, newest first")
     show = hist.add_parser("show", help="print one conversation")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=record_id)
     search = hist.add_parser("search", help="full-text search over all messages")
     search.add_argument("text", nargs="+")
     export = hist.add_parser("export", help="export a conversation")
-    export.add_argument("id", type=int)
+    export.add_argument("id", type=record_id)
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--force", action="store_true", help="replace an existing --output file")
 
     templates = commands.add_parser("templates", help="task templates: list, show, share")
     tpl = templates.add_subparsers(dest="action", required=True)
@@ -62,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     texport.add_argument("slugs", nargs="*", metavar="SLUG", help="only these templates")
     texport.add_argument("--all", action="store_true", help="include the built-ins")
     texport.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    texport.add_argument("--force", action="store_true",
+                         help="replace an existing --output file")
     timport = tpl.add_parser("import", help="add the templates of a JSON file "
                                             "(a taken slug gets a -2 suffix)")
     timport.add_argument("file", type=Path)
@@ -70,6 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     fil = files.add_subparsers(dest="action", required=True)
     fil.add_parser("list", help="uploaded files, with local use")
     prune = fil.add_parser("prune", help="delete least-recently-used uploads")
-    prune.add_argument("--keep", type=int, default=900,
+    prune.add_argument("--keep", type=count, default=900,
                        help="how many recent uploads to keep (default 900 of the 1,000 allowed)")
     return parser

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from app.fsmodes import create_private
+
 CHUNK = 1 << 20  # 1 MiB: big enough for throughput, small enough for memory
+
+
+class GrewWhileRead(Exception):
+    """The source had more bytes than it had when it was opened (a file still being written)."""
 
 
 class Capture:
@@ -37,17 +43,19 @@ def copy_and_hash(
     head: bytes = b"",
     progress: Callable[[int], None] | None = None,
     capture: Capture | None = None,
+    limit: int | None = None,
 ) -> tuple[str, int]:
     """Copy `head` then the rest of `src` into the new file `dst`, hashing as we go.
 
     `head` is what the caller already read from `src` (to sniff or probe it), so no byte
     is read twice. `capture` keeps a byte range on the way (a video's thumbnail keyframe).
-    Returns (sha256 hex, size). `progress` gets the bytes copied so far.
+    Returns (sha256 hex, size). `progress` gets the bytes copied so far. With `limit`, more
+    bytes than that raise GrewWhileRead (bounded by bytes read, not by the size reported).
     """
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(dst, "xb") as out:
+        with os.fdopen(create_private(dst), "wb") as out:
             chunk = head
             while chunk:
                 digest.update(chunk)
@@ -55,6 +63,8 @@ def copy_and_hash(
                 if capture is not None:
                     capture.feed(size, chunk)
                 size += len(chunk)
+                if limit is not None and size > limit:
+                    raise GrewWhileRead(size)
                 if progress is not None:
                     progress(size)
                 chunk = src.read(CHUNK)
@@ -67,7 +77,7 @@ def copy_and_hash(
 def write_and_hash(data: bytes, dst: Path) -> tuple[str, int]:
     """Write an in-memory encoding (a converted image) to `dst`; return (sha256 hex, size)."""
     try:
-        with open(dst, "xb") as out:
+        with os.fdopen(create_private(dst), "wb") as out:
             out.write(data)
     except BaseException:
         dst.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import limits
 from app.media.errors import CorruptMedia, MediaTooLarge
+from app.media.image_end import image_length
 from app.media.jpegstrip import has_only_decoding_segments, strip_jpeg_metadata
 
 if TYPE_CHECKING:
@@ -241,10 +242,18 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
     """Run the whole image pipeline on the raw bytes of one file.
 
     Raises CorruptMedia for anything that does not decode fully, MediaTooLarge for bombs.
+    Bytes after the end of the image are cut before anything else (`image_end`); a file whose
+    end cannot be found is re-encoded rather than sent as is.
     """
+    end = image_length(data)
+    changes: list[str] = []
+    cut = False
+    if end is not None and end < len(data):
+        cut = True
+        changes.append(f"removed {len(data) - end:,} bytes hidden after the end of the image")
+        data = data[:end]
     im = open_image(data, name)
     fmt = im.format or "image"
-    changes: list[str] = []
     n_frames = getattr(im, "n_frames", 1)
     if n_frames > 1 and fmt != "MPO":  # MPO extra frames are depth maps/previews, not animation
         changes.append(f"used the first frame of an animated {_FORMAT_NAMES.get(fmt, fmt)}")
@@ -261,12 +270,13 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
         raise CorruptMedia(f"“{name}” is damaged or incomplete ({_why(exc)}).") from exc
 
     sendable_ext = _SENDABLE.get(fmt)
-    if (sendable_ext and n_frames == 1 and target == (width, height) and not has_meta
-            and not _has_alpha(im) and im.mode in ("RGB", "L", "P")):
-        return ImageResult(None, sendable_ext, _MIME[sendable_ext], width, height, (),
-                           thumbnail_png(im))
-    if (fmt in ("JPEG", "MPO") and target == (width, height) and orientation == 1 and im.mode in
-            ("RGB", "L") and not _icc_needs_conversion(icc)):
+    if (sendable_ext and end is not None and n_frames == 1 and target == (width, height)
+            and not has_meta and not _has_alpha(im) and im.mode in ("RGB", "L", "P")):
+        return ImageResult(data if cut else None, sendable_ext, _MIME[sendable_ext], width,
+                           height, tuple(changes), thumbnail_png(im))
+    if (end is not None and fmt in ("JPEG", "MPO") and target == (width, height)
+            and orientation == 1 and im.mode in ("RGB", "L")
+            and not _icc_needs_conversion(icc)):
         stripped = strip_jpeg_metadata(data)
         if stripped is not None:
             changes += _metadata_notes(meta_kinds, has_gps)

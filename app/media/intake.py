@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from app.fsmodes import private_dir
 from app.media import images, video
 from app.media.errors import (
     CorruptMedia,
@@ -132,7 +133,7 @@ def _prepare(
     options: IntakeOptions,
     cancel: threading.Event | None,
 ) -> PreparedMedia:
-    work_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(work_dir)
     if isinstance(source, bytes | bytearray | memoryview):
         shown = display_name(name or "pasted media")
         data = bytes(source)
@@ -160,7 +161,12 @@ def _prepare(
                     f"“{shown}” is {size / 1e6:.0f} MB, too large for an image Step Desk "
                     "can prepare."
                 )
-            return _image(head + stream.read(), shown, found, work_dir)
+            rest = stream.read(images.MAX_IMAGE_FILE_BYTES + 1 - len(head))  # bytes read bound
+            if len(head) + len(rest) > images.MAX_IMAGE_FILE_BYTES:
+                raise MediaTooLarge(f"“{shown}” grew past "
+                                    f"{images.MAX_IMAGE_FILE_BYTES / 1e6:.0f} MB while it was "
+                                    "read; it is too large for an image Step Desk can prepare.")
+            return _image(head + rest, shown, found, work_dir)
         result = video.prepare_video(
             path, stream, head, shown, work_dir,
             trim=options.trim, progress=options.progress, cancel=cancel,
@@ -210,7 +216,11 @@ def _image(data: bytes, shown: str, found: Sniffed | None, work_dir: Path) -> Pr
 
 @contextlib.contextmanager
 def _open(path: Path, shown: str) -> Iterator[tuple[BinaryIO, int]]:
-    """Open a regular file for reading, turning every OS failure into one clear sentence."""
+    """Open a regular file for reading, turning every OS failure into one clear sentence.
+
+    The file is opened non-blocking and checked through its descriptor (`fstat`), so a FIFO
+    or device swapped in after a check can neither hang the open nor be read forever.
+    """
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -228,13 +238,21 @@ def _open(path: Path, shown: str) -> Iterator[tuple[BinaryIO, int]]:
     if info.st_size == 0:
         raise CorruptMedia(f"“{shown}” is empty (0 bytes).")
     try:
-        stream: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+                     | getattr(os, "O_NOCTTY", 0))
     except PermissionError:
         raise UnsupportedMedia(
             f"Step Desk is not allowed to read “{shown}” (permission denied)."
         ) from None
     except OSError as exc:
         raise UnsupportedMedia(f"“{shown}” cannot be read ({exc.strerror}).") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or device after the check above
+        os.close(fd)
+        raise UnsupportedMedia(f"“{shown}” is not a regular file.")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    stream: BinaryIO = open(fd, "rb", buffering=0)  # noqa: SIM115 - closed below
     with stream:
         yield stream, info.st_size
 

@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from app.fsmodes import touch_private
 from app.media.errors import CorruptMedia, MediaCancelled
 from app.media.probe import av
 
@@ -62,6 +63,7 @@ def remux(
         raise CorruptMedia(f"“{src.name}” could not be read ({exc.strerror}).") from exc
     for options in ({"moov_size": str(reserve)}, FASTSTART):
         try:
+            touch_private(dst)  # the muxer keeps an existing file's 0600 mode
             with pyav.open(str(src)) as inp, pyav.open(str(dst), "w", format="mp4",
                                                         options=options) as out:
                 return _copy(inp, out, start, end, cancel, progress)

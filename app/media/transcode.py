@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app import limits
+from app.fsmodes import touch_private
 from app.media.errors import CorruptMedia, MediaCancelled
 
 _POLL_S = 0.1
@@ -136,6 +137,7 @@ def encode(job: TranscodeJob, send: Callable[[str, Any], None]) -> None:
     """Decode the first video/audio stream of job.src over [start, end]; encode H.264/AAC."""
     import av
 
+    touch_private(Path(job.dst))  # the muxer keeps an existing file's 0600 mode
     with av.open(job.src) as inp, av.open(job.dst, "w", format="mp4",
                                           options=FASTSTART) as out:
         vin = inp.streams.video[0]

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app import limits
+from app.fsmodes import private_dir
 from app.media import remux as remuxing
 from app.media.errors import CorruptMedia, MediaError, MediaTooLarge, VideoTooLong, fmt_duration
-from app.media.hashing import Capture, copy_and_hash, hash_file, unique_path
+from app.media.hashing import Capture, GrewWhileRead, copy_and_hash, hash_file, unique_path
 from app.media.probe import Keyframe, VideoProbe, av, is_faststart, probe, probe_head
 from app.media.sniff import sniff
 from app.media.transcode import TranscodeJob, png_thumbnail, run_transcode
@@ -120,10 +121,14 @@ def prepare_video(
             and not info.has_private_tags and size <= limits.MAX_VIDEO_BYTES
             and (probed is not None or is_faststart(stream))):
         capture = Capture(keyframe.pos, keyframe.size) if keyframe is not None else None
-        sha256, sent = copy_and_hash(
-            stream, out, head=ahead, capture=capture,
-            progress=(lambda done: progress(done / size)) if progress else None,
-        )
+        try:
+            sha256, sent = copy_and_hash(
+                stream, out, head=ahead, capture=capture, limit=size,
+                progress=(lambda done: progress(done / size)) if progress else None,
+            )
+        except GrewWhileRead:
+            raise CorruptMedia(f"“{shown}” grew while it was read (is it still being "
+                               "written?); attach it again when it is complete.") from None
         thumb = None
         if keyframe is not None and capture is not None:
             thumb = _decode_keyframe(keyframe, bytes(capture.data))
@@ -312,14 +317,14 @@ def split(path: Path, max_seconds: float, out_dir: Path) -> list[tuple[Path, flo
     info = probe(path, path.name)
     if info.duration_s <= 0:
         raise CorruptMedia(f"“{path.name}” has a zero-length video track.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     parts: list[tuple[Path, float, float]] = []
     start = 0.0
     index = 1
-    stem = path.stem or "video"
+    tag = f"part-{os.getpid()}-{os.urandom(4).hex()}"  # pid: leftovers of a killed run are found
     while start < info.duration_s - 0.05:
         end = min(start + max_seconds, info.duration_s)
-        part = out_dir / f"{stem}-part{index:02d}.mp4"
+        part = out_dir / f"{tag}-{index:02d}.mp4"
         trim(path, start, end, part)
         parts.append((part, start, end))
         start = end

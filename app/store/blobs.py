@@ -12,22 +12,27 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+from app.fsmodes import create_private, private_dir
 
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 _EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 _CHUNK = 1 << 20
+_TEMP_PID_RE = re.compile(r"[a-z]+-(\d+)-")
 
 
 class BlobStore:
     """Sync and Qt-free; call from a worker thread for large files."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, create: bool = True) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
         self.thumbs_dir = root / "thumbs"
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        if create:
+            private_dir(self.tmp_dir)
 
     def path(self, sha256: str, ext: str) -> Path:
         _check(sha256, ext)
@@ -48,7 +53,7 @@ class BlobStore:
         if target.exists():
             tmp_path.unlink(missing_ok=True)
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         os.replace(tmp_path, target)
         return target
 
@@ -58,7 +63,8 @@ class BlobStore:
         if not _EXT_RE.fullmatch(ext):
             ext = "bin"
         digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, prefix=f"put-{os.getpid()}-",
+                                        suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out, src.open("rb") as f:
                 while chunk := f.read(_CHUNK):
@@ -72,8 +78,9 @@ class BlobStore:
 
     def put_thumbnail(self, sha256: str, data: bytes) -> Path:
         target = self._thumb(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, suffix=".png")
+        private_dir(target.parent)
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, prefix=f"thumb-{os.getpid()}-",
+                                        suffix=".png")
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp_name, target)
@@ -105,18 +112,53 @@ class BlobStore:
                     thumb.unlink(missing_ok=True)
         return removed
 
+    def collect_stale_temp(self) -> int:
+        """Delete temp copies left by processes that are gone (killed mid-intake).
+
+        Every temp name carries its writer's pid (`img-<pid>-….jpg`); files of live processes
+        (a window preparing media while the CLI starts) are kept. Returns how many went.
+        """
+        removed = 0
+        try:
+            entries = list(os.scandir(self.tmp_dir))
+        except OSError:
+            return 0
+        for entry in entries:
+            match = _TEMP_PID_RE.match(entry.name)
+            pid = int(match.group(1)) if match else None
+            if pid is not None and (pid == os.getpid() or _alive(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
+
     def copy_out(self, sha256: str, dest: Path) -> Path | None:
         """Copy a blob to `dest` (exports); None when we no longer have it."""
         src = self.find(sha256)
         if src is None:
             return None
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        private_dir(dest.parent)
+        with src.open("rb") as f, os.fdopen(create_private(dest, exclusive=False), "wb") as out:
+            shutil.copyfileobj(f, out, _CHUNK)
         return dest
 
     def _thumb(self, sha256: str) -> Path:
         _check(sha256, "png")
         return self.thumbs_dir / sha256[:2] / f"{sha256}.png"
+
+
+def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill would terminate it there: keep the files
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or no way to tell: keep its files
+    return True
 
 
 def _check(sha256: str, ext: str) -> None:

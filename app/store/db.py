@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.fsmodes import private_dir, touch_private
 from app.store import schema
 from app.store.errors import CorruptDatabaseError, NewerSchemaError, primary_code
 
@@ -81,7 +82,8 @@ def open_database(path: Path, *, use_fts: bool, recover_corrupt: bool) -> Opened
     unless `recover_corrupt` is set, in which case a damaged file is moved aside and a fresh
     database is created in its place; `Opened.moved_aside` reports where it went.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    _create_private(path)
     try:
         db, backup = _prepare(_connect_checked(path), path, use_fts)
     except _Damaged:
@@ -89,9 +91,19 @@ def open_database(path: Path, *, use_fts: bool, recover_corrupt: bool) -> Opened
         log.warning("damaged database %s moved to %s", path, moved)
         if not recover_corrupt:
             raise CorruptDatabaseError(path, moved) from None
+        _create_private(path)
         db, backup = _prepare(_connect_checked(path), path, use_fts)
         return Opened(db, moved, backup)
     return Opened(db, None, backup)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file as 0600 before SQLite does: its -wal and -shm files take the
+    database file's mode, so the whole history is private from its first byte."""
+    if path.exists():
+        return
+    with contextlib.suppress(PermissionError):  # a read-only folder: SQLite reports it
+        touch_private(path)
 
 
 class _Damaged(Exception):
@@ -237,6 +249,7 @@ def _backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
     while target.exists():
         n += 1
         target = path.with_name(f"{path.name}.bak-v{version}-{stamp}-{n}")
+    touch_private(target)  # a copy of the whole history: private like the original
     dest = sqlite3.connect(target)
     try:
         conn.backup(dest)

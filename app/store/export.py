@@ -4,16 +4,24 @@ The export shows the conversation as the user sees it (active versions only) wit
 attachments, token usage and any non-complete status. The database holds no API key, so
 nothing here can leak one. Markdown written to a file gets its images copied into a
 `<stem>_files/` folder beside it and linked relatively, so the folder can be moved as a unit.
+
+Text from the model is inert in Markdown (control characters shown, `app.safetext.visible`);
+JSON keeps the exact text, those characters escaped by JSON. A file is written to a 0600
+temp file beside the target and renamed (a failed export leaves no half file) and never
+replaces an existing file unless `overwrite` is set; a device or FIFO (`/dev/stdout`) is
+written directly, never replaced.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from app.fsmodes import is_device, private_dir, write_output
+from app.safetext import json_dumps, one_line, visible
 from app.store import history
 from app.store.blobs import BlobStore
 from app.store.db import Database
@@ -25,22 +33,29 @@ FORMAT_VERSION = 1
 
 
 def export_conversation(
-    db: Database, conversation_id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore
+    db: Database, conversation_id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore,
+    *, overwrite: bool = False,
 ) -> str:
     with db.read():
         conv = history.get_conversation(db, conversation_id)
         messages = history.active_messages(db, conversation_id) if conv else []
     if conv is None:
         raise StoreError(f"There is no conversation {conversation_id}.")
+    if fmt not in ("json", "md"):
+        raise ValueError(f"unknown export format {fmt!r}")
+    device = dest is not None and is_device(dest)
+    if dest is not None and not device:
+        if dest.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(dest))
+        if not overwrite and os.path.lexists(dest):
+            raise FileExistsError(17, "File exists", str(dest))
+        private_dir(dest.parent)
     if fmt == "json":
         text = to_json(conv, messages)
-    elif fmt == "md":
-        text = to_markdown(conv, messages, dest, blobs)
     else:
-        raise ValueError(f"unknown export format {fmt!r}")
+        text = to_markdown(conv, messages, None if device else dest, blobs)
     if dest is not None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(text, encoding="utf-8")
+        write_output(dest, text.encode("utf-8"), overwrite=overwrite)
     return text
 
 
@@ -59,15 +74,15 @@ def to_json(conv: Conversation, messages: list[Message]) -> str:
             {**dataclasses.asdict(m), "created": _iso(m.created_at)} for m in messages
         ],
     }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_dumps(data) + "\n"
 
 
 def to_markdown(
     conv: Conversation, messages: list[Message], dest: Path | None, blobs: BlobStore
 ) -> str:
     files_dir = dest.with_name(f"{dest.stem}_files") if dest is not None else None
-    out = [f"# {conv.title or 'Untitled conversation'}", ""]
-    meta = [f"Model: {conv.model}"]
+    out = [f"# {one_line(conv.title or 'Untitled conversation')}", ""]
+    meta = [f"Model: {one_line(conv.model)}"]
     if conv.effort:
         meta.append(f"effort: {conv.effort}")
     meta.append(f"started {_iso(conv.created_at)}")
@@ -82,7 +97,7 @@ def to_markdown(
         if m.content:
             out += [m.content.rstrip(), ""]
         out += _footer(m)
-    return "\n".join(out).rstrip() + "\n"
+    return visible("\n".join(out).rstrip() + "\n")
 
 
 def _attachments(
@@ -90,7 +105,7 @@ def _attachments(
 ) -> list[str]:
     lines = []
     for a in attachments:
-        label = a.original_name or f"{a.kind} {a.sha256[:12]}"
+        label = one_line(a.original_name or f"{a.kind} {a.sha256[:12]}")
         copied = None
         if files_dir is not None:
             src = blobs.find(a.sha256)

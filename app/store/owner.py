@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 from typing import IO
 
+from app.fsmodes import create_private, private_dir
+
 if sys.platform == "win32":
     import msvcrt
 
@@ -49,13 +51,13 @@ class OwnerLock:
     """This process's lock file; `uuid` goes into `messages.owner` of streaming rows."""
 
     def __init__(self, owner_dir: Path) -> None:
-        owner_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(owner_dir)
         self.uuid = uuid.uuid4().hex
         self.path = owner_dir / f"{self.uuid}.lock"
         # POSIX: lock under a temporary name, then rename, so a sweeping process can never
         # see (and delete) our lock file in the instant before it is locked.
         staging = owner_dir / f"{self.uuid}.lock.tmp" if sys.platform != "win32" else self.path
-        self._file: IO[bytes] | None = staging.open("a+b")
+        self._file: IO[bytes] | None = os.fdopen(create_private(staging), "ab")
         if not _try_lock(self._file):
             self._file.close()
             raise OSError(f"could not lock {staging}")

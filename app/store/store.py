@@ -331,10 +331,15 @@ class Store:
         await self._run(_set_setting, key, value)
 
     async def export_conversation(
-        self, id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore
+        self, id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore,
+        *, overwrite: bool = False,
     ) -> str:
-        """Render one conversation; also write it to `dest` (images beside a Markdown file)."""
-        return await self._run(export.export_conversation, id, fmt, dest, blobs)
+        """Render one conversation; also write it to `dest` (images beside a Markdown file).
+
+        Raises FileExistsError when `dest` exists and `overwrite` is not set, OSError when the
+        file cannot be written (the target is then untouched)."""
+        return await self._run(export.export_conversation, id, fmt, dest, blobs,
+                               overwrite=overwrite)
 
 
 def _search(db: Database, text: str, limit: int, marks: tuple[str, str]) -> list[SearchHit]:

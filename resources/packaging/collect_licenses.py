@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GNU_TEXTS = ROOT / "resources" / "licenses"
 DEFAULT_DISTS = (
-    "PySide6-Essentials", "shiboken6", "qasync", "httpx", "httpx-sse", "httpcore", "h11",
+    "PySide6-Essentials", "shiboken6", "qasync", "httpx", "httpcore", "h11",
     "anyio", "idna", "certifi", "Pillow", "pi-heif", "av", "platformdirs", "keyring",
     "jaraco.classes", "jaraco.functools", "jaraco.context", "more-itertools", "SecretStorage",
     "jeepney", "cryptography", "cffi", "markdown-it-py", "mdurl", "Pygments", "truststore",

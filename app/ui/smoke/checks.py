@@ -23,7 +23,7 @@ REQUIRED_MODULES = (
     "app.services",
     "app.api.client", "app.store", "app.media", "app.templates",
     # Third-party modules imported inside functions (easy for a freezer to miss).
-    "qasync", "httpx", "httpx_sse", "markdown_it", "pygments.lexers.python",
+    "qasync", "httpx", "markdown_it", "pygments.lexers.python",
     "pygments.formatters.html", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin",
     "PIL.WebPImagePlugin", "PIL.GifImagePlugin", "pi_heif", "av", "keyring", "truststore",
     "platformdirs", "sqlite3", "ssl",
