@@ -104,6 +104,7 @@ class ChatEngine:
         self._settings = settings
         self._account = account
         self._clock = clock
+        self._upload_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def settings(self) -> Settings:
@@ -125,21 +126,60 @@ class ChatEngine:
         made from the prompt."""
         effort = effort or self._settings.effort
         model = model or self._settings.model
+        user, prepared = await self.add_turn(conversation_id, text, media, effort=effort,
+                                             model=model, title=title)
+        for event in prepared:
+            yield event
+        async for event in self._reply(user, model=model, effort=effort, version_of=None):
+            yield event
+
+    async def add_turn(self, conversation_id: int | None, text: str,
+                       media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
+                       model: str | None = None, title: str | None = None
+                       ) -> tuple[Message, list[MediaPrepared]]:
+        """Persist a new user turn without answering it (`send` answers it once, a
+        comparison several times); returns it and what was done to each medium."""
+        effort = effort or self._settings.effort
+        model = model or self._settings.model
         if conversation_id is None:
             conversation = await self._store.create_conversation(
                 title or title_from_prompt(text, media), model, effort)
             conversation_id = conversation.id
         if media:  # over 20 MB of images: recompress the largest (a no-op when it fits)
             media = await asyncio.to_thread(fit_message, media, self._blobs.tmp_dir)
-        records = []
+        records, prepared = [], []
         for ordinal, item in enumerate(media):
             self._keep_blob(item)
             records.append(_record_for(item, ordinal))
-            yield MediaPrepared(item, item.changes)
+            prepared.append(MediaPrepared(item, item.changes))
         user = await self._store.add_user_message(
             conversation_id, text, records, model=model, effort=effort)
-        async for event in self._reply(user, model=model, effort=effort, version_of=None):
+        return user, prepared
+
+    async def answer(self, user_message_id: int, *, effort: str, model: str | None = None,
+                     version_of: int | None = None) -> AsyncIterator[TurnEvent]:
+        """One more answer to a stored user turn (a comparison's column), as a version of
+        `version_of` when given."""
+        user = await self._require(user_message_id, "user")
+        async for event in self._reply(user, model=model or user.model or self._settings.model,
+                                       effort=effort, version_of=version_of):
             yield event
+
+    async def upload_media(self, user_message_id: int) -> AsyncIterator[TurnEvent]:
+        """Upload whatever the turn's request needs and is not on the server yet.
+
+        Done once before answering the same turn several times at once, so each medium is
+        uploaded once, not once per answer (the answers then find the file IDs cached)."""
+        user = await self._require(user_message_id, "user")
+        history = await self._history_until(user)
+        request, omitted = plan_request(history, self._blobs, self._settings,
+                                        user.model or self._settings.model,
+                                        user.effort or self._settings.effort)
+        if omitted:
+            yield MediaOmitted(tuple(omitted), omitted_reason())
+        if uses_files(request, self._settings):
+            async for event in self._ensure_uploads(request, {}):
+                yield event
 
     async def regenerate(self, assistant_message_id: int, *, effort: str | None = None,
                          model: str | None = None) -> AsyncIterator[TurnEvent]:
@@ -316,15 +356,17 @@ class ChatEngine:
                 sha = sha_of(ref)
                 if sha in refs or ref.path is None:
                     continue
-                file_id = await self._store.lookup_upload(sha, base, self._account)
-                if file_id is None:
-                    async for event in self._upload(ref, sha):
-                        if isinstance(event, str):
-                            file_id = event
-                        else:
-                            yield event
-                    await self._store.remember_upload(sha, base, self._account, file_id,
-                                                      ref.path.stat().st_size)
+                # Replies running at once (a comparison) wait for one upload, not make three.
+                async with self._upload_locks.setdefault(sha, asyncio.Lock()):
+                    file_id = await self._store.lookup_upload(sha, base, self._account)
+                    if file_id is None:
+                        async for event in self._upload(ref, sha):
+                            if isinstance(event, str):
+                                file_id = event
+                            else:
+                                yield event
+                        await self._store.remember_upload(sha, base, self._account, file_id,
+                                                          ref.path.stat().st_size)
                 refs[sha] = MediaRef(ref.kind, ref.mime, url=f"stepfile://{file_id}",
                                      path=ref.path)
 

@@ -62,6 +62,9 @@ class StandIn:
         self.reasoning_key: str | None = None  # force `reasoning`/`reasoning_content` in chat
         self.messages_thinking = True  # Messages SSE: send thinking blocks [assumed in the docs]
         self.messages_stop_nested = False  # Messages SSE: stop_reason inside `delta`, not on top
+        # Chat usage also carries `completion_tokens_details.reasoning_tokens` (OpenAI style;
+        # StepFun's Chat docs show none, so off by default).
+        self.reasoning_tokens = False
         # Lowered by tests so the size checks can be hit without 128 MB of test data.
         self.max_video_bytes = limits.MAX_VIDEO_BYTES
         self.max_image_bytes = limits.MAX_IMAGE_BYTES_PER_REQUEST
@@ -117,13 +120,19 @@ class StandIn:
         Names: status_NNN [retry_after, message, type], drop [after], stall [after, seconds],
         malformed [after], truncate [after] (a clean end without finish or [DONE]),
         finish_length, finish_content_filter, file_not_found,
-        flood [count], paced [count, duration], keepalive [after, interval] (comments only
-        after the first events), trickle [after, interval] (one byte now and then),
-        echo_auth [status] (an error quoting the Authorization header; any endpoint).
+        flood [count], paced [count, duration, reasoning], keepalive [after, interval]
+        (comments only after the first events), trickle [after, interval] (one byte now and
+        then), echo_auth [status] (an error quoting the Authorization header; any endpoint),
+        rendezvous [parties, after, timeout] (send `after` deltas, then wait until `parties`
+        streams have got that far before going on; a stream left waiting is dropped).
+        Any fault with `effort=E` applies only to requests whose reasoning effort is E.
         """
         if not (name.removeprefix("status_").isdigit() or name in STREAM_FAULTS
                 or name in ANY_FAULTS):
             raise ValueError(f"unknown fault {name!r}")
+        if name == "rendezvous":
+            params["barrier"] = threading.Barrier(int(params.get("parties", 3)),
+                                                  timeout=float(params.get("timeout", 10)))
         with self._lock:
             self._faults.append(Fault(name, endpoint, times, params))
 
@@ -158,11 +167,13 @@ class StandIn:
         with self._lock:
             return [r for r in self.requests if r.method == method and r.path == path]
 
-    def take_fault(self, endpoint: str) -> Fault | None:
+    def take_fault(self, endpoint: str, body: Any = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 streaming = endpoint in ("chat", "messages")
                 if fault.endpoint not in (endpoint, "*"):
+                    continue
+                if "effort" in fault.params and fault.params["effort"] != _effort_of(body):
                     continue
                 if not (fault.name.startswith("status_") or fault.name in ANY_FAULTS) \
                         and not streaming:
@@ -187,6 +198,14 @@ class StandIn:
             with self._lock:
                 self._rendered[key] = body
         return body
+
+
+def _effort_of(body: Any) -> str | None:
+    """The reasoning effort a chat or messages request asked for."""
+    if not isinstance(body, dict):
+        return None
+    effort = body.get("reasoning_effort") or (body.get("output_config") or {}).get("effort")
+    return effort if isinstance(effort, str) else None
 
 
 class _Server(ThreadingHTTPServer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ STATUS_MESSAGES = {
 # Stream faults apply to the streaming endpoints only; `status_NNN` applies anywhere.
 STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "truncate", "finish_length",
                            "finish_content_filter", "flood", "paced", "file_not_found",
-                           "keepalive", "trickle"})
+                           "keepalive", "trickle", "rendezvous"})
 # Faults for every endpoint besides `status_NNN`: `echo_auth [status]` answers with an error
 # whose message quotes the request's Authorization header, as careless servers and proxies do.
 ANY_FAULTS = frozenset({"echo_auth"})
@@ -129,7 +130,7 @@ def route(h: _Handler, rec: Recorded, body: bytes) -> None:
         endpoint == "messages" and h.headers.get("x-api-key") == s.api_key)
     if not auth_ok:
         raise ApiFailure(401, STATUS_MESSAGES[401], "authentication_error")
-    fault = s.take_fault(endpoint)
+    fault = s.take_fault(endpoint, rec.json)
     if fault is not None and fault.name.startswith("status_"):
         code = int(fault.name.removeprefix("status_"))
         headers = {}
@@ -284,6 +285,7 @@ class _Seen:
     turns: int = 0
     last_text: str = ""
     text_chars: int = 0
+    effort: str | None = None
 
 
 def _media_data(h: _Handler, url: str, kind: str) -> bytes | None:
@@ -354,7 +356,7 @@ def _check_effort(model: str, effort: Any) -> None:
 def _scan_chat(h: _Handler, req: Any) -> tuple[str, _Seen]:
     model, messages = _check_common(req, need_max_tokens=False)
     _check_effort(model, req.get("reasoning_effort"))
-    seen = _Seen()
+    seen = _Seen(effort=req.get("reasoning_effort"))
     for msg in messages:
         if not isinstance(msg, dict) or msg.get("role") not in CHAT_ROLES:
             raise ApiFailure(400, "invalid msg role")
@@ -384,8 +386,9 @@ def _reply_parts(h: _Handler, seen: _Seen) -> tuple[list[str], list[str]]:
     cfg = h.standin.reply_config()
     content = cfg.get("content")
     if content is None:
+        at = f" at {seen.effort} effort" if seen.effort else ""
         content = (f"Seen {seen.images} image(s) and {seen.videos} video(s) in {seen.turns} "
-                   f"user turn(s). You said: {seen.last_text}")
+                   f"user turn(s){at}. You said: {seen.last_text}")
     reasoning = cfg.get("reasoning")
     if reasoning is None:
         reasoning = f"The user asks: {seen.last_text}"
@@ -403,11 +406,14 @@ def _split(text: str, chunks: int | None) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
 
 
-def _usage(prompt: int, completion: int) -> dict[str, Any]:
+def _usage(prompt: int, completion: int, reasoning: int | None = None) -> dict[str, Any]:
     cached = prompt // 2 // 256 * 256
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion, "cached_tokens": cached,
-            "prompt_tokens_details": {"cached_tokens": cached}}
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                             "total_tokens": prompt + completion, "cached_tokens": cached,
+                             "prompt_tokens_details": {"cached_tokens": cached}}
+    if reasoning is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return usage
 
 
 def _chat(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
@@ -423,7 +429,9 @@ def _chat(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
                                                                                          "stop")
     if name in ("flood", "paced"):
         count = int(fault.params.get("count", 20_000))  # type: ignore[union-attr]
-        reasoning, content = [], [f"t{i % 10} " for i in range(count)]
+        thinking = int(fault.params.get("reasoning", 0))  # type: ignore[union-attr]
+        reasoning = [f"r{i % 10} " for i in range(thinking)]
+        content = [f"t{i % 10} " for i in range(count)]
     else:
         reasoning, content = _reply_parts(h, seen)
         if finish == "content_filter":
@@ -435,15 +443,18 @@ def _chat(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
             "id": str(uuid.uuid4()), "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "message": message,
                                          "finish_reason": finish}],
-            "usage": _usage(prompt, len(reasoning) + len(content))})
+            "usage": _usage(prompt, len(reasoning) + len(content),
+                            len(reasoning) if h.standin.reasoning_tokens else None)})
         return
     cid, created = uuid.uuid4().hex, int(time.time())
+    details = h.standin.reasoning_tokens
 
     def chunk(delta: dict[str, Any], finish_reason: str, done: int, p: int = prompt) -> bytes:
+        thought = min(done, len(reasoning)) if details else None
         return b"data: %s\n\n" % json.dumps({
             "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            "usage": _usage(p, done)}, ensure_ascii=False).encode()
+            "usage": _usage(p, done, thought)}, ensure_ascii=False).encode()
 
     def build() -> list[bytes]:
         events = [chunk({"role": "assistant", "content": ""}, "", 0, 0)]
@@ -459,8 +470,8 @@ def _chat(h: _Handler, rec: Recorded, fault: Fault | None) -> None:
         return events
 
     if name in ("flood", "paced"):
-        _serve_stream(h, rec, h.standin.rendered(("chat", len(content), model, prompt), build),
-                      fault)
+        key = ("chat", len(reasoning), len(content), model, prompt, details)
+        _serve_stream(h, rec, h.standin.rendered(key, build), fault)
     else:
         _serve_stream(h, rec, build(), fault)
 
@@ -498,6 +509,15 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
         h.send_chunk(b"".join(events[:after]))
         h.end_stream()
         return
+    if name == "rendezvous":
+        h.send_chunk(b"".join(events[:after]))
+        h.wfile.flush()
+        try:
+            params["barrier"].wait()
+        except threading.BrokenBarrierError:
+            h.drop()  # the other streams never got this far: they were not concurrent
+            return
+        events = events[after:]
     if name == "malformed":
         events = [*events[:after], b'data: {"id": "broken", "choices": [{"delta": \n\n',
                   *events[after:]]
@@ -535,7 +555,7 @@ def _pace(h: _Handler, events: list[bytes], duration: float) -> None:
 def _scan_messages(h: _Handler, req: Any) -> tuple[str, _Seen]:
     model, messages = _check_common(req, need_max_tokens=True)
     _check_effort(model, (req.get("output_config") or {}).get("effort"))
-    seen = _Seen()
+    seen = _Seen(effort=(req.get("output_config") or {}).get("effort"))
     for msg in messages:
         if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
             raise ApiFailure(400, "invalid message role")

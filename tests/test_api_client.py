@@ -53,8 +53,8 @@ async def test_stream_chat_yields_reasoning_then_content_usage_and_finished(
         client: StepClient, standin: StandIn) -> None:
     events = await _collect(client, _req(ChatMessage("user", "hello there")))
     assert _text(events, ReasoningDelta) == "The user asks: hello there"
-    assert _text(events, ContentDelta) == ("Seen 0 image(s) and 0 video(s) in 1 user turn(s). "
-                                           "You said: hello there")
+    assert _text(events, ContentDelta) == ("Seen 0 image(s) and 0 video(s) in 1 user turn(s) "
+                                           "at medium effort. You said: hello there")
     kinds = [type(e) for e in events]
     assert kinds.index(ReasoningDelta) < kinds.index(ContentDelta)
     assert events[-1] == Finished("stop")

@@ -26,7 +26,7 @@ def statuses(data_dir: Path) -> list[str]:
 def test_ask_streams_answer_and_stores_turn(standin, data_dir: Path) -> None:
     result = ask(standin.base_url, data_dir, "--effort", "high", "What", "is", "this?")
     assert result.code == 0, result.err
-    assert result.out == ("Seen 0 image(s) and 0 video(s) in 1 user turn(s). "
+    assert result.out == ("Seen 0 image(s) and 0 video(s) in 1 user turn(s) at high effort. "
                           "You said: What is this?\n")
     body = standin.chat_requests()[0].json
     assert body["stream"] is True
@@ -76,7 +76,8 @@ def test_multi_turn_context_resends_text_and_media_but_never_reasoning(
     assert ask(standin.base_url, data_dir, "--file", str(image), "First").code == 0
     second = ask(standin.base_url, data_dir, "--conversation", "1", "Second")
     assert second.code == 0, second.err
-    assert "Seen 1 image(s) and 0 video(s) in 2 user turn(s). You said: Second" in second.out
+    assert "Seen 1 image(s) and 0 video(s) in 2 user turn(s) at medium effort. You said: Second" \
+        in second.out
     messages = standin.chat_requests()[1].json["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"].startswith("Seen 1 image(s)")

@@ -25,11 +25,16 @@ class ContentDelta:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts so far (StepFun sends cumulative usage on every chunk)."""
+    """Token counts so far (StepFun sends cumulative usage on every chunk).
+
+    `reasoning` is the part of `completion` spent thinking, when the server says so (the
+    OpenAI-style `completion_tokens_details.reasoning_tokens`; StepFun's Chat docs show none).
+    """
 
     prompt: int
     completion: int
     cached: int = 0
+    reasoning: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

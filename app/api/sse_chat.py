@@ -27,7 +27,10 @@ def usage_from(raw: dict[str, Any]) -> Usage:
     if not cached:
         details = raw.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else 0
-    return Usage(raw.get("prompt_tokens") or 0, raw.get("completion_tokens") or 0, cached or 0)
+    out = raw.get("completion_tokens_details")
+    reasoning = out.get("reasoning_tokens") if isinstance(out, dict) else None
+    return Usage(raw.get("prompt_tokens") or 0, raw.get("completion_tokens") or 0, cached or 0,
+                 reasoning if isinstance(reasoning, int) else None)
 
 
 def chunk_error(err: Any, trace_id: str | None) -> ApiError:
@@ -48,7 +51,8 @@ async def chat_events(batches: AsyncIterator[list[str]], trace_id: str | None
     """
     loads = json.loads
     finish: str | None = None
-    last_usage = (0, 0, 0)  # the all-zero preamble usage is not worth an event
+    # The all-zero preamble usage is not worth an event.
+    last_usage: tuple[int, int, int, int | None] = (0, 0, 0, None)
     done = False
     async for batch in batches:
         raw = None
@@ -79,7 +83,7 @@ async def chat_events(batches: AsyncIterator[list[str]], trace_id: str | None
             raw = chunk.get("usage") or raw
         if raw:
             usage = usage_from(raw)
-            key = (usage.prompt, usage.completion, usage.cached)
+            key = (usage.prompt, usage.completion, usage.cached, usage.reasoning)
             if key != last_usage:
                 last_usage = key
                 yield usage

@@ -144,6 +144,12 @@ async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Servi
     )
 
     prompt = " ".join(args.prompt).strip()
+    if args.compare is not None:
+        from app.cli.compare import check_compare_args
+
+        check_compare_args(args)
+    elif args.keep is not None or args.json:
+        raise CliError(f"{'--keep' if args.keep else '--json'} needs --compare.", EXIT_BAD_INPUT)
     template = await resolve_template(args, services)
     if not prompt and not args.file:
         raise CliError("Nothing to ask: give a prompt, a --file, or both.", EXIT_BAD_INPUT)
@@ -161,6 +167,12 @@ async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Servi
     turns: list[tuple[str, list[PreparedMedia]]] = await prepare_files(
         args, prompt, services, err)
     conversation_id = args.conversation
+    if args.compare is not None:
+        from app.cli.compare import run_compare
+
+        [(text, media)] = turns
+        return await run_compare(services, args, conversation_id, text, media, out, err,
+                                 title=title, template=template.slug if template else None)
     code = EXIT_OK
     saved = 0
     try:

@@ -68,6 +68,15 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
+def _efforts(text: str) -> tuple[str, ...]:
+    from app.compare import parse_efforts
+
+    try:
+        return parse_efforts(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="stepdesk", description="Step Desk on the command line.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "effort and media (see `stepdesk templates list`)")
     ask.add_argument("--save-tables", metavar="DIR", type=Path,
                      help="write each table of the answer to DIR/table-N.csv (UTF-8)")
+    ask.add_argument("--compare", metavar="EFFORTS", type=_efforts,
+                     help="answer at each of these efforts at once, e.g. low,medium,high; "
+                          "all are kept as versions of the turn")
+    ask.add_argument("--keep", choices=EFFORTS,
+                     help="with --compare: make this effort's answer the turn's answer")
+    ask.add_argument("--json", action="store_true",
+                     help="with --compare: print one JSON object with the answers and figures")
 
     history = commands.add_parser("history", help="browse the local history")
     hist = history.add_subparsers(dest="action", required=True)

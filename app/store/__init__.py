@@ -9,6 +9,7 @@ from app.store.errors import CorruptDatabaseError, NewerSchemaError, StoreError
 from app.store.history import INTERRUPTED_ERROR
 from app.store.records import (
     AttachmentRecord,
+    ComparisonRecord,
     Conversation,
     Message,
     SearchHit,
@@ -20,6 +21,7 @@ __all__ = [
     "INTERRUPTED_ERROR",
     "AttachmentRecord",
     "BlobStore",
+    "ComparisonRecord",
     "Conversation",
     "CorruptDatabaseError",
     "Message",

@@ -6,9 +6,11 @@ Every write is exactly one `BEGIN IMMEDIATE` transaction (`Database.write`), so
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from app.api.events import Usage
 from app.store.db import Database
@@ -21,7 +23,7 @@ _CONV_COLS = "id, title, created_at, updated_at, model, effort, pinned"
 _MSG_COLS = (
     "id, conversation_id, role, content, reasoning, status, error, model, effort, "
     "prompt_tokens, completion_tokens, cached_tokens, version_of, reply_to, created_at, "
-    "finished_at, finish_reason"
+    "finished_at, finish_reason, comparison_id, kept_answer, figures"
 )
 _ATT_COLS = (
     "kind, mime, sha256, bytes, width, height, duration_s, original_name, ordinal, id, message_id"
@@ -175,6 +177,8 @@ def start_assistant_message(
             "VALUES (?, 'assistant', '', '', 'streaming', ?, ?, ?, ?, ?, ?)",
             (conversation_id, model, effort, group, reply_to, owner, now),
         )
+        if reply_to is not None:  # a newer answer is shown until one is kept again
+            c.execute("UPDATE messages SET kept_answer = NULL WHERE id = ?", (reply_to,))
         c.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return _load_messages(c, "id = ?", (cur.lastrowid,))[0]
 
@@ -286,14 +290,17 @@ def active_messages(db: Database, conversation_id: int) -> list[Message]:
     """The conversation as currently shown: the latest version of each turn.
 
     Turns are ordered by the id of their first version. For each turn the newest user
-    version is shown, followed by the newest assistant message replying to that very
-    version (an edited question shows its own answer, not the old one's). Assistant rows
-    without `reply_to` form turns of their own, versioned the same way.
+    version is shown, followed by the answer that version kept ("Use this answer" in a
+    comparison) or else the newest assistant message replying to that very version (an
+    edited question shows its own answer, not the old one's). Assistant rows without
+    `reply_to` form turns of their own, versioned the same way.
     """
     rows = list_messages(db, conversation_id)
     latest: dict[int, Message] = {}  # group id -> newest member
     answers: dict[int, Message] = {}  # user id -> newest assistant replying to it
+    by_id: dict[int, Message] = {}
     for m in rows:  # id order, so later rows win
+        by_id[m.id] = m
         if m.role == "assistant" and m.reply_to is not None:
             answers[m.reply_to] = m
         else:
@@ -302,7 +309,10 @@ def active_messages(db: Database, conversation_id: int) -> list[Message]:
     for group in sorted(latest):
         m = latest[group]
         shown.append(m)
-        if m.role == "user" and m.id in answers:
+        kept = by_id.get(m.kept_answer) if m.kept_answer is not None else None
+        if kept is not None and kept.reply_to == m.id:
+            shown.append(kept)
+        elif m.role == "user" and m.id in answers:
             shown.append(answers[m.id])
     return shown
 
@@ -322,4 +332,16 @@ def _load_messages(c: sqlite3.Connection, where: str, args: tuple[object, ...]) 
             chunk,
         ):
             by_message.setdefault(a[10], []).append(AttachmentRecord(*a))
-    return [Message(*r, attachments=tuple(by_message.get(r[0], ()))) for r in rows]
+    return [Message(*r[:17], attachments=tuple(by_message.get(r[0], ())), comparison_id=r[17],
+                    kept_answer=r[18], figures=_figures(r[19])) for r in rows]
+
+
+def _figures(raw: str | None) -> dict[str, Any] | None:
+    """A stored figures object; anything unreadable (edited by hand) counts as none."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 ExportFormat = Literal["md", "json"]
 
@@ -59,6 +59,28 @@ class Message:
     finished_at: int | None
     finish_reason: str | None
     attachments: tuple[AttachmentRecord, ...]
+    comparison_id: int | None = None  # the effort comparison this answer was one column of
+    kept_answer: int | None = None  # on a user turn: the answer chosen among its versions
+    figures: dict[str, Any] | None = None  # an answer's timings and token counts (JSON)
+
+
+@dataclass(frozen=True)
+class ComparisonRecord:
+    """One "compare efforts" run on a user turn: the answers it made and the one kept."""
+
+    id: int
+    conversation_id: int
+    user_message_id: int
+    efforts: tuple[str, ...]
+    template: str | None
+    kept_message_id: int | None
+    created_at: int
+    answers: tuple[Message, ...] = ()  # its columns, in effort order as asked
+
+    @property
+    def kept_effort(self) -> str | None:
+        kept = next((m for m in self.answers if m.id == self.kept_message_id), None)
+        return kept.effort if kept is not None else None
 
 
 @dataclass(frozen=True)

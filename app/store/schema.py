@@ -167,6 +167,33 @@ def _v3(conn: sqlite3.Connection, use_fts: bool) -> None:
     _run_script(conn, _V3_TEMPLATES)
 
 
+_V4_COMPARISONS = """
+CREATE TABLE comparisons(
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    user_message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    efforts TEXT NOT NULL,
+    template TEXT,
+    kept_message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX comparisons_by_conversation ON comparisons(conversation_id, id);
+ALTER TABLE messages ADD COLUMN comparison_id INTEGER
+    REFERENCES comparisons(id) ON DELETE SET NULL;
+ALTER TABLE messages ADD COLUMN kept_answer INTEGER;
+ALTER TABLE messages ADD COLUMN figures TEXT
+"""
+
+
+def _v4(conn: sqlite3.Connection, use_fts: bool) -> None:
+    """Effort comparisons: their record, each answer's figures, the answer a turn keeps.
+
+    `messages.figures` is JSON (timings and token counts of one answer), `kept_answer` on a
+    user row names the answer chosen among its versions ("Use this answer").
+    """
+    _run_script(conn, _V4_COMPARISONS)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction (executescript would commit)."""
     for statement in script.split(";"):
@@ -175,5 +202,5 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 Migration = Callable[[sqlite3.Connection, bool], None]
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
 LATEST = len(MIGRATIONS)

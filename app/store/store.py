@@ -12,19 +12,20 @@ import asyncio
 import functools
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.api.events import Usage
-from app.store import export, history, search, templates, uploads
+from app.store import comparisons, export, history, search, templates, uploads
 from app.store.blobs import BlobStore
 from app.store.db import Database, is_damage, mark_suspect, open_database
 from app.store.errors import StoreError, translate
 from app.store.owner import OwnerLock, owner_is_gone, sweep_stale_locks
 from app.store.records import (
     AttachmentRecord,
+    ComparisonRecord,
     Conversation,
     ExportFormat,
     Message,
@@ -265,6 +266,25 @@ class Store:
     ) -> list[SearchHit]:
         """Newest `limit` messages containing every term; snippets wrap hits in `marks`."""
         return await self._run(_search, text, limit, marks)
+
+    # -- effort comparisons ------------------------------------------------------------------
+
+    async def create_comparison(self, user_message_id: int, efforts: Sequence[str],
+                                template: str | None = None) -> int:
+        return await self._run(comparisons.create_comparison, user_message_id, list(efforts),
+                               template)
+
+    async def set_figures(self, message_id: int, figures: Mapping[str, Any],
+                          comparison_id: int | None = None) -> None:
+        """An answer's timings and token counts (shown beside its version)."""
+        await self._run(comparisons.set_figures, message_id, dict(figures), comparison_id)
+
+    async def keep_answer(self, message_id: int) -> Message:
+        """Make this answer its turn's shown one (and its effort the conversation's)."""
+        return await self._run(comparisons.keep_answer, message_id)
+
+    async def list_comparisons(self, conversation_id: int) -> list[ComparisonRecord]:
+        return await self._run(comparisons.list_comparisons, conversation_id)
 
     # -- uploads cache -----------------------------------------------------------------------
 

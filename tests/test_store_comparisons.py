@@ -1,0 +1,67 @@
+"""Comparisons in the store: the v4 migration from every earlier version, keep, cascade."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app.store import Store, schema
+from tests.test_store_migrations import make_old_db
+
+
+@pytest.mark.parametrize("version", range(1, schema.LATEST))
+async def test_comparisons_work_on_a_migrated_database(data_dir: Path, version: int) -> None:
+    path = data_dir / "stepdesk.db"
+    make_old_db(path, version)  # user turn 1, its answer 2 (no figures, no comparison)
+    store = await Store.open(path, owner_dir=data_dir / "owners")
+    try:
+        [old] = [m for m in await store.list_messages(1) if m.id == 2]
+        assert (old.comparison_id, old.kept_answer, old.figures) == (None, None, None)
+        comparison = await store.create_comparison(1, ["low", "high"], "chart-to-table")
+        low = await store.start_assistant_message(1, reply_to=1, model="m", effort="low",
+                                                  version_of=2)
+        await store.finish_message(low.id, "complete")
+        await store.set_figures(low.id, {"effort": "low", "total_s": 1.5}, comparison)
+        await store.keep_answer(2)  # the old, pre-comparison answer can be kept too
+        assert [m.id for m in await store.active_messages(1)] == [1, 2]
+        await store.keep_answer(low.id)
+        assert [m.id for m in await store.active_messages(1)] == [1, low.id]
+        [record] = await store.list_comparisons(1)
+        assert (record.template, record.kept_effort) == ("chart-to-table", "low")
+        assert record.answers[0].figures == {"effort": "low", "total_s": 1.5}
+        assert (await store.get_conversation(1)).effort == "low"  # type: ignore[union-attr]
+        await store.delete_conversation(1)
+        assert await store.list_comparisons(1) == []
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("bad", ["not json", "[1, 2]", "null", ""])
+async def test_unreadable_figures_count_as_none(data_dir: Path, bad: str) -> None:
+    path = data_dir / "stepdesk.db"
+    make_old_db(path, schema.LATEST)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE messages SET figures = ? WHERE id = 2", (bad,))
+    conn.commit()
+    conn.close()
+    store = await Store.open(path, owner_dir=data_dir / "owners")
+    try:
+        assert (await store.get_message(2)).figures is None  # type: ignore[union-attr]
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("message_id", [1, 99])
+async def test_only_an_answer_to_a_turn_can_be_kept(data_dir: Path, message_id: int) -> None:
+    path = data_dir / "stepdesk.db"
+    make_old_db(path, schema.LATEST)
+    store = await Store.open(path, owner_dir=data_dir / "owners")
+    try:
+        with pytest.raises(ValueError, match="not an answer"):
+            await store.keep_answer(message_id)
+        with pytest.raises(ValueError, match="no user message"):
+            await store.create_comparison(2, ["low", "high"], None)
+    finally:
+        await store.close()
