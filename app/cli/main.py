@@ -167,18 +167,18 @@ async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Servi
     turns: list[tuple[str, list[PreparedMedia]]] = await prepare_files(
         args, prompt, services, err)
     conversation_id = args.conversation
-    if args.compare is not None:
-        from app.cli.compare import run_compare
-
-        [(text, media)] = turns
-        return await run_compare(services, args, conversation_id, text, media, out, err,
-                                 title=title, template=template.slug if template else None)
     code = EXIT_OK
     saved = 0
     try:
         if template is not None:
             check_template_media(template, turns)
         await _connect(services, env)
+        if args.compare is not None:
+            from app.cli.compare import run_compare
+
+            [(text, media)] = turns
+            return await run_compare(services, args, conversation_id, text, media, out, err,
+                                     title=title, template=template.slug if template else None)
         for text, media in turns:
             conversation_id, code = await stream_turn(
                 services, conversation_id, text, media, args, out, err, title=title)
