@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.api.client import StepClient
@@ -193,17 +194,24 @@ class ChatEngine:
             yield event
 
     async def edit_and_resend(self, user_message_id: int, text: str, *,
-                              effort: str | None = None) -> AsyncIterator[TurnEvent]:
-        """A new version of a user turn (same attachments, new text) and a reply to it."""
+                              effort: str | None = None,
+                              replace: Mapping[int, PreparedMedia] | None = None
+                              ) -> AsyncIterator[TurnEvent]:
+        """A new version of a user turn (new text; the same attachments, except those in
+        `replace`, by ordinal: an image edited again) and a reply to it."""
         old = await self._require(user_message_id, "user")
         effort = effort or old.effort or self._settings.effort
         model = old.model or self._settings.model
-        records = [
-            AttachmentRecord(kind=a.kind, mime=a.mime, sha256=a.sha256, bytes=a.bytes,
-                             width=a.width, height=a.height, duration_s=a.duration_s,
-                             original_name=a.original_name, ordinal=a.ordinal)
-            for a in old.attachments
-        ]
+        replace = replace or {}
+        records = []
+        for a in old.attachments:
+            item = replace.get(a.ordinal)
+            if item is None:
+                records.append(dataclasses.replace(a, id=None, message_id=None))
+                continue
+            self._keep_blob(item)
+            records.append(_record_for(item, a.ordinal))
+            yield MediaPrepared(item, item.changes)
         user = await self._store.add_user_message(
             old.conversation_id, text, records, model=model, effort=effort,
             version_of=old.version_of or old.id)
@@ -332,6 +340,9 @@ class ChatEngine:
             self._blobs.adopt(item.path, item.sha256, item.ext)
         if item.thumbnail and self._blobs.thumbnail_path(item.sha256) is None:
             self._blobs.put_thumbnail(item.sha256, item.thumbnail)
+        edit = item.edit
+        if edit is not None and not self._blobs.exists(edit.base_sha256, "png"):
+            self._blobs.adopt(edit.base_path, edit.base_sha256, "png")
 
     # -- helpers: the request ---------------------------------------------------------------
 
@@ -410,9 +421,12 @@ class ChatEngine:
 
 
 def _record_for(item: PreparedMedia, ordinal: int) -> AttachmentRecord:
+    edit = item.edit
     return AttachmentRecord(kind=item.kind, mime=item.mime, sha256=item.sha256, bytes=item.size,
                             width=item.width, height=item.height, duration_s=item.duration_s,
-                            original_name=item.original_name, ordinal=ordinal)
+                            original_name=item.original_name, ordinal=ordinal,
+                            edits=None if edit is None else edit.steps.to_json(),
+                            edit_base=None if edit is None else edit.base_sha256)
 
 
 def _failure_for(exc: ApiError, *, started: bool) -> TurnFailed:

@@ -13,6 +13,7 @@ from pathlib import Path
 from app import limits
 from app.api.request import ChatMessage, ChatRequest, MediaRef
 from app.config import Settings
+from app.media.edit_steps import EditError, EditSteps, callout_legend
 from app.store import BlobStore, Message
 
 EXT_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
@@ -32,6 +33,7 @@ def plan_request(history: Sequence[Message], blobs: BlobStore, settings: Setting
                 messages.append(ChatMessage("assistant", message.content))
             continue
         media: list[MediaRef] = []
+        marked: list[tuple[int, EditSteps]] = []
         for attachment in message.attachments:
             ext = EXT_BY_MIME.get(attachment.mime, "bin")
             path = blobs.path(attachment.sha256, ext)
@@ -41,12 +43,36 @@ def plan_request(history: Sequence[Message], blobs: BlobStore, settings: Setting
                 continue
             media.append(MediaRef(attachment.kind, attachment.mime,  # type: ignore[arg-type]
                                   url=f"sha256:{attachment.sha256}", path=path))
-        if message.content or media:
-            messages.append(ChatMessage("user", message.content, tuple(media)))
+            if attachment.kind == "image" and attachment.edits:
+                number = sum(1 for ref in media if ref.kind == "image")
+                marked.append((number, stored_steps(attachment.edits)))
+        text = with_legend(message.content, marked)
+        if text or media:
+            messages.append(ChatMessage("user", text, tuple(media)))
     request = ChatRequest(model=model, messages=tuple(messages), effort=effort,
                           detail=settings.detail, max_tokens=settings.max_tokens,
                           api_style=settings.api_style)
     return request, omitted
+
+
+def with_legend(text: str, marked: Sequence[tuple[int, EditSteps]]) -> str:
+    """The user's text followed by what the numbered markers on its images mean.
+
+    Built at request time from the stored steps (never saved into the message), so the
+    window, the CLI and a resend all tell the model the same thing.
+    """
+    legend = callout_legend(marked)
+    if not legend:
+        return text
+    return f"{text}\n\n{legend}" if text.strip() else legend
+
+
+def stored_steps(edits: str) -> EditSteps:
+    """Steps saved with an attachment; a damaged record means "no markers", not a failure."""
+    try:
+        return EditSteps.from_json(edits)
+    except EditError:
+        return EditSteps()
 
 
 def uses_files(request: ChatRequest, settings: Settings) -> bool:

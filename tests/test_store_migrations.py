@@ -93,6 +93,7 @@ async def test_migrates_every_earlier_version_keeping_rows(data_dir: Path, versi
         assert (conv.title, conv.pinned, conv.effort) == ("Old chat", True, "medium")
         user, reply = await store.active_messages(conv.id)
         assert user.attachments[0].sha256 == "c" * 64 and reply.reasoning == "hmm"
+        assert (user.attachments[0].edits, user.attachments[0].edit_base) == (None, None)
         assert (reply.prompt_tokens, reply.completion_tokens) == (5, 4)
         assert await store.lookup_upload("c" * 64, "https://x/v1", "acct") == "file-old"
         assert await store.get_setting("theme") == "dark"

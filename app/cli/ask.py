@@ -31,8 +31,12 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
 
     Returns the turns to send: one normally, one per part with `--split`.
     """
+    from app.cli.edit_flags import edits_by_file
+
+    edits = edits_by_file(getattr(args, "edits", []), len(args.file))
     if not args.file:
         return [(prompt, [])]
+    from app.media.edit_steps import EditRequest
     from app.media.errors import MediaError, VideoTooLong, fmt_duration
     from app.media.fitting import fit_message
     from app.media.intake import IntakeOptions, prepare
@@ -50,10 +54,14 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
     parts: list[tuple[Path, float, float]] = []
     try:
         long_video: tuple[Path, float] | None = None
-        for path in args.file:
+        for index, path in enumerate(args.file):
+            steps = edits.get(index)
+            edit = EditRequest(steps) if steps else None
             try:
                 prepared.append(await prepare(path, work_dir=work_dir,
-                                              options=IntakeOptions(trim=trim)))
+                                              options=IntakeOptions(trim=trim, edit=edit)))
+                for hint in (prepared[-1].edit.hints if prepared[-1].edit else ()):
+                    print(f"stepdesk: {prepared[-1].original_name}: {hint}", file=err)
             except VideoTooLong as exc:
                 if not args.split:
                     raise

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
+from app.cli.edit_flags import add_edit_arguments
 from app.cli.errors import EXIT_BAD_INPUT, CliError
 from app.config import EFFORTS
 
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --compare: make this effort's answer the turn's answer")
     ask.add_argument("--json", action="store_true",
                      help="with --compare: print one JSON object with the answers and figures")
+    add_edit_arguments(ask)
 
     history = commands.add_parser("history", help="browse the local history")
     hist = history.add_subparsers(dest="action", required=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ from app.media.errors import MediaTooLarge
 from app.media.hashing import unique_path, write_and_hash
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from app.media.intake import PreparedMedia
 
 # (quality, long side) tried in turn on the images that are over their share of the budget.
@@ -80,6 +83,9 @@ def _recompress(item: PreparedMedia, work_dir: Path, quality: int, side: int) ->
     with image_mod.open(item.path) as im:
         im.draft("RGB", (side, side))
         work = im.convert("RGB") if im.mode != "L" else im.copy()
+    edit = item.edit
+    if edit is not None and edit.redactions:
+        return _shrink_redacted(item, work, work_dir, side)
     if max(work.size) > side:
         work.thumbnail((side, side), image_mod.Resampling.LANCZOS)
     buf = io.BytesIO()
@@ -95,4 +101,46 @@ def _recompress(item: PreparedMedia, work_dir: Path, quality: int, side: int) ->
     return dataclasses.replace(
         item, path=out, sha256=sha256, size=size, mime="image/jpeg", ext="jpg",
         width=work.width, height=work.height, changes=changes,
+    )
+
+
+def _shrink_redacted(item: PreparedMedia, work: Image, work_dir: Path, side: int
+                     ) -> PreparedMedia:
+    """A redacted image stays PNG (JPEG would blur the fill) and only gets smaller.
+
+    The redactions are filled again after resampling, rounded outwards, so the smaller copy
+    is as solid where it matters as the one it replaces.
+    """
+    from app.media.edit_steps import REDACT_FILL, Box
+    from app.media.images import pil, stamp_scaled
+
+    assert item.edit is not None
+    if max(work.size) <= side:
+        return item
+    scale = side / max(work.size)
+    size = (max(1, round(work.width * scale)), max(1, round(work.height * scale)))
+    if size == work.size:
+        return item
+    sx, sy = size[0] / work.width, size[1] / work.height
+    small = work.convert("RGB").resize(size, pil().Resampling.LANCZOS, reducing_gap=3.0)
+    boxes = [(b.x, b.y, b.right, b.bottom) for b in item.edit.redactions]
+    stamp_scaled(small, boxes, sx, sy, REDACT_FILL)
+    buf = io.BytesIO()
+    small.save(buf, "PNG", compress_level=6)
+    data = buf.getvalue()
+    if len(data) >= item.size:
+        return item
+    out = unique_path(work_dir, "fit", "png")
+    sha256, size_bytes = write_and_hash(data, out)
+    if item.path.parent.resolve() == work_dir.resolve():
+        item.path.unlink(missing_ok=True)
+    changes = item.changes if _NOTE in item.changes else (*item.changes, _NOTE)
+    redactions = []
+    for left, top, right, bottom in boxes:
+        x0, y0 = math.floor(left * sx), math.floor(top * sy)
+        box = Box(x0, y0, math.ceil(right * sx) - x0, math.ceil(bottom * sy) - y0)
+        redactions.append(box.clip(*size))
+    return dataclasses.replace(
+        item, path=out, sha256=sha256, size=size_bytes, width=size[0], height=size[1],
+        changes=changes, edit=dataclasses.replace(item.edit, redactions=tuple(redactions)),
     )

@@ -9,6 +9,8 @@ Pillow is imported lazily: the window must paint before we pay for it.
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -193,16 +195,74 @@ def _looks_like_graphics(im: Image) -> bool:
     return sample.getcolors(maxcolors=2048) is not None
 
 
-def thumbnail_png(im: Image) -> bytes:
-    """A PNG of at most `limits.THUMBNAIL_SIDE` px on the long side, made once at intake."""
+def thumbnail_png(im: Image, solid: Sequence[tuple[int, int, int, int]] = (),
+                  fill: tuple[int, int, int] = (0, 0, 0)) -> bytes:
+    """A PNG of at most `limits.THUMBNAIL_SIDE` px on the long side, made once at intake.
+
+    `solid` boxes (left, top, right, bottom in `im` pixels) are filled again after
+    resampling, rounded outwards, so a redaction stays solid at the thumbnail's scale too.
+    """
     source = im if im.mode in ("RGB", "L") else im.convert("RGB")
     size = _fit(im.width, im.height, limits.THUMBNAIL_SIDE)
     # resize() returns a new image (no full-size copy first, unlike Image.thumbnail).
     thumb = source.resize(size, pil().Resampling.BICUBIC, reducing_gap=2.0)
+    stamp_scaled(thumb, solid, size[0] / im.width, size[1] / im.height, fill)
     thumb.info = {}
     buf = io.BytesIO()
     thumb.save(buf, "PNG", optimize=False, compress_level=6)
     return buf.getvalue()
+
+
+def stamp_scaled(im: Image, boxes: Sequence[tuple[int, int, int, int]], sx: float, sy: float,
+                 fill: tuple[int, int, int]) -> None:
+    """Fill `boxes` (in pixels of the unscaled image) on `im`, scaled by (sx, sy) outwards.
+
+    Resampling blends a filled box's border with its neighbours; filling the covering box
+    again afterwards makes every pixel that shows any part of it the fill colour.
+    """
+    for left, top, right, bottom in boxes:
+        x0, y0 = max(0, math.floor(left * sx)), max(0, math.floor(top * sy))
+        x1, y1 = min(im.width, math.ceil(right * sx)), min(im.height, math.ceil(bottom * sy))
+        if x1 > x0 and y1 > y0:
+            im.paste(fill if im.mode == "RGB" else 0, (x0, y0, x1, y1))
+
+
+def decode_upright(data: bytes, name: str) -> tuple[Image, tuple[str, ...]]:
+    """Every pixel of an image (its first frame) upright, opaque, sRGB, RGB: what edits apply to.
+
+    Returns the image and human notes on what that took, including the metadata that will
+    not be sent. Raises CorruptMedia / MediaTooLarge like `prepare_image`.
+    """
+    im = open_image(data, name)
+    fmt = im.format or "image"
+    notes: list[str] = []
+    if getattr(im, "n_frames", 1) > 1 and fmt != "MPO":
+        notes.append(f"edited the first frame of an animated {_FORMAT_NAMES.get(fmt, fmt)}")
+    meta_kinds, _strict, has_gps = _metadata_found(im)
+    orientation = _orientation(im)
+    icc = im.info.get("icc_profile")
+    try:
+        im.load()
+    except Exception as exc:  # truncated / damaged data: Pillow raises OSError, SyntaxError, …
+        raise CorruptMedia(f"“{name}” is damaged or incomplete ({_why(exc)}).") from exc
+    work, converted = _to_srgb(im, icc)
+    if converted:
+        notes.append("converted colours to sRGB")
+    if _has_alpha(work):
+        work = _flatten(work)
+        notes.append("flattened transparency onto white")
+    if orientation != 1:
+        work = work.transpose(_TRANSPOSE[orientation])
+        notes.append("rotated upright (EXIF orientation)")
+    if work.mode != "RGB":
+        work = work.convert("RGB")
+    work.info = {}
+    return work, (*notes, *_metadata_notes(meta_kinds, has_gps))
+
+
+def fit_long_side(width: int, height: int) -> tuple[int, int]:
+    """The size an image of width × height is sent at (long side ≤ the API's limit)."""
+    return _fit(width, height, limits.MAX_IMAGE_LONG_SIDE)
 
 
 def encode(im: Image, ext: str, *, quality: int = PHOTO_QUALITY, source: Image | None = None

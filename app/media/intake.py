@@ -21,6 +21,7 @@ from typing import BinaryIO, Literal
 
 from app.fsmodes import private_dir
 from app.media import images, video
+from app.media.edit_steps import Box, EditRequest, EditSteps
 from app.media.errors import (
     CorruptMedia,
     MediaError,
@@ -36,6 +37,7 @@ from app.media.sniff import HEAD_BYTES, Sniffed, looks_like_text, sniff
 __all__ = [
     "IntakeOptions",
     "MediaError",
+    "PreparedEdit",
     "PreparedMedia",
     "VideoTooLong",
     "check_message_limits",
@@ -61,6 +63,24 @@ class PreparedMedia:
     changes: tuple[str, ...]  # human notes: "converted HEIC → JPEG", "removed location data"
     thumbnail: bytes | None  # PNG, long side ≤ limits.THUMBNAIL_SIDE
     ext: str  # "jpg" | "png" | "gif" | "webp" | "mp4"
+    edit: PreparedEdit | None = None  # the user's marks and redactions, already flattened
+
+
+@dataclass(frozen=True)
+class PreparedEdit:
+    """What an edited image keeps beside the flattened bytes it sends.
+
+    `base_path` (a PNG in work_dir, hashed as `base_sha256`) is the image `steps` apply to,
+    for "Edit again"; `redactions` are in pixels of the sent image, so anything that
+    resamples it later (fitting the message's 20 MB) can fill them again.
+    """
+
+    steps: EditSteps
+    base_path: Path
+    base_sha256: str
+    original_kept: bool
+    redactions: tuple[Box, ...]
+    hints: tuple[str, ...] = ()  # steps clipped to the image or ignored as empty
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,7 @@ class IntakeOptions:
 
     trim: tuple[float, float] | None = None
     progress: Callable[[float], None] | None = None
+    edit: EditRequest | None = None  # marks and redactions to flatten into an image
 
 
 def prepare_sync(
@@ -109,6 +130,7 @@ async def prepare(
         options = IntakeOptions(
             trim=options.trim,
             progress=lambda value: loop.call_soon_threadsafe(callback, value),
+            edit=options.edit,
         )
     worker = asyncio.ensure_future(
         asyncio.to_thread(_prepare, source, work_dir, name, options, cancel)
@@ -122,8 +144,15 @@ async def prepare(
         except BaseException:  # MediaCancelled or any failure: nothing was left behind
             pass
         else:  # it completed before noticing: drop the result nobody will adopt
-            finished.path.unlink(missing_ok=True)
+            discard(finished)
         raise
+
+
+def discard(item: PreparedMedia) -> None:
+    """Delete the work files of a prepared item nobody will send (removed, replaced)."""
+    item.path.unlink(missing_ok=True)
+    if item.edit is not None:
+        item.edit.base_path.unlink(missing_ok=True)
 
 
 def _prepare(
@@ -141,7 +170,8 @@ def _prepare(
             raise CorruptMedia(f"“{shown}” is empty (0 bytes).")
         found = _identify(data[:HEAD_BYTES], shown)
         if found is None or found.kind == "image":
-            return _image(data, shown, found, work_dir)
+            return _image(data, shown, found, work_dir, options.edit)
+        _refuse_edit(options, shown)
         spool = unique_path(work_dir, "paste", "bin")
         write_and_hash(data, spool)
         try:
@@ -166,7 +196,8 @@ def _prepare(
                 raise MediaTooLarge(f"“{shown}” grew past "
                                     f"{images.MAX_IMAGE_FILE_BYTES / 1e6:.0f} MB while it was "
                                     "read; it is too large for an image Step Desk can prepare.")
-            return _image(head + rest, shown, found, work_dir)
+            return _image(head + rest, shown, found, work_dir, options.edit)
+        _refuse_edit(options, shown)
         result = video.prepare_video(
             path, stream, head, shown, work_dir,
             trim=options.trim, progress=options.progress, cancel=cancel,
@@ -195,8 +226,17 @@ def _identify(head: bytes, shown: str) -> Sniffed | None:
     return found
 
 
-def _image(data: bytes, shown: str, found: Sniffed | None, work_dir: Path) -> PreparedMedia:
+def _refuse_edit(options: IntakeOptions, shown: str) -> None:
+    if options.edit is not None and options.edit.steps:
+        raise UnsupportedMedia(f"“{shown}” is a video; marks and redactions apply to images "
+                               "only.")
+
+
+def _image(data: bytes, shown: str, found: Sniffed | None, work_dir: Path,
+           edit: EditRequest | None = None) -> PreparedMedia:
     """Prepare an image held in memory and write the bytes to send, hashing them."""
+    if edit is not None:
+        return _edited(data, shown, work_dir, edit)
     try:
         result = images.prepare_image(data, shown)
     except CorruptMedia as exc:
@@ -211,6 +251,24 @@ def _image(data: bytes, shown: str, found: Sniffed | None, work_dir: Path) -> Pr
         kind="image", mime=result.mime, path=out, sha256=sha256, size=size,
         width=result.width, height=result.height, duration_s=None, original_name=shown,
         changes=result.changes, thumbnail=result.thumbnail, ext=result.ext,
+    )
+
+
+def _edited(data: bytes, shown: str, work_dir: Path, edit: EditRequest) -> PreparedMedia:
+    """Flatten the edits first, so the hash, the upload and every copy are of the edited image."""
+    from app.media import annotate
+
+    result = annotate.prepare_edited(data, shown, edit)
+    out = unique_path(work_dir, "img", "png")
+    sha256, size = write_and_hash(result.data, out)
+    base = unique_path(work_dir, "base", "png")
+    base_sha256, _ = write_and_hash(result.base, base)
+    return PreparedMedia(
+        kind="image", mime="image/png", path=out, sha256=sha256, size=size,
+        width=result.width, height=result.height, duration_s=None, original_name=shown,
+        changes=result.changes, thumbnail=result.thumbnail, ext="png",
+        edit=PreparedEdit(result.base_steps, base, base_sha256, result.original_kept,
+                          result.redactions, result.hints),
     )
 
 

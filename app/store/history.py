@@ -26,7 +26,8 @@ _MSG_COLS = (
     "finished_at, finish_reason, comparison_id, kept_answer, figures"
 )
 _ATT_COLS = (
-    "kind, mime, sha256, bytes, width, height, duration_s, original_name, ordinal, id, message_id"
+    "kind, mime, sha256, bytes, width, height, duration_s, original_name, ordinal, id, message_id, "
+    "edits, edit_base"
 )
 
 
@@ -90,23 +91,29 @@ def delete_conversation(db: Database, conversation_id: int) -> list[str]:
         shas = [
             r[0]
             for r in c.execute(
-                "SELECT DISTINCT a.sha256 FROM attachments a "
-                "JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ?",
-                (conversation_id,),
+                "SELECT a.sha256 FROM attachments a "
+                "JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ? "
+                "UNION SELECT a.edit_base FROM attachments a "
+                "JOIN messages m ON m.id = a.message_id "
+                "WHERE m.conversation_id = ? AND a.edit_base IS NOT NULL",
+                (conversation_id, conversation_id),
             )
         ]
         c.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         orphaned = [
             s
             for s in shas
-            if c.execute("SELECT 1 FROM attachments WHERE sha256 = ? LIMIT 1", (s,)).fetchone()
+            if c.execute("SELECT 1 FROM attachments WHERE sha256 = ?1 OR edit_base = ?1 LIMIT 1",
+                         (s,)).fetchone()
             is None
         ]
     return sorted(orphaned)
 
 
 def referenced_sha256s(db: Database) -> set[str]:
-    return {r[0] for r in db.conn.execute("SELECT DISTINCT sha256 FROM attachments")}
+    return {r[0] for r in db.conn.execute(
+        "SELECT sha256 FROM attachments UNION "
+        "SELECT edit_base FROM attachments WHERE edit_base IS NOT NULL")}
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -145,10 +152,11 @@ def add_user_message(
         message_id = cur.lastrowid or 0
         c.executemany(
             "INSERT INTO attachments(message_id, kind, mime, sha256, bytes, width, height, "
-            "duration_s, original_name, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "duration_s, original_name, ordinal, edits, edit_base) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (message_id, a.kind, a.mime, a.sha256, a.bytes, a.width, a.height,
-                 a.duration_s, a.original_name, a.ordinal)
+                 a.duration_s, a.original_name, a.ordinal, a.edits, a.edit_base)
                 for a in attachments
             ],
         )

@@ -37,6 +37,8 @@ class AttachmentRecord:
     ordinal: int
     id: int | None = None
     message_id: int | None = None
+    edits: str | None = None  # JSON edit steps (app.media.edit_steps) applied to `edit_base`
+    edit_base: str | None = None  # sha256 of the PNG blob the edits apply to ("Edit again")
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,18 @@ def _v4(conn: sqlite3.Connection, use_fts: bool) -> None:
     _run_script(conn, _V4_COMPARISONS)
 
 
+def _v5(conn: sqlite3.Connection, use_fts: bool) -> None:
+    """Image edits beside the attachment: the steps as JSON and the blob they apply to.
+
+    `edits` (JSON, `app.media.edit_steps`) and `edit_base` (sha256 of a PNG blob) are NULL for
+    an attachment the user did not edit; the blob is kept only for "Edit again", never sent.
+    """
+    conn.execute("ALTER TABLE attachments ADD COLUMN edits TEXT")
+    conn.execute("ALTER TABLE attachments ADD COLUMN edit_base TEXT")
+    conn.execute("CREATE INDEX attachments_by_edit_base ON attachments(edit_base) "
+                 "WHERE edit_base IS NOT NULL")
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction (executescript would commit)."""
     for statement in script.split(";"):
@@ -202,5 +214,5 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 Migration = Callable[[sqlite3.Connection, bool], None]
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
