@@ -65,3 +65,33 @@ async def test_only_an_answer_to_a_turn_can_be_kept(data_dir: Path, message_id: 
             await store.create_comparison(2, ["low", "high"], None)
     finally:
         await store.close()
+
+
+async def test_use_an_effort_for_a_template_builtin_or_own(data_dir: Path) -> None:
+    from dataclasses import replace
+
+    from app.templates.builtin import load_builtins
+    from app.templates.model import TemplateError
+    from app.templates.service import TemplateCatalogue
+
+    builtins = load_builtins()
+    store = await Store.open(data_dir / "stepdesk.db", owner_dir=data_dir / "owners")
+    try:
+        catalogue = TemplateCatalogue(store, builtins)
+        builtin = builtins[0]
+        other = "low" if builtin.effort != "low" else "high"
+        assert (await catalogue.set_effort(builtin.slug, other)).effort == other
+        own = await catalogue.save(replace(builtin, slug="mine", name="Mine", builtin=False))
+        await catalogue.set_effort(own.slug, "medium")
+        with pytest.raises(TemplateError):
+            await catalogue.set_effort(own.slug, "extreme")
+    finally:
+        await store.close()
+    store = await Store.open(data_dir / "stepdesk.db", owner_dir=data_dir / "owners")
+    try:  # remembered across a restart; the built-in's prompt is untouched
+        catalogue = TemplateCatalogue(store, builtins)
+        again = await catalogue.require(builtin.slug)
+        assert (again.effort, again.prompt, again.builtin) == (other, builtin.prompt, True)
+        assert (await catalogue.require("mine")).effort == "medium"
+    finally:
+        await store.close()

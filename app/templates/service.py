@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from app.config import EFFORTS
 from app.templates.io import ImportPlan, export_text, parse_text, plan_import
 from app.templates.model import (
     MAX_NAME,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BUILTIN_PINS_KEY = "templates.builtin_pins"  # settings row: {"slug": true|false, …}
+BUILTIN_EFFORTS_KEY = "templates.builtin_efforts"  # settings row: {"slug": "high", …}
 
 
 class TemplateCatalogue:
@@ -51,7 +53,9 @@ class TemplateCatalogue:
         own = await self._own()
         taken = {t.slug for t in own}
         pins = await self._builtin_pins()
-        builtins = [replace(t, pinned=pins.get(t.slug, t.pinned))
+        efforts = await self._builtin_efforts()
+        builtins = [replace(t, pinned=pins.get(t.slug, t.pinned),
+                            effort=efforts.get(t.slug, t.effort))
                     for t in self._builtins if t.slug not in taken]
         return [*own, *builtins]
 
@@ -130,6 +134,21 @@ class TemplateCatalogue:
             return replace(template, pinned=pinned)
         return await self.save(replace(template, pinned=pinned), replacing=slug)
 
+    async def set_effort(self, slug: str, effort: str) -> Template:
+        """The effort a template sends with ("Use high for this template" after comparing).
+
+        A built-in keeps its prompt read-only; only its effort is remembered, as a setting."""
+        template = await self.require(slug)
+        changed = replace(template, effort=effort)
+        validate(changed)
+        if template.builtin:
+            efforts = await self._builtin_efforts()
+            efforts[slug] = effort
+            await self._store.set_setting(BUILTIN_EFFORTS_KEY,
+                                          json.dumps(efforts, sort_keys=True))
+            return changed
+        return await self.save(changed, replacing=slug)
+
     # -- files ---------------------------------------------------------------------------------
 
     async def export(self, slugs: Sequence[str] = (), *, everything: bool = False) -> str:
@@ -164,6 +183,17 @@ class TemplateCatalogue:
             if template is not None:
                 own.append(template)
         return own
+
+    async def _builtin_efforts(self) -> dict[str, str]:
+        raw = await self._store.get_setting(BUILTIN_EFFORTS_KEY)
+        try:
+            efforts = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            efforts = None
+        if not isinstance(efforts, dict):
+            log.warning("ignoring a malformed %s setting", BUILTIN_EFFORTS_KEY)
+            return {}
+        return {k: v for k, v in efforts.items() if v in EFFORTS}
 
     async def _builtin_pins(self) -> dict[str, bool]:
         raw = await self._store.get_setting(BUILTIN_PINS_KEY)

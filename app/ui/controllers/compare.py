@@ -1,0 +1,362 @@
+"""The comparison controller: runs one "compare efforts" at a time and turns it into signals.
+
+It owns the task that consumes `app.compare.Comparison.events()` (the comparison owns one task
+per column below it); Stop on a column and Stop all go to the comparison, closing the window
+cancels the task (partial answers are kept as `stopped`). Deltas are coalesced per column and
+handed to the view at most ~30 times a second with the live figures, so three streams cost
+the UI thread little more than one. Differences are computed in a worker thread.
+
+Signals:
+    opened(list, str): efforts and prompt of a new comparison (the view shows empty columns).
+    started(int, int): conversation id and user message id, once the turn is stored.
+    deltas(str, str, str): effort, reasoning, answer text (a coalesced batch).
+    figures_changed(str, dict): effort and its figures so far (`app.compare.Figures` as dict).
+    column_status(str, str, str): effort, status, error text ("" unless failed).
+    note(str): a line about the whole run (media left out, uploads, a failure before streaming).
+    finished(int): conversation id: every column has ended.
+    kept(int, int, str, str): conversation id, kept answer id, its effort, and the template
+        slug the turn came from ("" if none) — the window offers "Use <effort> for this
+        template" then.
+    differences_ready(dict): effort → highlighted HTML (the first column has none).
+    comparisons_loaded(int, list): conversation id and its comparisons, worded for the efforts
+        panel: per comparison a list of (summary, kept) per answer (`summary_rows`).
+    failed(str): one sentence (keeping, loading or updating a template failed).
+    busy_changed(bool): whether a comparison runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.compare import DEFAULT_EFFORTS, ColumnEvent, CompareStarted, Comparison, figures_of
+from app.turn_events import (
+    ContentDelta,
+    MediaOmitted,
+    ReasoningDelta,
+    Retrying,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    UploadProgress,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from app.compare import Comparer
+    from app.media.intake import PreparedMedia
+    from app.store import ComparisonRecord, Message
+    from app.ui.widgets.compare_view import ComparisonView
+    from app.ui.widgets.efforts_panel import EffortsPanel
+
+log = logging.getLogger(__name__)
+FLUSH_MS = 33
+EFFORT_SETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Low, medium and high", DEFAULT_EFFORTS),
+    ("Low and high", ("low", "high")),
+    ("Medium and high", ("medium", "high")),
+    ("Low and medium", ("low", "medium")),
+)
+"""The Compare button's menu: label and efforts of each set (the first is the default)."""
+
+
+class CompareController(QObject):
+    """See the module docstring for the signals."""
+
+    opened = Signal(list, str)
+    started = Signal(int, int)
+    deltas = Signal(str, str, str)
+    figures_changed = Signal(str, dict)
+    column_status = Signal(str, str, str)
+    note = Signal(str)
+    finished = Signal(int)
+    kept = Signal(int, int, str, str)
+    differences_ready = Signal(dict)
+    comparisons_loaded = Signal(int, list)
+    failed = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, comparer: Callable[[], Comparer],
+                 set_template_effort: Callable[[str, str], Awaitable[Any]] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._comparer = comparer
+        self._set_template_effort = set_template_effort
+        self._comparison: Comparison | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._side: set[asyncio.Task[Any]] = set()
+        self._pending: dict[str, tuple[list[str], list[str]]] = {}
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self._emit_pending)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    @property
+    def comparison(self) -> Comparison | None:
+        """The comparison shown now (running or done), if any."""
+        return self._comparison
+
+    def is_busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def compare_new(self, conversation_id: int | None, text: str,
+                    media: Sequence[PreparedMedia], *, efforts: Sequence[str] = DEFAULT_EFFORTS,
+                    model: str | None = None, title: str | None = None,
+                    template: str | None = None) -> bool:
+        """Send a new turn and answer it at each effort; False if one already runs."""
+        if self.is_busy():
+            return False
+        comparison = self._comparer().new_turn(conversation_id, text, media, efforts=efforts,
+                                               model=model, title=title, template=template)
+        self._begin(comparison, text)
+        return True
+
+    def compare_turn(self, user_message_id: int, prompt: str, *,
+                     efforts: Sequence[str] = DEFAULT_EFFORTS, model: str | None = None,
+                     template: str | None = None) -> bool:
+        """Answer a sent turn again at each effort (its earlier answers stay versions)."""
+        if self.is_busy():
+            return False
+        comparison = self._comparer().sent_turn(user_message_id, efforts=efforts, model=model,
+                                                template=template)
+        self._begin(comparison, prompt)
+        return True
+
+    def stop(self, effort: str) -> None:
+        if self._comparison is not None:
+            self._comparison.stop(effort)
+
+    def stop_all(self) -> None:
+        if self._comparison is not None:
+            self._comparison.stop()
+
+    def keep(self, effort: str) -> None:
+        """"Use this answer" on the column of `effort` (only a finished answer is kept)."""
+        comparison = self._comparison
+        if comparison is None:
+            return
+        figures = comparison.figures.get(effort)
+        if figures is None or figures.message_id is None or \
+                figures.status not in ("complete", "truncated"):
+            self.failed.emit(f"The {effort} answer has not finished, so it cannot be used yet.")
+            return
+        self._spawn(self._keep(comparison, figures.message_id, effort))
+
+    def compute_differences(self, answers: dict[str, str], added: str, changed: str) -> None:
+        """Highlight what each answer adds or changes against the one to its left."""
+        self._spawn(self._differences(dict(answers), added, changed))
+
+    def load_comparisons(self, conversation_id: int) -> None:
+        self._spawn(self._load(conversation_id))
+
+    def use_for_template(self, slug: str, effort: str) -> None:
+        """"Use <effort> for this template"."""
+        if self._set_template_effort is not None:
+            self._spawn(self._template(slug, effort))
+
+    async def shutdown(self, timeout: float) -> None:
+        """Cancel the run (partials are kept as `stopped`) and any side work, bounded."""
+        tasks = [t for t in (self._task, *self._side) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def _begin(self, comparison: Comparison, prompt: str) -> None:
+        self._comparison = comparison
+        self._pending = {e: ([], []) for e in comparison.efforts}
+        self.opened.emit(list(comparison.efforts), prompt)
+        self._task = asyncio.ensure_future(self._consume(comparison))
+        self._task.set_name("compare")
+        self.busy_changed.emit(True)
+
+    async def _consume(self, comparison: Comparison) -> None:
+        try:
+            async with contextlib.aclosing(comparison.events()) as events:
+                async for item in events:
+                    self._dispatch(comparison, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or a storage failure: say so, never hang "streaming"
+            log.exception("comparison failed")
+            self.note.emit(str(exc) or type(exc).__name__)
+            for effort, figures in comparison.figures.items():
+                if not figures.done:
+                    self.column_status.emit(effort, "error", str(exc))
+        finally:
+            self._emit_pending()
+            self.busy_changed.emit(False)
+            if comparison.conversation_id is not None:
+                self.finished.emit(comparison.conversation_id)
+
+    def _dispatch(self, comparison: Comparison, item: object) -> None:
+        if isinstance(item, ColumnEvent):
+            effort, event = item.effort, item.event
+            if isinstance(event, ContentDelta | ReasoningDelta):
+                reasoning, content = self._pending.setdefault(effort, ([], []))
+                (reasoning if isinstance(event, ReasoningDelta) else content).append(event.text)
+                if not self._flush.isActive():
+                    self._flush.start()
+            elif isinstance(event, TurnStarted | Retrying):
+                self.column_status.emit(effort, comparison.figures[effort].status, "")
+            elif isinstance(event, Usage):
+                if not self._flush.isActive():
+                    self._flush.start()
+            elif isinstance(event, TurnFinished | TurnFailed):
+                self._emit_pending()
+                self.figures_changed.emit(effort, comparison.figures[effort].to_dict())
+                error = event.error if isinstance(event, TurnFailed) else ""
+                self.column_status.emit(effort, event.status, error)
+        elif isinstance(item, CompareStarted):
+            self.started.emit(item.conversation_id, item.user_message_id)
+        elif isinstance(item, MediaOmitted):
+            self.note.emit(f"Left out {', '.join(item.names)}: {item.reason}")
+        elif isinstance(item, UploadProgress) and item.total:
+            done = item.sent >= item.total
+            self.note.emit("" if done else f"Uploading {item.name}… "
+                                           f"{100 * item.sent // item.total} %")
+
+    def _emit_pending(self) -> None:
+        comparison = self._comparison
+        for effort, (reasoning, content) in self._pending.items():
+            if reasoning or content:
+                self.deltas.emit(effort, "".join(reasoning), "".join(content))
+                reasoning.clear()
+                content.clear()
+            if comparison is not None and effort in comparison.figures:
+                self.figures_changed.emit(effort, comparison.figures[effort].to_dict())
+
+    # -- side work ---------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
+    async def _keep(self, comparison: Comparison, message_id: int, effort: str) -> None:
+        try:
+            answer = await self._comparer().keep(message_id)
+        except Exception as exc:
+            log.exception("keeping an answer failed")
+            self.failed.emit(f"Could not use the {effort} answer: {exc}")
+            return
+        self.kept.emit(answer.conversation_id, answer.id, effort, comparison.template or "")
+        await self._load(answer.conversation_id)
+
+    async def _differences(self, answers: dict[str, str], added: str, changed: str) -> None:
+        from app.ui.render.word_diff import diff_html, word_diff
+
+        def work() -> dict[str, str]:
+            efforts = list(answers)
+            return {right: diff_html(word_diff(answers[left], answers[right]),
+                                     added=added, changed=changed)
+                    for left, right in itertools.pairwise(efforts)}
+
+        self.differences_ready.emit(await asyncio.to_thread(work))
+
+    async def _load(self, conversation_id: int) -> None:
+        try:
+            records = await self._comparer().comparisons(conversation_id)
+        except Exception as exc:
+            log.exception("loading comparisons failed")
+            self.failed.emit(f"Could not load the comparisons: {exc}")
+            return
+        self.comparisons_loaded.emit(conversation_id, summary_rows(records))
+
+    async def _template(self, slug: str, effort: str) -> None:
+        assert self._set_template_effort is not None
+        try:
+            await self._set_template_effort(slug, effort)
+        except Exception as exc:
+            self.failed.emit(f"Could not change the template: {exc}")
+
+
+def answer_summary(message: Message) -> str:
+    """"medium 3.2 s · 120 + 45 tokens" — one answer of a comparison in the efforts panel."""
+    parts = []
+    figures = figures_of(message)
+    if figures is not None:
+        if figures.total_s is not None:
+            parts.append(f"{figures.total_s:.1f} s")
+        if figures.reasoning_tokens is not None:
+            parts.append(f"{figures.reasoning_tokens:,} + {figures.answer_tokens or 0:,} tokens")
+        if figures.status not in ("complete", "truncated"):
+            parts.append(figures.status)
+    head = message.effort or "?"
+    return f"{head} {' · '.join(parts)}" if parts else head
+
+
+def summary_rows(records: Sequence[ComparisonRecord]) -> list[list[tuple[str, bool]]]:
+    return [[(answer_summary(m), m.id == r.kept_message_id) for m in r.answers]
+            for r in records]
+
+
+def connect_view(controller: CompareController, view: ComparisonView,
+                 panel: EffortsPanel | None = None) -> None:
+    """Wire a comparison view (and the efforts panel) to the controller, both ways.
+
+    The composition root calls this once; tests call it to drive the real widgets.
+    """
+    from app.ui.widgets.compare_view import highlight_colours
+
+    controller.opened.connect(view.start)
+    controller.deltas.connect(view.append)
+    controller.figures_changed.connect(view.set_figures)
+    controller.column_status.connect(view.set_status)
+    controller.note.connect(view.set_note)
+    controller.differences_ready.connect(view.set_differences)
+    controller.kept.connect(_KeptMarker(view).mark)
+    view.keep_requested.connect(controller.keep)
+    view.stop_requested.connect(controller.stop)
+    view.stop_all_requested.connect(controller.stop_all)
+    view.differences_toggled.connect(_DifferencesAsker(controller, view, highlight_colours).ask)
+    if panel is not None:
+        controller.comparisons_loaded.connect(_PanelFeeder(panel).feed)
+
+
+class _KeptMarker(QObject):
+    """Slot object: the view marks the kept column (no lambda capturing widgets)."""
+
+    def __init__(self, view: ComparisonView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def mark(self, _conversation: int, _message: int, effort: str, _template: str) -> None:
+        self._view.set_kept(effort)
+
+
+class _DifferencesAsker(QObject):
+    """Slot object: turning "Show differences" on asks for them; off shows the answers."""
+
+    def __init__(self, controller: CompareController, view: ComparisonView,
+                 colours: Callable[..., tuple[str, str]]) -> None:
+        super().__init__(view)
+        self._controller, self._view, self._colours = controller, view, colours
+
+    def ask(self, on: bool) -> None:
+        if on:
+            added, changed = self._colours(self._view.palette())
+            self._controller.compute_differences(self._view.answers(), added, changed)
+        else:
+            self._view.set_differences({})
+
+
+class _PanelFeeder(QObject):
+    def __init__(self, panel: EffortsPanel) -> None:
+        super().__init__(panel)
+        self._panel = panel
+
+    def feed(self, _conversation: int, rows: list[list[tuple[str, bool]]]) -> None:
+        self._panel.set_rows(rows)

@@ -1,0 +1,319 @@
+"""The comparison view: one column per reasoning effort, streaming side by side.
+
+Each column shows its answer live (the same streaming Markdown view as a message), its thinking
+(folded), its figures (time to first thought and answer, total, tokens), its finish status,
+"Use this answer" and Stop. A "Show differences" toggle replaces each answer from the second
+column on with a word-level highlight of what it adds or changes against the one to its left.
+
+The view only shows and emits: the comparison controller owns the tasks and calls the setters.
+Streamed text is drawn by one render timer for all columns (at most ~30 paints a second), so
+three streams cost the UI thread about what one does.
+
+Signals:
+    keep_requested(str): "Use this answer" on the column of that effort.
+    stop_requested(str): Stop on one column.
+    stop_all_requested(): Stop all.
+    differences_toggled(bool): the "Show differences" toggle.
+    close_requested(): back to the conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.render.markdown import MarkdownRenderer
+from app.ui.render.markdown_view import MarkdownView, SafeTextBrowser
+from app.ui.widgets.thinking_section import ThinkingSection
+
+RENDER_INTERVAL_MS = 33
+STATUS_TEXT = {
+    "waiting": "Waiting…", "streaming": "Streaming…", "retrying": "Busy; retrying…",
+    "complete": "Done", "truncated": "Cut off at the token limit", "stopped": "Stopped",
+    "interrupted": "Interrupted", "blocked": "Blocked by content review", "error": "Failed",
+}
+KEEPABLE = frozenset({"complete", "truncated"})
+FINAL = frozenset({"complete", "truncated", "stopped", "interrupted", "blocked", "error"})
+
+
+def figures_text(figures: Mapping[str, Any]) -> str:
+    """Two short lines: the times, then the tokens (what is not known yet is left out)."""
+    times = []
+    for label, key in (("first thought", "first_reasoning_s"), ("first answer",
+                                                                "first_answer_s"),
+                       ("total", "total_s")):
+        value = figures.get(key)
+        if value is not None:
+            times.append(f"{label} {value:.1f} s")
+    tokens = []
+    if figures.get("reasoning_tokens") is not None:
+        approx = "≈" if figures.get("tokens_estimated") else ""
+        tokens.append(f"{approx}{figures['reasoning_tokens']:,} reasoning")
+        tokens.append(f"{figures.get('answer_tokens') or 0:,} answer")
+        tokens.append(f"{figures.get('cached_tokens') or 0:,} cached tokens")
+    if figures.get("retries"):
+        tokens.append(f"{figures['retries']} retr{'y' if figures['retries'] == 1 else 'ies'}")
+    return " · ".join(times) + ("\n" if times and tokens else "") + " · ".join(tokens)
+
+
+class CompareColumn(QFrame):
+    """One effort's column. Built and driven by `ComparisonView` only."""
+
+    def __init__(self, effort: str, renderer: MarkdownRenderer,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.effort = effort
+        self.status = "waiting"
+        self.kept = False
+        self.setProperty("role", "card")
+        self.setAccessibleName(f"{effort.capitalize()} effort answer")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(4)
+        header = QHBoxLayout()
+        self.title = QLabel(effort.capitalize(), self)
+        font = QFont(self.title.font())
+        font.setBold(True)
+        self.title.setFont(font)
+        self.status_label = QLabel(STATUS_TEXT["waiting"], self)
+        self.status_label.setProperty("role", "muted")
+        self.status_label.setWordWrap(True)
+        header.addWidget(self.title)
+        header.addWidget(self.status_label, 1, Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(header)
+        self.figures_label = QLabel("", self)
+        self.figures_label.setProperty("role", "muted")
+        self.figures_label.setAccessibleName(f"{effort} figures")
+        self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.figures_label)
+        inner = QWidget(self)
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.setContentsMargins(0, 0, 0, 0)
+        self.thinking = ThinkingSection("", expanded=False, live_since_ms=None, parent=inner)
+        self.answer = MarkdownView(renderer, inner)
+        self.answer.setAccessibleName(f"{effort} answer")
+        self.diff = SafeTextBrowser(inner)
+        self.diff.setAccessibleName(f"{effort} differences")
+        self.diff.hide()
+        inner_layout.addWidget(self.thinking)
+        inner_layout.addWidget(self.answer)
+        inner_layout.addWidget(self.diff)
+        inner_layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 1)
+        footer = QHBoxLayout()
+        self.keep_button = QPushButton("Use this answer", self)
+        self.keep_button.setEnabled(False)
+        self.keep_button.setAutoDefault(False)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setAutoDefault(False)
+        self.stop_button.setAccessibleName(f"Stop {effort}")
+        footer.addWidget(self.keep_button)
+        footer.addStretch(1)
+        footer.addWidget(self.stop_button)
+        layout.addLayout(footer)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    @property
+    def has_pending(self) -> bool:
+        return self.answer.has_pending or self.thinking.has_pending
+
+    def render_step(self) -> bool:
+        more = self.thinking.render_step()
+        if self.answer.has_pending:
+            more = self.answer.render_step(final=self.status in FINAL) or more
+        return more
+
+    def set_status(self, status: str, error: str = "") -> None:
+        old, self.status = self.status, status
+        text = STATUS_TEXT.get(status, status)
+        if error and status in ("error", "interrupted", "blocked"):
+            text = f"{text}: {error}"
+        if self.kept:
+            text = f"{text} · kept"
+        self.status_label.setText(text)
+        self.status_label.setToolTip(error)
+        done = status in FINAL
+        self.stop_button.setEnabled(not done)
+        self.keep_button.setEnabled(status in KEEPABLE and not self.kept)
+        if done and old not in FINAL:
+            self.thinking.finish()
+            self.answer.finish_stream()
+
+
+class ComparisonView(QFrame):
+    """The comparison of one turn; see the module docstring for signals."""
+
+    keep_requested = Signal(str)
+    stop_requested = Signal(str)
+    stop_all_requested = Signal()
+    differences_toggled = Signal(bool)
+    close_requested = Signal()
+
+    def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._renderer = renderer
+        self.columns: dict[str, CompareColumn] = {}
+        self.setAccessibleName("Compare efforts")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        top = QHBoxLayout()
+        self.title = QLabel("Compare efforts", self)
+        font = QFont(self.title.font())
+        font.setBold(True)
+        self.title.setFont(font)
+        self.prompt_label = QLabel("", self)
+        self.prompt_label.setProperty("role", "muted")
+        self.prompt_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
+        self.differences = QToolButton(self)
+        self.differences.setText("Show differences")
+        self.differences.setCheckable(True)
+        self.differences.setProperty("role", "chip")
+        self.differences.setToolTip("Highlight what each answer adds or changes against the "
+                                    "one to its left")
+        self.stop_all = QPushButton("Stop all", self)
+        self.stop_all.setAutoDefault(False)
+        self.close_button = QToolButton(self)
+        self.close_button.setText("Back to the conversation")
+        self.close_button.setProperty("role", "chip")
+        top.addWidget(self.title)
+        top.addWidget(self.prompt_label, 1)
+        top.addWidget(self.differences)
+        top.addWidget(self.stop_all)
+        top.addWidget(self.close_button)
+        layout.addLayout(top)
+        self.note = QLabel("", self)
+        self.note.setWordWrap(True)
+        self.note.hide()
+        layout.addWidget(self.note)
+        self._row = QHBoxLayout()
+        self._row.setSpacing(8)
+        layout.addLayout(self._row, 1)
+        self._timer = QTimer(self)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self._render)
+        self.differences.toggled.connect(self.differences_toggled)
+        self.stop_all.clicked.connect(self.stop_all_requested)
+        self.close_button.clicked.connect(self.close_requested)
+
+    # -- setters (the controller's side) -------------------------------------------------------
+
+    def start(self, efforts: Sequence[str], prompt: str) -> None:
+        """Empty columns for a new comparison (cheap: the view must open within 100 ms)."""
+        self._timer.stop()
+        for column in self.columns.values():
+            self._row.removeWidget(column)
+            column.deleteLater()
+        self.columns = {}
+        for effort in efforts:
+            column = CompareColumn(effort, self._renderer, self)
+            column.keep_button.clicked.connect(self._keep_clicked)
+            column.stop_button.clicked.connect(self._stop_clicked)
+            self.columns[effort] = column
+            self._row.addWidget(column, 1)
+        words = " ".join(prompt.split())
+        self.prompt_label.setText(words[:120] + ("…" if len(words) > 120 else ""))
+        self.prompt_label.setToolTip(prompt[:2000])
+        self.differences.setChecked(False)
+        self.stop_all.setEnabled(True)
+        self.set_note("")
+
+    def append(self, effort: str, reasoning: str, content: str) -> None:
+        """A coalesced batch of one column's deltas; drawn by the render timer."""
+        column = self.columns.get(effort)
+        if column is None:
+            return
+        if reasoning:
+            column.thinking.append(reasoning)
+        if content:
+            column.answer.append(content)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def set_status(self, effort: str, status: str, error: str = "") -> None:
+        column = self.columns.get(effort)
+        if column is None:
+            return
+        column.set_status(status, error)
+        if column.has_pending and not self._timer.isActive():
+            self._timer.start()
+        self.stop_all.setEnabled(any(c.status not in FINAL for c in self.columns.values()))
+
+    def set_figures(self, effort: str, figures: Mapping[str, Any]) -> None:
+        column = self.columns.get(effort)
+        if column is not None:
+            column.figures_label.setText(figures_text(figures))
+
+    def set_kept(self, effort: str) -> None:
+        """Mark the kept column (the others stay keepable: keeping another switches)."""
+        for name, column in self.columns.items():
+            column.kept = name == effort
+            column.set_status(column.status, column.status_label.toolTip())
+
+    def set_differences(self, htmls: Mapping[str, str]) -> None:
+        """Show the highlighted differences (HTML per effort; the first column has none)."""
+        on = self.differences.isChecked()
+        for effort, column in self.columns.items():
+            shown = on and effort in htmls
+            if shown:
+                column.diff.setHtml(htmls[effort])
+            column.diff.setVisible(shown)
+            column.answer.setVisible(not shown)
+
+    def set_note(self, text: str) -> None:
+        """A line above the columns (uploads, left-out media, a failure of the whole run)."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def answers(self) -> dict[str, str]:
+        return {effort: column.answer.source for effort, column in self.columns.items()}
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _render(self) -> None:
+        more = False
+        for column in self.columns.values():
+            if column.has_pending:
+                more = column.render_step() or more
+        if not more:
+            self._timer.stop()
+
+    def _keep_clicked(self) -> None:
+        effort = self._effort_of_sender("keep_button")
+        if effort:
+            self.keep_requested.emit(effort)
+
+    def _stop_clicked(self) -> None:
+        effort = self._effort_of_sender("stop_button")
+        if effort:
+            self.stop_requested.emit(effort)
+
+    def _effort_of_sender(self, which: str) -> str | None:
+        sender = self.sender()
+        return next((e for e, c in self.columns.items() if getattr(c, which) is sender), None)
+
+
+def highlight_colours(palette: QPalette) -> tuple[str, str]:
+    """(added, changed) backgrounds that read on this palette's base colour."""
+    base = palette.color(QPalette.ColorRole.Base)
+    dark = base.lightness() < 128
+    return ("#1f5f3a", "#6b5514") if dark else ("#c9f0d4", "#fbe7a6")

@@ -1,0 +1,177 @@
+"""The comparison view through real widgets: controller + view + efforts panel, stand-in HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.chat import ChatEngine
+from app.compare import Comparer
+from app.config import Settings, account_id, resolve_paths
+from app.services import make_client
+from app.store import BlobStore, Store
+from tests.conftest import TEST_API_KEY
+from tests.ui.conftest import next_signal, run, until
+
+
+class Harness:
+    """The comparison part of a window: real Store, engine, controller and widgets."""
+
+    def __init__(self, store: Store, engine: ChatEngine, client: Any) -> None:
+        from app.ui.controllers.compare import CompareController, connect_view
+        from app.ui.render.markdown import MarkdownRenderer
+        from app.ui.render.markdown_view import theme_from_palette
+        from app.ui.widgets.compare_view import ComparisonView
+        from app.ui.widgets.efforts_panel import EffortsPanel
+
+        self.store, self.engine, self.client = store, engine, client
+        self.comparer = Comparer(engine, store)
+        self.controller = CompareController(self.get_comparer)
+        self.view = ComparisonView(MarkdownRenderer(theme_from_palette(self_palette())))
+        self.panel = EffortsPanel()
+        connect_view(self.controller, self.view, self.panel)
+        self.view.resize(1200, 700)
+        self.view.show()
+        self.ended: dict[str, str] = {}
+        self.controller.column_status.connect(self.on_status)
+
+    def get_comparer(self) -> Comparer:
+        return self.comparer
+
+    def on_status(self, effort: str, status: str, _error: str) -> None:
+        self.ended[effort] = status
+
+    async def aclose(self) -> None:
+        await self.controller.shutdown(5)
+        self.view.close()
+        self.view.deleteLater()
+        self.panel.deleteLater()
+        await self.client.aclose()
+        await self.store.close()
+
+
+def self_palette() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.palette()
+
+
+async def make_harness(standin: Any, data_dir: Path) -> Harness:
+    paths = resolve_paths({"STEPDESK_DATA_DIR": str(data_dir)})
+    store = await Store.open(paths.db_path, owner_dir=paths.owner_dir)
+    settings = Settings.resolve({"STEP_BASE_URL": standin.base_url}, {}, paths)
+    client = make_client(settings, TEST_API_KEY)
+    engine = ChatEngine(store=store, client=client, blobs=BlobStore(paths.blob_dir),
+                        settings=settings, account=account_id(TEST_API_KEY))
+    return Harness(store, engine, client)
+
+
+@pytest.fixture
+def harness_env(qloop: asyncio.AbstractEventLoop, standin: Any,
+                data_dir: Path) -> Iterator[tuple[asyncio.AbstractEventLoop, Any, Path]]:
+    yield qloop, standin, data_dir
+
+
+def test_columns_stream_and_keeping_medium_updates_view_and_panel(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            finished = next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Which effort?", []))
+            await finished
+            await until(lambda: all(not c.has_pending for c in h.view.columns.values()),
+                        what="columns drawn")
+            assert list(h.view.columns) == ["low", "medium", "high"]
+            for effort, column in h.view.columns.items():
+                assert f"at {effort} effort" in column.answer.toPlainText()
+                assert column.status_label.text() == "Done"
+                assert "total" in column.figures_label.text()
+                assert "reasoning" in column.figures_label.text()
+                assert column.keep_button.isEnabled() and not column.stop_button.isEnabled()
+            assert not h.view.stop_all.isEnabled()
+            medium = h.view.columns["medium"]
+            args = await next_signal(h.controller.kept, medium.keep_button.click)
+            conversation, message_id, effort, template = args
+            assert (effort, template) == ("medium", "")
+            await until(lambda: h.panel.isVisibleTo(h.view) or bool(h.panel.lines),
+                        what="panel rows")
+            assert h.panel.lines[0].count("|") == 2 and "✓ medium" in h.panel.lines[0]
+            assert "kept" in medium.status_label.text()
+            assert not medium.keep_button.isEnabled()
+            assert h.view.columns["low"].keep_button.isEnabled()
+            shown = await h.store.active_messages(conversation)
+            assert shown[-1].id == message_id
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_stop_one_column_from_its_button(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+    standin.fault("stall", times=1, effort="high", after=3)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            assert h.controller.compare_new(None, "Stop high", [])
+            assert not h.controller.compare_new(None, "again", [])  # one at a time
+            await until(lambda: h.view.columns["high"].answer.source or
+                        h.view.columns["high"].thinking.text, what="high streaming")
+            await until(lambda: h.ended.get("low") == "complete" and
+                        h.ended.get("medium") == "complete", what="others done")
+            high = h.view.columns["high"]
+            assert high.stop_button.isEnabled()
+            await next_signal(h.controller.finished, high.stop_button.click)
+            assert high.status_label.text() == "Stopped"
+            assert not high.keep_button.isEnabled()
+            figures = h.controller.comparison.figures  # type: ignore[union-attr]
+            stored = await h.store.get_message(figures["high"].message_id or 0)
+            assert stored is not None and stored.status == "stopped"
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_show_differences_highlights_words_against_the_left_column(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Diff me", [], efforts=("low", "high")))
+            await until(lambda: all(not c.has_pending for c in h.view.columns.values()),
+                        what="columns drawn")
+            await next_signal(h.controller.differences_ready, h.view.differences.click)
+            low, high = h.view.columns["low"], h.view.columns["high"]
+            assert low.answer.isVisible() and not low.diff.isVisible()
+            assert high.diff.isVisible() and not high.answer.isVisible()
+            assert high.diff.toPlainText() == high.answer.source
+            html = high.diff.toHtml()
+            assert "background-color" in html  # the changed word "high" is highlighted
+            h.view.differences.click()
+            assert high.answer.isVisible() and not high.diff.isVisible()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_word_diff_segments() -> None:
+    from app.ui.render.word_diff import Segment, diff_html, word_diff
+
+    segments = word_diff("the total is 12 euros", "the total is 14 euros paid in cash")
+    assert segments == [Segment("the total is ", "same"), Segment("14 ", "changed"),
+                        Segment("euros ", "same"), Segment("paid in cash", "added")]
+    html = diff_html([Segment("<b>x</b>", "added")], added="#0f0", changed="#ff0")
+    assert "&lt;b&gt;" in html and "<b>" not in html  # model text never becomes markup
+    assert word_diff("", "") == []
+    assert word_diff("same words", "same words") == [Segment("same words", "same")]
