@@ -5,6 +5,7 @@ attachment bytes on disk. See DESIGN.md "Data model" and contracts.md "app/store
 """
 
 from app.store.blobs import BlobStore
+from app.store.changes import Changes
 from app.store.errors import CorruptDatabaseError, NewerSchemaError, StoreError
 from app.store.history import INTERRUPTED_ERROR
 from app.store.records import (
@@ -21,6 +22,7 @@ __all__ = [
     "INTERRUPTED_ERROR",
     "AttachmentRecord",
     "BlobStore",
+    "Changes",
     "ComparisonRecord",
     "Conversation",
     "CorruptDatabaseError",

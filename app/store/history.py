@@ -219,12 +219,14 @@ def finish_message(
     *,
     error: str | None,
     finish_reason: str | None,
-) -> None:
-    """Leave `streaming`: record the outcome, release ownership, index the final text."""
+) -> int:
+    """Leave `streaming`: record the outcome, release ownership, index the final text.
+
+    Returns the message's conversation id (the store reports it as changed)."""
     if status not in STATUSES or status == "streaming":
         raise ValueError(f"not a final message status: {status!r}")
     with db.write() as c:
-        _finish(c, db.indexed, message_id, status, error, finish_reason, now_ms())
+        return _finish(c, db.indexed, message_id, status, error, finish_reason, now_ms())
 
 
 def _finish(
@@ -235,7 +237,7 @@ def _finish(
     error: str | None,
     finish_reason: str | None,
     now: int,
-) -> None:
+) -> int:
     row = c.execute(
         "SELECT conversation_id, content FROM messages WHERE id = ?", (message_id,)
     ).fetchone()
@@ -249,6 +251,7 @@ def _finish(
     c.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, row[0]))
     if fts:
         index_message(c, message_id, row[1])
+    return int(row[0])
 
 
 def streaming_owners(db: Database) -> list[str | None]:

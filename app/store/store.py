@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from app.api.events import Usage
 from app.store import comparisons, export, history, search, templates, uploads
 from app.store.blobs import BlobStore
+from app.store.changes import ChangeFeed, Changes
 from app.store.db import Database, is_damage, mark_suspect, open_database
 from app.store.errors import StoreError, translate
 from app.store.owner import OwnerLock, owner_is_gone, sweep_stale_locks
@@ -71,6 +72,7 @@ class Store:
         self.moved_aside: Path | None = None  # a damaged file moved away (recover_corrupt)
         self.backup_path: Path | None = None  # copy made before migrating, if any
         self.recovered: int = 0  # streaming rows of dead processes marked interrupted at open
+        self.changes = ChangeFeed()  # what each committed write changed (see changes.py)
 
     @classmethod
     async def open(
@@ -173,7 +175,9 @@ class Store:
     async def create_conversation(
         self, title: str, model: str, effort: str | None
     ) -> Conversation:
-        return await self._run(history.create_conversation, title, model, effort)
+        conversation = await self._run(history.create_conversation, title, model, effort)
+        self.changes.report(Changes(conversations=frozenset({conversation.id})))
+        return conversation
 
     async def get_conversation(self, id: int) -> Conversation | None:
         return await self._run(history.get_conversation, id)
@@ -184,16 +188,21 @@ class Store:
 
     async def rename_conversation(self, id: int, title: str) -> None:
         await self._run(history.update_conversation, id, "title", title)
+        self.changes.report(Changes(conversations=frozenset({id})))
 
     async def set_pinned(self, id: int, pinned: bool) -> None:
         await self._run(history.update_conversation, id, "pinned", int(pinned))
+        self.changes.report(Changes(conversations=frozenset({id})))
 
     async def set_conversation_effort(self, id: int, effort: str | None) -> None:
         await self._run(history.update_conversation, id, "effort", effort)
+        self.changes.report(Changes(conversations=frozenset({id})))
 
     async def delete_conversation(self, id: int) -> list[str]:
         """Returns sha256s no longer referenced by any attachment (for `BlobStore.collect`)."""
-        return await self._run(history.delete_conversation, id)
+        unreferenced = await self._run(history.delete_conversation, id)
+        self.changes.report(Changes(deleted=frozenset({id})))
+        return unreferenced
 
     async def referenced_sha256s(self) -> set[str]:
         """Every sha256 some attachment uses: the `referenced` set for `BlobStore.collect`."""
@@ -211,10 +220,12 @@ class Store:
         effort: str | None,
         version_of: int | None = None,
     ) -> Message:
-        return await self._run(
+        message = await self._run(
             history.add_user_message, conversation_id, text, attachments,
             model=model, effort=effort, version_of=version_of,
         )
+        self.changes.report(Changes(conversations=frozenset({conversation_id})))
+        return message
 
     async def start_assistant_message(
         self,
@@ -226,10 +237,12 @@ class Store:
         version_of: int | None = None,
     ) -> Message:
         """A `streaming` row owned by this process (recovered if the process dies)."""
-        return await self._run(
+        message = await self._run(
             history.start_assistant_message, conversation_id, reply_to=reply_to,
             model=model, effort=effort, version_of=version_of, owner=self._lock.uuid,
         )
+        self.changes.report(Changes(conversations=frozenset({conversation_id})))
+        return message
 
     async def append_reply(
         self, message_id: int, reasoning: str, content: str, usage: Usage | None
@@ -245,9 +258,10 @@ class Store:
         error: str | None = None,
         finish_reason: str | None = None,
     ) -> None:
-        await self._run(
+        conversation_id = await self._run(
             history.finish_message, message_id, status, error=error, finish_reason=finish_reason
         )
+        self.changes.report(Changes(conversations=frozenset({conversation_id})))
 
     async def get_message(self, id: int) -> Message | None:
         return await self._run(history.get_message, id)
@@ -295,9 +309,11 @@ class Store:
         self, sha256: str, base_url: str, account: str, file_id: str, bytes: int
     ) -> None:
         await self._run(uploads.remember, sha256, base_url, account, file_id, bytes)
+        self.changes.report(Changes(uploads=True))
 
     async def forget_upload(self, file_id: str) -> None:
         await self._run(uploads.forget, file_id)
+        self.changes.report(Changes(uploads=True))
 
     async def list_uploads(self, base_url: str, account: str) -> list[UploadRecord]:
         return await self._run(uploads.list_uploads, base_url, account)
@@ -329,17 +345,22 @@ class Store:
     ) -> None:
         """Add or update one template; `replacing` is its old slug when an edit renames it."""
         await self._run(templates.save_templates, [record], replacing=replacing)
+        self.changes.report(Changes(templates=True))
 
     async def save_templates(self, records: Sequence[TemplateRecord]) -> None:
         """Add or update several templates in one transaction (an import is all or nothing)."""
         await self._run(templates.save_templates, records)
+        self.changes.report(Changes(templates=True))
 
     async def delete_template(self, slug: str) -> bool:
-        return await self._run(templates.delete_template, slug)
+        deleted = await self._run(templates.delete_template, slug)
+        self.changes.report(Changes(templates=True))
+        return deleted
 
     async def reorder_templates(self, slugs: Sequence[str]) -> None:
         """Give the named templates positions 0, 1, …; the rest follow in their old order."""
         await self._run(templates.reorder_templates, slugs)
+        self.changes.report(Changes(templates=True))
 
     # -- settings and export -------------------------------------------------------------------
 
@@ -349,6 +370,7 @@ class Store:
     async def set_setting(self, key: str, value: str | None) -> None:
         """Store a preference; `None` removes it."""
         await self._run(_set_setting, key, value)
+        self.changes.report(Changes(settings=frozenset({key})))
 
     async def export_conversation(
         self, id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore,

@@ -1,7 +1,8 @@
-"""Start the window: QApplication, single-instance hand-off, qasync loop, window, services.
+"""The composition root: QApplication, single instance, qasync loop, window, services,
+controllers.
 
 Order matters for start-up time: the window is built from widgets only and shown before the
-event loop opens the store, the HTTP client, Pillow or Markdown (MainWindow.start).
+event loop opens the store, the HTTP client, Pillow or Markdown (`start`).
 """
 
 from __future__ import annotations
@@ -9,23 +10,25 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import platform
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync picks the binding itself otherwise
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.ui.platform.file_open import install_file_open
 
 if TYPE_CHECKING:
     from app.services import Services
+    from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.library import Library
     from app.ui.main_window import MainWindow
+
 
 
 def make_application() -> QApplication:
@@ -107,6 +110,20 @@ def make_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     return StepDeskLoop(app)
 
 
+def build_window(data_dir: Path) -> MainWindow:
+    """The window and what it needs before the services open: widgets, the task set and the
+    attachments controller (files given on the command line start preparing at once)."""
+    from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.tasks import TaskSet
+    from app.ui.main_window import MainWindow
+
+    tasks = TaskSet()
+    attachments = AttachmentController(tasks)
+    window = MainWindow(data_dir, tasks, attachments)
+    attachments.setParent(window)
+    return window
+
+
 def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> int:
     """`stepdesk [FILE…]`: hand the files to a running window, or open one. Returns exit code."""
     from app.config import resolve_paths
@@ -121,9 +138,7 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) ->
         print("stepdesk: sent to the open Step Desk window", file=sys.stderr)
         return 0
 
-    from app.ui.main_window import MainWindow
-
-    window = MainWindow(paths.data_dir)
+    window = build_window(paths.data_dir)
     server = SingleInstanceServer(name, window)
     if not server.listen():
         print(f"stepdesk: could not listen for other invocations ({name})", file=sys.stderr)
@@ -133,7 +148,7 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) ->
     window.show()
     collector = MainThreadGC()
     try:
-        with asyncio.Runner(loop_factory=lambda: make_loop(app)) as runner:
+        with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
             return runner.run(run_window(window, env, list(files)))
     finally:
         server.close()
@@ -147,9 +162,53 @@ async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Pat
     # Everything alive once start-up is done lives for the session: keep it out of the
     # collector's full passes, which otherwise stall streaming by 20–30 ms (bench_ui_stream).
     window.ready.connect(gc.freeze)
-    window.tasks.spawn(window.start(env, files), "start")
+    window.tasks.spawn(start(window, env, files), "start")
     await done.wait()
     return 0
+
+
+async def start(window: MainWindow, env: Mapping[str, str], files: list[Path]) -> None:
+    """The composition root: after the first paint, open the services, build the controllers,
+    hand them to the window, show the last conversation, then find the key and connect."""
+    from app.ui.controllers.conversations import ConversationsController
+    from app.ui.controllers.library import Library
+    from app.ui.controllers.session import Controllers, shut_down
+    from app.ui.controllers.settings import SettingsController
+    from app.ui.controllers.templates import TemplatesController
+    from app.ui.controllers.turns import TurnController
+    from app.ui.main_window import SHUTDOWN_BUDGET_S
+
+    tasks, attachments = window.tasks, window.attachments
+    if files:
+        attachments.add_paths(files)
+    await asyncio.sleep(0)  # one loop turn: the first paint happens before the store opens
+    services = await open_services(env, window)
+    if services is None:
+        return
+    library = Library(services)
+    turns = TurnController(library.engine, window)
+    conversations = ConversationsController(library, turns, attachments, tasks, window)
+    settings = SettingsController(library, tasks, window)
+    templates = TemplatesController(library, window)
+    controllers = Controllers(tasks=tasks, attachments=attachments, turns=turns,
+                              conversations=conversations, settings=settings,
+                              templates=templates)
+    settings.applied.connect(partial(_attachment_context, attachments, library))
+    window.on_shutdown = partial(shut_down, controllers, library, SHUTDOWN_BUDGET_S)
+    window.use(controllers)
+    settings.announce()
+    await conversations.load_list()
+    await templates.refresh()
+    await conversations.show_last()
+    await window.view.wait_idle(1.0)  # the first page is drawn before httpx/keyring load
+    await library.connect(env)
+    settings.update_key_state()
+    window.ready.emit()
+
+
+def _attachment_context(attachments: AttachmentController, library: Library,
+                        _settings: object) -> None:
+    attachments.set_context(library.work_dir, library.proxy_for)
 
 
 async def open_services(env: Mapping[str, str], window: MainWindow) -> Services | None:
@@ -161,51 +220,5 @@ async def open_services(env: Mapping[str, str], window: MainWindow) -> Services 
     try:
         return await open_core(env)
     except (StoreError, ConfigError, OSError) as exc:
-        window.banner.show_message(f"Step Desk could not open its data: {exc}", None)
-        window.connection_label.setText("Not started")
+        window.show_startup_error(f"Step Desk could not open its data: {exc}")
         return None
-
-
-async def connect(env: Mapping[str, str], services: Services) -> None:
-    """Find the key (keychain off the UI thread, with a timeout) and build the one client.
-
-    Done after the last conversation is on screen: httpx and keyring cost start-up time."""
-    from app.config import resolve_api_key
-
-    services.key = await asyncio.to_thread(resolve_api_key, env, services.paths)
-    services.rebuild_client()
-
-
-def diagnostics(window: MainWindow) -> str:
-    """Versions, platform, paths and the last trace id: what a bug report needs, no secrets."""
-    import PySide6
-    import qasync
-
-    from app import __version__
-
-    lib = window.library
-    services = lib.services if lib else None
-    trace = window.chat.last_trace_id if window.chat else None
-    if services and services.client is not None:
-        trace = services.client.last_trace_id or trace
-    screens = ", ".join(f"{s.name()} {s.size().width()}×{s.size().height()}"
-                        f"@{s.devicePixelRatio():g}" for s in QGuiApplication.screens())
-    lines = [
-        f"Step Desk {__version__}",
-        f"Python {sys.version.split()[0]} ({platform.python_implementation()})",
-        f"PySide6 {PySide6.__version__}, Qt {PySide6.QtCore.qVersion()}, "
-        f"qasync {getattr(qasync, '__version__', '?')}",
-        f"Platform {platform.platform()} · Qt platform {QGuiApplication.platformName()}",
-        f"Screens {screens}",
-    ]
-    if services is not None:
-        key = services.key
-        lines += [
-            f"Data dir {services.paths.data_dir}",
-            f"Base URL {services.settings.base_url} · model {services.settings.model} · "
-            f"API style {services.settings.api_style}",
-            f"API key {'set' if key and key.key else 'missing'}"
-            f"{f' (from the {key.source})' if key and key.key else ''}",
-        ]
-    lines.append(f"Last X-Trace-Id {trace or 'none'}")
-    return "\n".join(lines)

@@ -1,58 +1,74 @@
 """The main window: sidebar | conversation + composer, status bar, menus, drops, shutdown.
 
-Built in two steps so it is on screen fast: `MainWindow()` creates only widgets (no store,
-no HTTP, no Pillow, no Markdown); `start()` then opens the services after the first paint
-and wires the controllers. Conversation and settings work is in `WindowActions`
-(window_actions.py); this module keeps layout, routing of streaming signals and lifecycle.
+Layout and wiring only. Built in two steps so it is on screen fast: `MainWindow()` creates
+the widgets (no store, no HTTP, no Pillow, no Markdown); the composition root (`ui/app.py`)
+opens the services after the first paint, builds the controllers and hands them over with
+`use()`, which connects controller signals to widget setters and widget signals to controller
+methods. The few flows that need a dialog (rename, delete, settings, files) live here as short
+coroutines: the dialogs are the window's, the work is the controllers'.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QMimeData, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
+    QGuiApplication,
     QIcon,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from app.ui.controllers.template_actions import TemplateActions
-from app.ui.controllers.turns import NEW, ChatController, TaskSet
+from app.ui.controllers.turns import NEW
+from app.ui.dialogs.ask import ask, confirm
 from app.ui.platform.appearance import apply_appearance, current_system_palette
-from app.ui.widgets.attachment_tray import AttachmentController
 from app.ui.widgets.composer import Composer
 from app.ui.widgets.conversation_view import ConversationView
 from app.ui.widgets.drop_overlay import DropOverlay, media_from_mime
 from app.ui.widgets.sidebar import Sidebar
 
 if TYPE_CHECKING:
-    from app.ui.controllers.library import Library
+    from app.config import Settings
+    from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.conversations import Shown
+    from app.ui.controllers.session import Controllers
+    from app.ui.controllers.tasks import TaskSet
+    from app.ui.dialogs.frame_preview import FramePreview
+    from app.ui.dialogs.settings import SettingsDialog
+    from app.ui.dialogs.template_flow import TemplateFlow
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 2.0
+MEDIA_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff *.heic "
+                "*.heif *.avif *.mp4 *.mov *.mkv *.webm *.avi);;All files (*)")
 ICON_SIZES = (16, 32, 48, 64, 128, 256)
 
 
@@ -107,17 +123,22 @@ class MainWindow(QMainWindow):
     conversation_shown = Signal(int)
     closed = Signal()
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, tasks: TaskSet, attachments: AttachmentController
+                 ) -> None:
         super().__init__()
         self.setWindowTitle("Step Desk")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._geometry = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
-        self.tasks = TaskSet(self.show_error)
-        self.library: Library | None = None
-        self.chat: ChatController | None = None
-        self.current: int | None = None  # the conversation shown; None = a new one
-        self._live: set[int] = set()  # assistant ids streaming into the view right now
+        self.tasks = tasks
+        tasks.set_error_handler(self.show_error)
+        self.attachments = attachments
+        self.controllers: Controllers | None = None
+        self.template_flow: TemplateFlow | None = None
+        self.frame_preview: FramePreview | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.on_shutdown: Callable[[], Awaitable[None]] | None = None  # set by ui/app.py
+        self._banner_mode = "key"
         self._closing = False
         self._shutdown_done = False
         self._shutdown_task: asyncio.Future[None] | None = None
@@ -129,7 +150,7 @@ class MainWindow(QMainWindow):
         self.view.setAccessibleName("Conversation")
         self.composer = Composer()
         self.banner = Banner()
-        self.attachments = AttachmentController(self.composer.tray, self.tasks, self)
+        self.banner.button.clicked.connect(self._banner_clicked)
 
         right = QWidget()
         col = QVBoxLayout(right)
@@ -157,25 +178,22 @@ class MainWindow(QMainWindow):
         for label in (self.tokens_label, self.model_label, self.connection_label):
             bar.addPermanentWidget(label)
         self._build_menus()
+        self._wire_attachments(attachments)
         self.composer.setEnabled(True)
         self.resize(1100, 760)
         self._restore_geometry()
         self.composer.edit.setFocus()
 
-    # --- layout helpers ------------------------------------------------------------------
+    # --- layout --------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        from app.ui.controllers.window_actions import WindowActions
-
-        self.actions_ = WindowActions(self)
-        self.templates_ = TemplateActions(self)
-        a = self.actions_
         file_menu = self.menuBar().addMenu("&File")
-        self.new_action = self._action(file_menu, "&New conversation", a.new_conversation,
+        self.new_action = self._action(file_menu, "&New conversation", self.new_conversation,
                                        QKeySequence.StandardKey.New)
-        self._action(file_menu, "&Attach files…", a.choose_files, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "&Capture screen region", a.capture, "Ctrl+Shift+S")
+        self._action(file_menu, "&Attach files…", self.choose_files,
+                     QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&Capture screen region", self.capture, "Ctrl+Shift+S")
         file_menu.addSeparator()
-        self._action(file_menu, "&Settings…", a.open_settings, "Ctrl+,")
+        self._action(file_menu, "&Settings…", self.open_settings, "Ctrl+,")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -183,44 +201,18 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(edit_menu, "S&top reply", self.stop_current, "Esc")
         self.stop_action.setEnabled(False)
         self._action(edit_menu, "Focus &message box", self.focus_composer, "Ctrl+L")
-        self._action(edit_menu, "Use a &template…", self.templates_.open_picker, "Ctrl+T")
+        self._action(edit_menu, "Use a &template…", self.open_template_picker, "Ctrl+T")
         help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&Copy diagnostics", a.copy_diagnostics)
-        self._action(help_menu, "&About Step Desk", a.about)
+        self._action(help_menu, "&Copy diagnostics", self.copy_diagnostics)
+        self._action(help_menu, "&About Step Desk", self.about)
 
-        self.composer.send_requested.connect(a.send)
-        self.composer.stop_requested.connect(self.stop_current)
-        self.composer.media_pasted.connect(self.attachments.add_mime)
-        self.composer.attach_requested.connect(a.choose_files)
-        self.composer.capture_requested.connect(a.capture)
-        self.composer.template_requested.connect(self.templates_.open_picker)
-        self.composer.effort_changed.connect(a.effort_changed)
-        self.composer.model_changed.connect(a.model_changed)
-        s = self.sidebar
-        s.conversation_activated.connect(a.open_conversation)
-        s.new_requested.connect(a.new_conversation)
-        s.rename_requested.connect(a.rename)
-        s.delete_requested.connect(a.delete)
-        s.pin_requested.connect(a.pin)
-        s.search_requested.connect(a.search)
-        s.hit_activated.connect(a.open_hit)
-        s.files_requested.connect(a.refresh_files)
-        s.delete_files_requested.connect(a.delete_files)
-        v = self.view
-        v.retry_requested.connect(a.regenerate)
-        v.regenerate_requested.connect(a.regenerate)
-        v.continue_requested.connect(a.continue_reply)
-        v.edit_requested.connect(a.edit)
-        v.attachment_activated.connect(a.open_attachment)
-        v.version_selected.connect(a.select_version)
-        v.timestamp_activated.connect(a.show_frame)
-        v.copy_text.connect(lambda _text: self.show_note("Copied."))
-
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+    def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None
+                ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda _checked=False: slot())
+        action.triggered.connect(partial(_call, slot))
         menu.addAction(action)
         self.addAction(action)
         return action
@@ -232,6 +224,170 @@ class MainWindow(QMainWindow):
         state = self._geometry.value("splitter")
         if state is not None:
             self.splitter.restoreState(state)
+
+    # --- wiring --------------------------------------------------------------------------
+    def _wire_attachments(self, attachments: AttachmentController) -> None:
+        """The tray and the attachment controller exist before the services (files given on
+        the command line are prepared while the store opens)."""
+        tray = self.composer.tray
+        attachments.added.connect(tray.add_item)
+        attachments.item_ready.connect(tray.set_ready)
+        attachments.item_failed.connect(tray.set_failed)
+        attachments.item_sending.connect(tray.set_sending)
+        attachments.item_progress.connect(tray.set_progress)
+        attachments.removed.connect(tray.remove_item)
+        attachments.status.connect(self._upload_status)
+        tray.remove_requested.connect(attachments.remove)
+        self.composer.media_pasted.connect(attachments.add_mime)
+        self.composer.attach_requested.connect(self.choose_files)
+        self.composer.capture_requested.connect(self.capture)
+
+    def use(self, controllers: Controllers) -> None:
+        """Connect the controllers (the services are open)."""
+        from app.ui.dialogs.template_flow import TemplateFlow
+
+        self.controllers = c = controllers
+        conv, turns, settings = c.conversations, c.turns, c.settings
+        composer, sidebar, view = self.composer, self.sidebar, self.view
+
+        composer.send_requested.connect(self.send)
+        composer.stop_requested.connect(self.stop_current)
+        composer.template_requested.connect(self.open_template_picker)
+        composer.effort_changed.connect(conv.set_effort)
+        composer.model_changed.connect(self.model_label.setText)
+        composer.model_changed.connect(settings.set_model)
+        sidebar.conversation_activated.connect(conv.open)
+        sidebar.new_requested.connect(self.new_conversation)
+        sidebar.rename_requested.connect(self.rename)
+        sidebar.delete_requested.connect(self.delete)
+        sidebar.pin_requested.connect(conv.pin)
+        sidebar.search_requested.connect(conv.search)
+        sidebar.hit_activated.connect(conv.open_hit)
+        sidebar.files_requested.connect(conv.refresh_uploads)
+        sidebar.delete_files_requested.connect(self.delete_files)
+        view.retry_requested.connect(conv.regenerate)
+        view.regenerate_requested.connect(conv.regenerate)
+        view.continue_requested.connect(conv.continue_reply)
+        view.edit_requested.connect(conv.edit)
+        view.attachment_activated.connect(self.open_attachment)
+        view.version_selected.connect(conv.select_version)
+        view.timestamp_activated.connect(self.show_frame)
+        view.copy_text.connect(self._copied)
+
+        conv.list_changed.connect(sidebar.set_conversations)
+        conv.shown.connect(self._show)
+        conv.reply_started.connect(view.begin_reply)
+        conv.reasoning.connect(view.append_reasoning)
+        conv.content.connect(view.append_content)
+        conv.usage.connect(view.set_usage)
+        conv.reply_finished.connect(self._reply_finished)
+        conv.message_replaced.connect(view.replace_message)
+        conv.revealed.connect(view.reveal)
+        conv.tokens.connect(self.tokens_label.setText)
+        conv.busy.connect(self._set_busy)
+        conv.search_results.connect(sidebar.set_search_results)
+        conv.uploads.connect(sidebar.set_uploads)
+        conv.edit_started.connect(self._edit_started)
+        conv.edit_ended.connect(self._edit_ended)
+        conv.key_needed.connect(self._key_needed)
+        conv.note.connect(self.show_note)
+        conv.error.connect(self.show_error)
+
+        turns.streaming.connect(c.attachments.sent)
+        turns.turn_ended.connect(c.attachments.sent)
+        turns.upload_progress.connect(c.attachments.upload_progress)
+        turns.notice.connect(self._notice)
+
+        settings.applied.connect(self._apply_settings)
+        settings.key_missing.connect(self._key_missing)
+        settings.key_present.connect(self._key_present)
+        settings.connection.connect(self._connection)
+        settings.models.connect(self._models)
+        settings.note.connect(self.show_note)
+        c.templates.note.connect(self.show_note)
+        c.templates.error.connect(self.show_error)
+
+        self.template_flow = flow = TemplateFlow(c.templates, composer, c.attachments,
+                                                 self.tasks, self)
+        flow.send_requested.connect(self._send_composed)
+
+    # --- controller → widgets ------------------------------------------------------------
+    def _show(self, shown: Shown) -> None:
+        self.view.show_conversation(shown.messages, shown.versions, shown.thumbnail_for)
+        self.composer.set_effort(shown.effort)
+        self._set_busy(shown.busy)
+        self.sidebar.select(shown.conversation_id)
+        if shown.conversation_id is None:
+            self.focus_composer()
+        self.conversation_shown.emit(NEW if shown.conversation_id is None
+                                     else shown.conversation_id)
+
+    def _reply_finished(self, message_id: int, status: str, error: str) -> None:
+        self.view.finish_reply(message_id, status, error or None)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.composer.set_busy(busy)
+        self.stop_action.setEnabled(busy)
+
+    def _notice(self, key: int, text: str) -> None:
+        if self.controllers is not None and key == self.controllers.conversations.key:
+            self.show_note(text)
+
+    def _upload_status(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
+    def _apply_settings(self, settings: Settings) -> None:
+        self.model_label.setText(settings.model)
+        self.view.set_thinking_expanded(settings.show_thinking_expanded)
+        self.apply_appearance(settings.appearance)
+        known = self.controllers.settings.known_models if self.controllers else []
+        self.composer.set_models(known or [settings.model], settings.model)
+
+    def _models(self, models: list[str]) -> None:
+        self.composer.set_models(models, self.composer.current_model())
+
+    def _connection(self, text: str, tooltip: str) -> None:
+        self.connection_label.setText(text)
+        self.connection_label.setToolTip(tooltip)
+
+    def _key_missing(self, text: str) -> None:
+        self._banner_mode = "key"
+        self.banner.show_message(text, "Set API key")
+
+    def _key_present(self) -> None:
+        if self._banner_mode == "key":
+            self.banner.hide()
+
+    def _key_needed(self) -> None:
+        if self.controllers is not None:
+            self.controllers.settings.update_key_state()
+        self.open_settings()
+
+    def _edit_started(self, text: str) -> None:
+        self.composer.set_text(text)
+        self._banner_mode = "edit"
+        self.banner.show_message("Editing an earlier message: Enter sends it as a new "
+                                 "version (the old one is kept).", "Cancel edit")
+        self.focus_composer()
+
+    def _edit_ended(self) -> None:
+        self._banner_mode = "key"
+        self.banner.hide()
+        self.composer.set_text("")
+        if self.controllers is not None:
+            self.controllers.settings.update_key_state()
+
+    def _banner_clicked(self) -> None:
+        if self._banner_mode == "edit" and self.controllers is not None:
+            self.controllers.conversations.cancel_edit()
+        else:
+            self.open_settings()
+
+    def _copied(self, _text: str) -> None:
+        self.show_note("Copied.")
 
     def focus_composer(self) -> None:
         self.composer.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -248,127 +404,192 @@ class MainWindow(QMainWindow):
     def show_note(self, text: str) -> None:
         self.statusBar().showMessage(text, 6000)
 
-    # --- start-up ------------------------------------------------------------------------
-    async def start(self, env: Mapping[str, str], files: list[Path]) -> None:
-        """Open the services after the first paint, then show the last conversation."""
-        if files:
-            self.attachments.add_paths(files)
-        await asyncio.sleep(0)
-        from app.ui.app import connect, open_services
-        from app.ui.controllers.library import Library
+    def show_startup_error(self, text: str) -> None:
+        self.banner.show_message(text, None)
+        self.connection_label.setText("Not started")
 
-        services = await open_services(env, self)
-        if services is None:
+    # --- commands (menus, composer) --------------------------------------------------------
+    def _started(self) -> Controllers | None:
+        if self.controllers is None:
+            self.show_note("Step Desk is still starting…")
+        return self.controllers
+
+    def new_conversation(self) -> None:
+        if (c := self._started()) is not None:
+            c.conversations.new_conversation()
+
+    def send(self, text: str) -> None:
+        c = self._started()
+        if c is None:
             return
-        self.library = Library(services)
-        self.chat = ChatController(services.engine, self)
-        self._wire_chat(self.chat)
-        settings = services.settings
-        self.attachments.set_context(services.blobs.tmp_dir, settings.proxy_for)
-        self.composer.set_effort(settings.effort)
-        self.view.set_thinking_expanded(settings.show_thinking_expanded)
-        self.apply_appearance(settings.appearance)
-        self.composer.set_models([settings.model], settings.model)
-        self.model_label.setText(settings.model)
-        await self.actions_.refresh_list()
-        await self.templates_.refresh()
-        last = await self.library.last_conversation()
-        listed = await self.library.conversations()
-        ids = [c.id for c in listed]
-        target = last if last in ids else (max(ids, key=lambda i: i) if ids else None)
-        if target is not None:
-            await self.actions_.show_conversation(target)
-        else:
-            self.conversation_shown.emit(NEW)
-        await self._settled(1.0)  # let the view finish its first page before httpx/keyring load
-        await connect(env, services)
-        self.actions_.update_key_state()
-        self.ready.emit()
+        composer = self.composer
+        template = composer.template
+        if c.conversations.send(text, composer.current_effort(), composer.current_model(),
+                                template):
+            composer.set_text("")
+            if template is not None:
+                composer.set_template(None)
 
-    async def _settled(self, limit: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit
-        while not self.view.is_idle() and loop.time() < deadline:
-            await asyncio.sleep(0.01)
-
-    # --- streaming routing ---------------------------------------------------------------
-    def _wire_chat(self, chat: ChatController) -> None:
-        chat.turn_started.connect(self._on_turn_started)
-        chat.reasoning.connect(self._on_reasoning)
-        chat.content.connect(self._on_content)
-        chat.usage.connect(self._on_usage)
-        chat.upload_progress.connect(self.attachments.upload_progress)
-        chat.notice.connect(lambda key, text: key == self.key() and self.show_note(text))
-        chat.turn_ended.connect(self._on_turn_ended)
-        chat.busy_changed.connect(self._on_busy)
-
-    def key(self) -> int:
-        return NEW if self.current is None else self.current
-
-    def _on_turn_started(self, key: int, conversation_id: int, _user: int, _aid: int) -> None:
-        if key == NEW and self.current is None:
-            self.current = conversation_id
-            self.tasks.spawn(self.actions_.after_new_conversation(conversation_id))
-        if conversation_id == self.current:
-            self.tasks.spawn(self.actions_.show_conversation(conversation_id, remember=False))
-
-    def attach_live(self, conversation_id: int) -> None:
-        """After (re)showing a conversation: put the running reply's text so far in place."""
-        self._live.clear()
-        run = self.chat.run_for(conversation_id) if self.chat else None
-        if run is None or run.assistant_id is None:
-            return
-        message = self.view_message(run.assistant_id)
-        if message is not None:
-            self.view.replace_message(dataclasses.replace(
-                message, reasoning="".join(run.reasoning), content="".join(run.content),
-                status="streaming"))
-        self._live.add(run.assistant_id)
-
-    def view_message(self, message_id: int):
-        return self.actions_.shown_messages.get(message_id)
-
-    def _on_reasoning(self, conv: int, aid: int, text: str) -> None:
-        self.attachments.sent()
-        if aid in self._live and conv == self.current:
-            self.view.append_reasoning(aid, text)
-
-    def _on_content(self, conv: int, aid: int, text: str) -> None:
-        self.attachments.sent()
-        if aid in self._live and conv == self.current:
-            self.view.append_content(aid, text)
-
-    def _on_usage(self, conv: int, aid: int, prompt: int, completion: int, cached: int) -> None:
-        if aid in self._live and conv == self.current:
-            self.view.set_usage(aid, prompt, completion, cached)
-            self.actions_.show_tokens(last=completion)
-
-    def _on_turn_ended(self, key: int, aid: int, status: str, error: str) -> None:
-        self.attachments.sent()
-        if aid and aid in self._live and key == self.current:
-            self._live.discard(aid)
-            self.view.finish_reply(aid, status, error or None)
-        if error:
-            self.show_error(error)
-        elif status == "stopped":
-            self.show_note("Stopped; the partial reply is kept.")
-        self.tasks.spawn(self.actions_.after_turn(key))
-
-    def _on_busy(self, key: int, busy: bool) -> None:
-        if key == self.key():
-            self.composer.set_busy(busy)
-            self.stop_action.setEnabled(busy)
+    def _send_composed(self) -> None:
+        self.send(self.composer.text())
 
     def stop_current(self) -> None:
-        if self.chat is not None:
-            self.chat.stop(self.key())
+        if self.controllers is not None:
+            self.controllers.conversations.stop()
+
+    def open_template_picker(self) -> None:
+        if self._started() is not None and self.template_flow is not None:
+            self.template_flow.open_picker()
+
+    def choose_files(self) -> None:
+        dialog = QFileDialog(self, "Attach images or videos")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilter(MEDIA_FILTER)
+        dialog.filesSelected.connect(self._files_chosen)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _files_chosen(self, files: list[str]) -> None:
+        self.attachments.add_paths([Path(f) for f in files])
+
+    def capture(self) -> None:
+        self.tasks.spawn(self._capture(), "capture")
+
+    async def _capture(self) -> None:
+        from app.ui.platform.capture import CaptureError, capture_region
+
+        try:
+            data = await capture_region(self)
+        except CaptureError as exc:
+            self.show_error(str(exc))
+            return
+        if data:
+            self.attachments.add_bytes(data, self.attachments.screenshot_name())
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        if self._started() is not None:
+            self.tasks.spawn(self._rename(conversation_id, title), "rename")
+
+    async def _rename(self, conversation_id: int, title: str) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename conversation")
+        dialog.setLabelText("Title:")
+        dialog.setTextValue(title)
+        accepted = await ask(dialog)
+        dialog.deleteLater()
+        if accepted and self.controllers is not None:
+            await self.controllers.conversations.rename(conversation_id, dialog.textValue())
+
+    def delete(self, conversation_id: int) -> None:
+        if self._started() is not None:
+            self.tasks.spawn(self._delete(conversation_id), "delete")
+
+    async def _delete(self, conversation_id: int) -> None:
+        assert self.controllers is not None
+        conv = self.controllers.conversations
+        title = conv.title_of(conversation_id)
+        if title is None:
+            return
+        file_ids = await conv.files_only_in(conversation_id)
+        chosen, also = await confirm(
+            self, "Delete conversation", f"Delete “{title}”?",
+            "Its messages and attachments are removed from this computer.",
+            check=(f"Also delete its {len(file_ids)} uploaded file(s) from the StepFun server "
+                   "(no other conversation uses them)") if file_ids else None)
+        if chosen:
+            await conv.delete(conversation_id, file_ids if also else [])
+
+    def delete_files(self, file_ids: list[str]) -> None:
+        if self._started() is not None:
+            self.tasks.spawn(self._delete_files(file_ids), "delete-files")
+
+    async def _delete_files(self, file_ids: list[str]) -> None:
+        chosen, _ = await confirm(
+            self, "Delete uploaded files",
+            f"Delete {len(file_ids)} file(s) from the StepFun server?",
+            "Conversations that used them upload them again when needed.")
+        if chosen and self.controllers is not None:
+            await self.controllers.conversations.delete_uploads(file_ids)
+
+    def open_attachment(self, sha256: str) -> None:
+        c = self._started()
+        path = c.conversations.attachment_path(sha256) if c else None
+        if path is None:
+            self.show_error("That attachment is no longer stored on this computer.")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def show_frame(self, message_id: int, seconds: float) -> None:
+        """A timestamp clicked in an answer: the frame of its video at that time."""
+        from app.ui.dialogs.frame_preview import FramePreview
+
+        c = self._started()
+        video = self.view.video_for(message_id)
+        path = c.conversations.attachment_path(video.sha256) if c and video else None
+        if path is None or video is None:
+            self.show_error("That video is no longer stored on this computer.")
+            return
+        if self.frame_preview is None:
+            self.frame_preview = FramePreview(self)
+        self.tasks.spawn(self.frame_preview.show_frame(path, seconds, video.original_name),
+                         "frame")
+
+    def open_settings(self) -> None:
+        c = self._started()
+        if c is None:
+            return
+        if c.settings.library.connecting:
+            self.show_note("Step Desk is still connecting…")
+            return
+        from app.ui.dialogs.settings import SettingsDialog
+
+        source, problem = c.settings.key_source()
+        dialog = SettingsDialog(c.settings.settings, source, problem, c.settings.known_models,
+                                self)
+        dialog.saved.connect(c.settings.save)
+        dialog.test_requested.connect(c.settings.test)
+        c.settings.test_result.connect(dialog.show_test_result)
+        dialog.finished.connect(partial(self._settings_closed, dialog))
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _settings_closed(self, dialog: SettingsDialog, _result: int) -> None:
+        if self.controllers is not None:
+            self.controllers.settings.test_result.disconnect(dialog.show_test_result)
+        if self.settings_dialog is dialog:
+            self.settings_dialog = None
+        dialog.deleteLater()
+
+    def copy_diagnostics(self) -> None:
+        c = self.controllers
+        if c is not None:
+            text = c.settings.diagnostics(c.turns.last_trace_id)
+        else:
+            from app.ui.platform.diagnostics import diagnostics
+
+            text = diagnostics(None, None)
+        QGuiApplication.clipboard().setText(text)
+        self.show_note("Diagnostics copied to the clipboard (they never include the key).")
+
+    def about(self) -> None:
+        from app import __version__
+
+        box = QMessageBox(QMessageBox.Icon.Information, "About Step Desk",
+                          f"Step Desk {__version__}\nA desktop client for StepFun's "
+                          "step-3.7-flash: show it images, videos and screenshots.",
+                          parent=self)
+        box.finished.connect(box.deleteLater)
+        box.open()
 
     # --- drag and drop -------------------------------------------------------------------
+    def drop_targets(self, mime: QMimeData) -> list[tuple[str, str]]:
+        return self.template_flow.drop_targets(mime) if self.template_flow else []
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage() or mime.hasText():
             event.acceptProposedAction()
-            self.overlay.show_over(self.splitter, targets=self.templates_.drop_targets(mime))
+            self.overlay.show_over(self.splitter, targets=self.drop_targets(mime))
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
@@ -384,8 +605,8 @@ class MainWindow(QMainWindow):
         media = media_from_mime(mime)
         if media:
             self.attachments.add_mime(media)
-            if template is not None:  # dropped on a pinned template: attach, then send
-                self.templates_.use_slug(template)
+            if template is not None and self.template_flow is not None:
+                self.template_flow.use_slug(template)  # dropped on a pinned template: send
         elif mime.hasText():
             self.composer.edit.insertPlainText(mime.text())
         else:
@@ -419,18 +640,19 @@ class MainWindow(QMainWindow):
             self._shutdown_task = asyncio.ensure_future(self._shutdown())
 
     async def _shutdown(self) -> None:
-        """Cancel replies (partial text saved as stopped), close HTTP and SQLite, then close."""
+        """The composition root's shutdown (replies saved, HTTP and SQLite closed), bounded."""
         try:
-            await asyncio.wait_for(self._shutdown_steps(), SHUTDOWN_BUDGET_S)
+            if self.on_shutdown is not None:
+                await asyncio.wait_for(self.on_shutdown(), SHUTDOWN_BUDGET_S)
+            else:
+                await asyncio.wait_for(self.tasks.shutdown(SHUTDOWN_BUDGET_S), SHUTDOWN_BUDGET_S)
         except TimeoutError:
             log.warning("shutdown took longer than %.1f s", SHUTDOWN_BUDGET_S)
         finally:
             self._shutdown_done = True
             self.close()
 
-    async def _shutdown_steps(self) -> None:
-        if self.chat is not None:
-            await self.chat.shutdown(SHUTDOWN_BUDGET_S * 0.6)
-        await self.tasks.shutdown(SHUTDOWN_BUDGET_S * 0.2)
-        if self.library is not None:
-            await self.library.aclose()
+
+def _call(slot: Callable[[], object], _checked: bool = False) -> None:
+    """A menu action's `triggered(bool)` calls a command that takes no argument."""
+    slot()

@@ -78,14 +78,13 @@ async def next_signal(signal: Any, trigger: Callable[[], object] | None = None,
 
 
 async def open_window(env: dict[str, str], files: list[Path] | None = None) -> Any:
-    """A shown MainWindow with its services open (what `run_gui` does, minus the loop)."""
-    from app.ui.app import make_application
-    from app.ui.main_window import MainWindow
+    """A shown MainWindow with its controllers (what `run_gui` does, minus the loop)."""
+    from app.ui.app import build_window, make_application, start
 
     make_application()
-    window = MainWindow(Path(env["STEPDESK_DATA_DIR"]))
+    window = build_window(Path(env["STEPDESK_DATA_DIR"]))
     window.show()
-    await window.start(env, list(files or []))
+    await start(window, env, list(files or []))
     return window
 
 

@@ -113,12 +113,12 @@ def test_drop_on_a_pinned_template_attaches_and_sends_with_its_effort(
         images, videos = QMimeData(), QMimeData()
         images.setUrls([QUrl.fromLocalFile(str(image))])
         videos.setUrls([QUrl.fromLocalFile(str(video))])
-        image_targets = [slug for slug, _ in window.templates_.drop_targets(images)]
+        image_targets = [slug for slug, _ in window.drop_targets(images)]
         assert image_targets == [s for s, t in BUILTINS.items() if t.pinned and
                                  t.media == "image"]
-        assert [slug for slug, _ in window.templates_.drop_targets(videos)] == [
+        assert [slug for slug, _ in window.drop_targets(videos)] == [
             "screen-recording-diagnostics", "action-timeline"]
-        ended = await next_signal(window.chat.turn_ended,
+        ended = await next_signal(window.controllers.turns.turn_ended,
                                   lambda: drag_drop(window, images, "receipt-to-table"))
         assert ended[2] == "complete", ended
         body = standin.chat_requests()[-1].json
@@ -127,10 +127,12 @@ def test_drop_on_a_pinned_template_attaches_and_sends_with_its_effort(
         assert parts[0]["type"] == "image_url"
         assert parts[-1]["text"] == BUILTINS["receipt-to-table"].prompt
         assert window.composer.template is None and window.composer.text() == ""
-        await until(lambda: window.current is not None, what="the new conversation")
-        conversation = await window.library.services.store.get_conversation(window.current)
+        conversations = window.controllers.conversations
+        await until(lambda: conversations.current is not None, what="the new conversation")
+        conversation = await conversations.library.services.store.get_conversation(
+            conversations.current)
         assert conversation.effort == "high"  # the template's effort was for its turn only
-        await window.actions_.show_conversation(window.current)
+        await window.controllers.conversations.show(window.controllers.conversations.current)
         assert window.composer.current_effort() == "high"
         await close_window(window)
 
@@ -144,11 +146,11 @@ def test_template_without_media_asks_for_it_then_sends(
 
     async def scenario() -> None:
         window = await open_window(gui_env)
-        window.templates_.open_picker()
-        await until(lambda: window.templates_.picker.isVisible(), what="the picker")
-        assert "chart-to-data" in window.templates_.picker.visible_slugs()
-        window.templates_.picker.hide()
-        window.templates_.use(chart)
+        window.open_template_picker()
+        await until(lambda: window.template_flow.picker.isVisible(), what="the picker")
+        assert "chart-to-data" in window.template_flow.picker.visible_slugs()
+        window.template_flow.picker.hide()
+        window.template_flow.use(chart)
         assert window.composer.text() == chart.prompt
         assert "add an image" in window.composer.template_label.text()
         window.composer.edit.submit.emit()  # no image yet: refused, nothing sent
@@ -157,7 +159,8 @@ def test_template_without_media_asks_for_it_then_sends(
         window.attachments.add_paths([make_png(tmp_path / "chart.png")])
         await until(lambda: "ready to send" in window.composer.template_label.text(),
                     what="the hint to update")
-        ended = await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
+        ended = await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
         assert ended[2] == "complete", ended
         body = standin.chat_requests()[-1].json
         assert body["reasoning_effort"] == chart.effort
@@ -168,7 +171,8 @@ def test_template_without_media_asks_for_it_then_sends(
 
 
 def answer_widget(window: Any) -> Any:
-    [reply] = [m for m in window.actions_.shown_messages.values() if m.role == "assistant"]
+    [reply] = [m for m in window.controllers.conversations.shown_messages.values()
+               if m.role == "assistant"]
     return window.view.message_widget(reply.id)
 
 
@@ -180,9 +184,10 @@ def test_tables_copy_and_save_as_csv_and_code_saves_with_extension(
     async def scenario() -> None:
         window = await open_window(gui_env)
         window.composer.set_text("Tabulate")
-        await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
+        await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
         await until(lambda: any(m.role == "assistant" and m.status == "complete"
-                                for m in window.actions_.shown_messages.values()),
+                                for m in window.controllers.conversations.shown_messages.values()),
                     what="the reply")
         body = answer_widget(window).body
         await until(lambda: "Copy as CSV" in body.toPlainText(), what="the table links")
@@ -221,9 +226,9 @@ def test_timestamps_in_a_video_answer_show_that_frame(
         window.attachments.add_paths([video])
         await until(lambda: [i.state for i in window.composer.tray.items()] == ["ready"],
                     what="the video to be ready")
-        window.templates_.use(BUILTINS["action-timeline"])
+        window.template_flow.use(BUILTINS["action-timeline"])
         await until(lambda: any(m.role == "assistant" and m.status == "complete"
-                                for m in window.actions_.shown_messages.values()),
+                                for m in window.controllers.conversations.shown_messages.values()),
                     what="the reply")
         assert standin.chat_requests()[-1].json["reasoning_effort"] == "medium"
         body = answer_widget(window).body
@@ -232,22 +237,23 @@ def test_timestamps_in_a_video_answer_show_that_frame(
         assert 'href="action:seek/1"' in html and 'href="action:seek/0"' in html
         assert "action:seek/540" not in html  # past the end of a 2-second video
         body.anchorClicked.emit(QUrl("action:seek/1"))
-        await until(lambda: window.actions_._frame_preview is not None
-                    and window.actions_._frame_preview.image.pixmap() is not None
-                    and not window.actions_._frame_preview.image.pixmap().isNull(),
+        await until(lambda: window.frame_preview is not None
+                    and window.frame_preview.image.pixmap() is not None
+                    and not window.frame_preview.image.pixmap().isNull(),
                     what="the frame")
-        preview = window.actions_._frame_preview
+        preview = window.frame_preview
         assert preview.caption.text() == "clip.mp4 at 00:01"
         assert preview.image.pixmap().width() == 96
         preview.close()
         # A follow-up without media is still about that video: its times link too.
         standin.reply(content="At 00:01 the bars move.")
         window.composer.set_text("What happens at one second?")
-        await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
-        await until(lambda: len([m for m in window.actions_.shown_messages.values()
+        await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
+        await until(lambda: len([m for m in window.controllers.conversations.shown_messages.values()
                                  if m.role == "assistant" and m.status == "complete"]) == 2,
                     what="the second reply")
-        second = max(m.id for m in window.actions_.shown_messages.values()
+        second = max(m.id for m in window.controllers.conversations.shown_messages.values()
                      if m.role == "assistant")
         body = window.view.message_widget(second).body
         await until(lambda: 'href="action:seek/1"' in body.toHtml(), what="the linked time")
@@ -268,8 +274,8 @@ def test_manage_templates_new_duplicate_move_pin_delete(
         qloop: Any, gui_env: dict[str, str]) -> None:
     async def scenario() -> None:
         window = await open_window(gui_env)
-        actions = window.templates_
-        catalogue = actions.catalogue()
+        actions = window.template_flow
+        catalogue = actions.templates.catalogue()
         picker = actions.picker
         assert [a for a, _ in picker.actions_for(BUILTINS["receipt-to-table"])] == [
             "duplicate", "unpin"]
@@ -304,7 +310,7 @@ def test_manage_templates_new_duplicate_move_pin_delete(
 
         actions.manage("up", "screenshot-to-code-2")
         actions.manage("pin", "invoice-json")
-        await until(lambda: any(t.slug == "invoice-json" for t in actions.pinned),
+        await until(lambda: any(t.slug == "invoice-json" for t in actions.templates.pinned),
                     what="the pin")
         own = [t.slug for t in await catalogue.all() if not t.builtin]
         assert own == ["screenshot-to-code-2", "invoice-json"]
@@ -313,7 +319,7 @@ def test_manage_templates_new_duplicate_move_pin_delete(
         await until(lambda: visible_message_box() is not None, what="the confirmation")
         box = visible_message_box()
         next(b for b in box.buttons() if b.text() == "Delete").click()
-        await until(lambda: not any(t.slug == "invoice-json" for t in actions.pinned),
+        await until(lambda: not any(t.slug == "invoice-json" for t in actions.templates.pinned),
                     what="the deletion")
         assert await catalogue.get("invoice-json") is None
         await close_window(window)

@@ -59,7 +59,8 @@ def test_dropping_two_files_attaches_both_and_send_uploads_each(
         assert [i.name for i in window.composer.tray.items()] == ["red.png", "blue.png"]
         window.composer.set_effort("low")
         window.composer.set_text("Compare these")
-        ended = await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
+        ended = await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
         assert ended[2] == "complete", ended
         body = standin.chat_requests()[-1].json
         assert body["reasoning_effort"] == "low"
@@ -69,8 +70,11 @@ def test_dropping_two_files_attaches_both_and_send_uploads_each(
         assert len(set(urls)) == 2
         assert len(standin.upload_requests()) == 2
         await until(lambda: not window.composer.tray.items(), what="the tray to empty")
-        user = next(m for m in window.actions_.shown_messages.values() if m.role == "user")
+        user = next(m for m in window.controllers.conversations.shown_messages.values()
+                    if m.role == "user")
         assert [a.original_name for a in user.attachments] == ["red.png", "blue.png"]
+        buttons = window.view.message_widget(user.id).attachment_buttons  # a new conversation
+        assert len(buttons) == 2 and not any(b.icon().isNull() for b in buttons)
         await close_window(window)
 
     run(qloop, scenario())
@@ -209,9 +213,10 @@ def test_delete_conversation_offers_to_delete_its_uploaded_files(
         window = await open_window(gui_env, [photo])
         await until(lambda: tray_states(window) == ["ready"], what="the file from argv")
         window.composer.set_text("Look")
-        await next_signal(window.chat.turn_ended, window.composer.edit.submit.emit)
-        conv = window.current
-        file_ids = await window.library.files_only_in(conv)
+        await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
+        conv = window.controllers.conversations.current
+        file_ids = await window.controllers.conversations.library.files_only_in(conv)
         assert len(file_ids) == 1
         window.sidebar.delete_requested.emit(conv)
         await until(lambda: window.findChildren(QMessageBox), what="the confirmation")
@@ -221,10 +226,53 @@ def test_delete_conversation_offers_to_delete_its_uploaded_files(
         delete = next(b for b in box.buttons() if b.text() == "Delete")
         delete.click()
         await until(lambda: window.sidebar.list.count() == 0, what="the list to empty")
-        assert window.current is None
+        assert window.controllers.conversations.current is None
         deletes = [r for r in standin.requests if r.method == "DELETE"]
         assert [r.path.rsplit("/", 1)[-1] for r in deletes] == file_ids
-        assert await window.library.uploads() == []
+        assert await window.controllers.conversations.library.uploads() == []
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_a_large_upload_shows_percent_and_bytes_in_the_tray_and_status_bar(
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    """UploadProgress reaches the window: each step is shown on the item and in the status
+    bar, while the file uploads (a noise PNG of a few MB: 256 KB chunks, many steps)."""
+    from PIL import Image
+
+    noisy = tmp_path / "noise.png"
+    Image.frombytes("RGB", (1200, 1000), os.urandom(1200 * 1000 * 3)).save(noisy)
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        attachments = window.controllers.attachments
+        attachments.add_paths([noisy])
+        await until(lambda: tray_states(window) == ["ready"], what="the ready item")
+        seen: list[tuple[int, int, str, str]] = []
+
+        def snapshot(_key: int, sent: int, total: int) -> None:
+            [item] = window.composer.tray.items()
+            seen.append((sent, total, item.caption.text(), window.statusBar().currentMessage()))
+
+        attachments.item_progress.connect(snapshot)
+        window.composer.set_text("What is this noise?")
+        ended = await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
+        assert ended[2] == "complete", ended
+        assert len(standin.upload_requests()) == 1
+        assert len(seen) >= 4, seen
+        total = seen[-1][1]
+        assert total > 3_000_000 and seen[-1][0] == total
+        middle = [s for s in seen if 0 < s[0] < total]
+        assert middle, seen
+        sent, _, caption, status = middle[0]
+        percent = 100 * sent // total
+        assert caption.startswith(f"Uploading {percent}% (") and " of 3." in caption, caption
+        assert status.startswith(f"Uploading noise.png: {percent}% ("), status
+        assert seen[-1][2].startswith("Uploaded 3.")
+        await until(lambda: not window.composer.tray.items(), what="the tray to empty")
+        assert not window.statusBar().currentMessage().startswith("Uploading")
         await close_window(window)
 
     run(qloop, scenario())

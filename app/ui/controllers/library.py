@@ -1,16 +1,18 @@
-"""The window's access to history, uploads and settings: async, Qt-free calls on `Services`.
+"""The window's one path to history, uploads, blobs, settings and the engine: Qt-free calls
+on `Services`.
 
-Widgets never touch SQLite or the network; the window awaits these (inside `TaskSet`
-tasks) and hands the plain results to its views. Settings changes rebuild the one shared
-`StepClient`; the old one is closed at shutdown, not at once, because a reply may still be
-streaming through it.
+Only the controllers hold a `Library` (widgets never touch SQLite or the network, and the
+window holds controllers, not this). Settings changes rebuild the one shared `StepClient`; the
+old one is closed at shutdown, not at once, because a reply may still be streaming through it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.config import ConfigError, account_id, store_api_key
@@ -18,8 +20,13 @@ from app.services import make_client
 
 if TYPE_CHECKING:
     from app.api.client import StepClient
+    from app.chat import ChatEngine
+    from app.config import KeyLookup, Settings
     from app.services import Services
     from app.store import Conversation, Message, SearchHit, UploadRecord
+    from app.store.changes import ChangeListener
+    from app.templates.model import Template
+    from app.templates.service import TemplateCatalogue
     from app.ui.dialogs.settings import SettingsValues
 
 log = logging.getLogger(__name__)
@@ -51,9 +58,65 @@ class Library:
         key = self.services.key
         return account_id(key.key) if key is not None and key.key else None
 
+    @property
+    def settings(self) -> Settings:
+        """The current settings (a frozen value: read it again after a change)."""
+        return self.services.settings
+
+    @property
+    def key(self) -> KeyLookup | None:
+        return self.services.key
+
+    @property
+    def connecting(self) -> bool:
+        """The key lookup has not finished yet (it runs after the first conversation shows)."""
+        return self.services.key is None
+
+    def engine(self) -> ChatEngine:
+        return self.services.engine()
+
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """Hear what each store write changed (`app.store.Changes`); returns the unsubscribe."""
+        return self.services.store.changes.subscribe(listener)
+
+    @property
+    def trace_id(self) -> str | None:
+        client = self.services.client
+        return client.last_trace_id if client is not None else None
+
+    def template_catalogue(self, builtins: list[Template]) -> TemplateCatalogue:
+        """Built-in templates plus the user's own (stored in the history database)."""
+        from app.templates.service import TemplateCatalogue
+
+        return TemplateCatalogue(self.services.store, builtins)
+
+    # --- blobs ---------------------------------------------------------------------------
+    def blob_path(self, sha256: str) -> Path | None:
+        """The stored bytes of an attachment, or None when they are gone."""
+        return self.services.blobs.find(sha256)
+
+    def thumbnail_path(self, sha256: str) -> Path | None:
+        return self.services.blobs.thumbnail_path(sha256)
+
+    @property
+    def work_dir(self) -> Path:
+        """Where attachments are prepared before they are sent."""
+        return self.services.blobs.tmp_dir
+
+    def proxy_for(self, url: str) -> str | None:
+        return self.services.settings.proxy_for(url)
+
     # --- conversations -------------------------------------------------------------------
     async def conversations(self) -> list[Conversation]:
         return await self.services.store.list_conversations()
+
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        return await self.services.store.get_conversation(conversation_id)
+
+    async def messages(self, ids: list[int]) -> list[Message]:
+        """The named messages that still exist, in the order asked."""
+        found = [await self.services.store.get_message(i) for i in ids]
+        return [m for m in found if m is not None]
 
     async def load(self, conversation_id: int) -> ConversationData | None:
         store = self.services.store
@@ -102,6 +165,14 @@ class Library:
             await store.set_conversation_effort(conversation_id, effort)
         await store.set_setting("effort", effort)
         self.services.settings = self.services.settings.with_changes(effort=effort)
+
+    async def set_conversation_effort(self, conversation_id: int, effort: str) -> None:
+        """This conversation's effort only (a template's turn keeps the selector's)."""
+        await self.services.store.set_conversation_effort(conversation_id, effort)
+
+    async def set_model(self, model: str) -> None:
+        await self.services.store.set_setting("model", model)
+        self.services.settings = self.services.settings.with_changes(model=model)
 
     async def search(self, text: str) -> list[SearchHit]:
         return await self.services.store.search(text, limit=50, marks=SEARCH_MARKS)
@@ -204,12 +275,19 @@ class Library:
         self.rebuild_client()
         return note
 
+    async def connect(self, env: Mapping[str, str]) -> None:
+        """Find the key (keychain off the UI thread) and build the one client."""
+        from app.config import resolve_api_key
+
+        self.services.key = await asyncio.to_thread(resolve_api_key, env, self.services.paths)
+        self.rebuild_client()
+
     def rebuild_client(self) -> None:
         old = self.services.rebuild_client()
         if old is not None:
             self._retired.append(old)
 
-    def _apply(self, values: SettingsValues):
+    def _apply(self, values: SettingsValues) -> Settings:
         return self.services.settings.with_changes(
             base_url=values.base_url, model=values.model, effort=values.effort,
             detail=values.detail, api_style=values.api_style, upload_media=values.upload_media,

@@ -150,18 +150,18 @@ def _run(tmp: Path) -> list[str]:
 # --- the window -------------------------------------------------------------------------------
 
 async def _gui_checks(env: dict[str, str], tmp: Path) -> list[str]:
-    from app.ui.main_window import MainWindow
+    from app.ui.app import build_window, start
 
     ffmpeg = asyncio.ensure_future(asyncio.to_thread(checks.check_ffmpeg, tmp / "clip"))
     shown_at = time.perf_counter()
-    window = MainWindow(Path(env["STEPDESK_DATA_DIR"]))
+    window = build_window(Path(env["STEPDESK_DATA_DIR"]))
     window.show()
     try:
-        await window.start(env, [])
-        if window.library is None or not window.isVisible():
+        await start(window, env, [])
+        if window.controllers is None or not window.isVisible():
             raise SmokeFailure("window: it did not open its database "
                                f"({window.banner.label.text() or 'no message'})")
-        db = window.library.services.paths.db_path
+        db = window.controllers.conversations.library.services.paths.db_path
         report = [f"window: shown and started in {time.perf_counter() - shown_at:.2f} s, "
                   f"fresh database {db.name}"]
         report.append(await _check_conversation(window, tmp))
@@ -180,7 +180,7 @@ async def _check_conversation(window: Any, tmp: Path) -> str:
     from app.media import prepare_sync
     from app.store import AttachmentRecord
 
-    services = window.library.services
+    services = window.controllers.conversations.library.services
     picture = checks.make_picture(tmp / "chart.png")
     media = await asyncio.to_thread(prepare_sync, picture, work_dir=services.blobs.tmp_dir)
     if not media.thumbnail:
@@ -198,7 +198,7 @@ async def _check_conversation(window: Any, tmp: Path) -> str:
                                                 model=model, effort="low")
     await store.append_reply(reply.id, "Reading the table.", MARKDOWN, None)
     await store.finish_message(reply.id, "complete", finish_reason="stop")
-    await window.actions_.show_conversation(conversation.id)
+    await window.controllers.conversations.show(conversation.id)
 
     view = window.view
     await _until(lambda: view.message_widget(reply.id) is not None

@@ -64,6 +64,7 @@ class ConversationView(QWidget):
         copy_text(str): text that was just put on the clipboard (for a "Copied" notice).
         timestamp_activated(int, float): (assistant message id, seconds) of a timestamp
             clicked in an answer about a video.
+        idle(): the deferred work (pages, Markdown, stream ticks) has all been done.
     """
 
     retry_requested = Signal(int)
@@ -74,6 +75,7 @@ class ConversationView(QWidget):
     attachment_activated = Signal(str)
     copy_text = Signal(str)
     timestamp_activated = Signal(int, float)
+    idle = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, thinking_expanded: bool = False,
                  page_size: int = 30, first_page: int = 12, max_built: int = 150,
@@ -266,6 +268,25 @@ class ConversationView(QWidget):
     def message(self, message_id: int) -> Message | None:
         return self._entries.get(message_id)
 
+    async def wait_idle(self, limit_s: float) -> None:
+        """Return once the view is idle, or after `limit_s` whatever is left."""
+        import asyncio
+        import contextlib
+
+        if self.is_idle():
+            return
+        done = asyncio.Event()
+        self.idle.connect(done.set)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), limit_s)
+        finally:
+            self.idle.disconnect(done.set)
+
+    def _report_if_idle(self) -> None:
+        if self.is_idle():
+            self.idle.emit()
+
     def is_idle(self) -> bool:
         """No deferred page building, Markdown rendering or stream flush pending."""
         return not (self._work_timer.isActive() or self._flush_timer.isActive()
@@ -345,6 +366,8 @@ class ConversationView(QWidget):
             self._flush_timer.start(0)
         elif self._pending:
             self._flush_timer.start(self._interval_ms)
+        else:
+            self._report_if_idle()
 
     @staticmethod
     def _settle_layout() -> None:
@@ -449,6 +472,7 @@ class ConversationView(QWidget):
                     self._render_soon(message_id)
             else:
                 self._want_older = self._want_newer = 0
+                self._report_if_idle()
                 return
         self._work_timer.start()
 

@@ -1,0 +1,36 @@
+"""The controllers of one window session, built by the composition root (`ui/app.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.conversations import ConversationsController
+    from app.ui.controllers.library import Library
+    from app.ui.controllers.settings import SettingsController
+    from app.ui.controllers.tasks import TaskSet
+    from app.ui.controllers.templates import TemplatesController
+    from app.ui.controllers.turns import TurnController
+
+
+@dataclass
+class Controllers:
+    """What the window is given once the services are open (never the `Library` itself)."""
+
+    tasks: TaskSet
+    attachments: AttachmentController
+    turns: TurnController
+    conversations: ConversationsController
+    settings: SettingsController
+    templates: TemplatesController
+
+
+async def shut_down(controllers: Controllers, library: Library, budget_s: float) -> None:
+    """Cancel replies (partial text saved as stopped), background work, then close the HTTP
+    client and SQLite."""
+    await controllers.turns.shutdown(budget_s * 0.6)
+    await controllers.tasks.shutdown(budget_s * 0.2)
+    controllers.conversations.close()
+    await library.aclose()
