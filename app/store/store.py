@@ -295,7 +295,9 @@ class Store:
 
     async def keep_answer(self, message_id: int) -> Message:
         """Make this answer its turn's shown one (and its effort the conversation's)."""
-        return await self._run(comparisons.keep_answer, message_id)
+        kept = await self._run(comparisons.keep_answer, message_id)
+        self.changes.report(Changes(conversations=frozenset({kept.conversation_id})))
+        return kept
 
     async def list_comparisons(self, conversation_id: int) -> list[ComparisonRecord]:
         return await self._run(comparisons.list_comparisons, conversation_id)
