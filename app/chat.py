@@ -32,7 +32,7 @@ from app.config import Settings
 from app.context import omitted_reason, plan_request, sha_of, uses_files, with_refs
 from app.media.fitting import fit_message
 from app.media.intake import PreparedMedia
-from app.store import AttachmentRecord, BlobStore, Message, Store
+from app.store import AttachmentRecord, BlobStore, Message, Store, StoreError
 from app.turn_events import (
     MediaOmitted,
     MediaPrepared,
@@ -69,6 +69,16 @@ def template_title(name: str, prompt: str, media_names: Sequence[str]) -> str:
     """"Receipt → table: lunch.jpg" rather than the first words of the template's prompt."""
     detail = " ".join(prompt.split()) or (media_names[0] if media_names else "")
     return title_from_prompt(f"{name}: {detail}" if detail else name)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What one turn runs with, taken once when it starts: a settings change mid-turn (key,
+    base URL, account) reaches the next turn, never this one's uploads cache entries."""
+
+    client: StepClient
+    settings: Settings
+    account: str
 
 
 @dataclass(slots=True)
@@ -112,8 +122,13 @@ class ChatEngine:
         return self._settings
 
     def update_settings(self, settings: Settings, client: StepClient, account: str) -> None:
-        """The window's settings dialog changed the key, base URL or defaults."""
+        """The window's settings dialog changed the key, base URL or defaults.
+
+        Running turns keep the `TurnContext` they started with."""
         self._settings, self._client, self._account = settings, client, account
+
+    def snapshot(self) -> TurnContext:
+        return TurnContext(self._client, self._settings, self._account)
 
     # -- public turn entry points ---------------------------------------------------------
 
@@ -172,14 +187,15 @@ class ChatEngine:
         Done once before answering the same turn several times at once, so each medium is
         uploaded once, not once per answer (the answers then find the file IDs cached)."""
         user = await self._require(user_message_id, "user")
+        turn = self.snapshot()
         history = await self._history_until(user)
-        request, omitted = plan_request(history, self._blobs, self._settings,
-                                        user.model or self._settings.model,
-                                        user.effort or self._settings.effort)
+        request, omitted = plan_request(history, self._blobs, turn.settings,
+                                        user.model or turn.settings.model,
+                                        user.effort or turn.settings.effort)
         if omitted:
             yield MediaOmitted(tuple(omitted), omitted_reason())
-        if uses_files(request, self._settings):
-            async for event in self._ensure_uploads(request, {}):
+        if uses_files(request, turn.settings):
+            async for event in self._ensure_uploads(request, {}, turn):
                 yield event
 
     async def regenerate(self, assistant_message_id: int, *, effort: str | None = None,
@@ -232,11 +248,12 @@ class ChatEngine:
         assistant = await self._store.start_assistant_message(
             user.conversation_id, reply_to=user.id, model=model, effort=effort,
             version_of=version_of)
+        turn = self.snapshot()
         yield TurnStarted(user.conversation_id, user.id, assistant.id)
         buffer = _ReplyBuffer(assistant.id, [], [], last_flush=self._clock())
         try:
             async with contextlib.aclosing(
-                    self._stream_with_media(user, model, effort, buffer)) as stream:
+                    self._stream_with_media(user, model, effort, buffer, turn)) as stream:
                 async for event in stream:
                     yield event
                     if isinstance(event, Finished):
@@ -251,8 +268,17 @@ class ChatEngine:
             raise
         except ApiError as exc:
             log.warning("reply %s failed: %s (%s)", assistant.id, exc, type(exc).__name__)
-            failure = _failure_for(exc, started=buffer.got_text)
+            failure = _failure_for(exc, started=buffer.got_text, redact=turn.client.redact)
             await asyncio.shield(self._close_failed(buffer, failure))
+            yield failure
+            return
+        except StoreError as exc:  # disk full or failing mid-stream: keep what was saved
+            log.warning("reply %s could not be saved: %s", assistant.id, exc)
+            failure = TurnFailed("interrupted", f"{exc.message.rstrip('.')}; the reply was "
+                                 "saved up to the last moment the disk allowed.", 3)
+            with contextlib.suppress(StoreError):  # else the next start marks it interrupted
+                await asyncio.shield(self._store.finish_message(
+                    assistant.id, "interrupted", error=failure.error))
             yield failure
             return
         # The stream ended without a finish reason: the client reports that as an error, so
@@ -262,23 +288,24 @@ class ChatEngine:
         yield failure
 
     async def _stream_with_media(self, user: Message, model: str, effort: str,
-                                 buffer: _ReplyBuffer) -> AsyncIterator[object]:
+                                 buffer: _ReplyBuffer, turn: TurnContext
+                                 ) -> AsyncIterator[object]:
         """Build the request, stream it, and survive one expired file ID (re-upload, retry)."""
         for attempt in (1, 2):
             history = await self._history_until(user)
             refs: dict[str, MediaRef] = {}
-            request, omitted = plan_request(history, self._blobs, self._settings, model, effort)
+            request, omitted = plan_request(history, self._blobs, turn.settings, model, effort)
             if omitted:
                 yield MediaOmitted(tuple(omitted), omitted_reason())
-            needs_upload = uses_files(request, self._settings)
+            needs_upload = uses_files(request, turn.settings)
             if needs_upload:
-                async for event in self._ensure_uploads(request, refs):
+                async for event in self._ensure_uploads(request, refs, turn):
                     yield event
             # Inline media means reading and base64-encoding files: not on the event loop.
             request = await asyncio.to_thread(with_refs, request, refs,
                                               inline=not needs_upload)
             try:
-                async with contextlib.aclosing(self._client.stream_chat(request)) as events:
+                async with contextlib.aclosing(turn.client.stream_chat(request)) as events:
                     async for event in events:
                         self._buffer_event(event, buffer)
                         yield event
@@ -289,7 +316,7 @@ class ChatEngine:
             except FileNotFound:
                 if attempt == 2 or buffer.got_text or not needs_upload:
                     raise
-                await self._forget_expired(refs)
+                await self._forget_expired(refs, turn)
                 yield Retrying(1, 0.0, "An uploaded file had expired on the server; "
                                        "uploading it again.")
 
@@ -358,10 +385,10 @@ class ChatEngine:
         history.append(user)  # `user` is an older version not on the active path
         return history
 
-    async def _ensure_uploads(self, request: ChatRequest,
-                              refs: dict[str, MediaRef]) -> AsyncIterator[TurnEvent]:
+    async def _ensure_uploads(self, request: ChatRequest, refs: dict[str, MediaRef],
+                              turn: TurnContext) -> AsyncIterator[TurnEvent]:
         """Upload each distinct medium once per (sha256, base URL, account)."""
-        base = self._settings.base_url
+        base = turn.settings.base_url
         for message in request.messages:
             for ref in message.media:
                 sha = sha_of(ref)
@@ -369,24 +396,25 @@ class ChatEngine:
                     continue
                 # Replies running at once (a comparison) wait for one upload, not make three.
                 async with self._upload_locks.setdefault(sha, asyncio.Lock()):
-                    file_id = await self._store.lookup_upload(sha, base, self._account)
+                    file_id = await self._store.lookup_upload(sha, base, turn.account)
                     if file_id is None:
-                        async for event in self._upload(ref, sha):
+                        async for event in self._upload(ref, sha, turn.client):
                             if isinstance(event, str):
                                 file_id = event
                             else:
                                 yield event
-                        await self._store.remember_upload(sha, base, self._account, file_id,
+                        await self._store.remember_upload(sha, base, turn.account, file_id,
                                                           ref.path.stat().st_size)
                 refs[sha] = MediaRef(ref.kind, ref.mime, url=f"stepfile://{file_id}",
                                      path=ref.path)
 
-    async def _upload(self, ref: MediaRef, sha: str) -> AsyncIterator[TurnEvent | str]:
+    async def _upload(self, ref: MediaRef, sha: str,
+                      client: StepClient) -> AsyncIterator[TurnEvent | str]:
         """Upload with progress events; the last item yielded is the new file ID."""
         assert ref.path is not None
         queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
         name = f"{sha[:16]}.{ref.path.suffix.lstrip('.')}"  # never the user's own file name
-        task = asyncio.ensure_future(self._client.upload_file(
+        task = asyncio.ensure_future(client.upload_file(
             ref.path, filename=name, mime=ref.mime,
             progress=lambda sent, total: queue.put_nowait((sent, total))))
         try:
@@ -406,13 +434,13 @@ class ChatEngine:
             if not task.done():
                 task.cancel()
 
-    async def _forget_expired(self, refs: dict[str, MediaRef]) -> None:
+    async def _forget_expired(self, refs: dict[str, MediaRef], turn: TurnContext) -> None:
         """Find which referenced files the server no longer has and drop them from the cache."""
         missing = []
         for ref in refs.values():
             file_id = (ref.url or "").removeprefix("stepfile://")
             try:
-                await self._client.get_file(file_id)
+                await turn.client.get_file(file_id)
             except FileNotFound:
                 missing.append(file_id)
         everything = [(r.url or "").removeprefix("stepfile://") for r in refs.values()]
@@ -429,7 +457,8 @@ def _record_for(item: PreparedMedia, ordinal: int) -> AttachmentRecord:
                             edit_base=None if edit is None else edit.base_sha256)
 
 
-def _failure_for(exc: ApiError, *, started: bool) -> TurnFailed:
+def _failure_for(exc: ApiError, *, started: bool,
+                 redact: Callable[[str], str] = str) -> TurnFailed:
     """DESIGN.md's status table: which status and exit code an API failure means."""
     if isinstance(exc, ContentBlocked):
         status, code = "blocked", 3
@@ -439,4 +468,4 @@ def _failure_for(exc: ApiError, *, started: bool) -> TurnFailed:
         status, code = "interrupted", 3
     else:
         status, code = "error", 3
-    return TurnFailed(status, str(exc), code, exc.trace_id)
+    return TurnFailed(status, redact(str(exc)), code, exc.trace_id)

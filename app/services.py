@@ -98,8 +98,7 @@ async def open_core(env: Mapping[str, str] | None = None) -> Services:
 def prepare_private_dirs(paths: Paths) -> None:
     """Create the data folder 0700 and tighten whatever an earlier version left wider.
 
-    Also collects the media temp copies a killed process left behind (`BlobStore` collects
-    those of live turns itself). A read-only data folder is left as it is: reading still works.
+    A read-only data folder is left as it is: reading still works.
     """
     from app.fsmodes import private_dir, tighten_tree
 

@@ -96,22 +96,29 @@ async def _dispatch(args: argparse.Namespace, env: Mapping[str, str], out: TextI
         raise CliError(f"The data folder cannot be used: {exc.strerror or exc}.",
                        EXIT_FAILURE) from None
     try:
-        if args.command == "ask":
-            return await _ask(args, env, services, out, err)
-        if args.command == "history":
-            from app.cli.history import run_history
-
-            return await run_history(args, services, out)
-        if args.command == "templates":
-            from app.cli.templates import run_templates
-
-            return await run_templates(args, services, out)
-        from app.cli.files import run_files
-
-        await _connect(services, env)
-        return await run_files(args, services, out)
+        return await _command(args, env, services, out, err)
+    except StoreError as exc:  # disk full, damaged page, read-only folder: one sentence
+        raise CliError(exc.message, EXIT_FAILURE) from None
     finally:
         await services.aclose()
+
+
+async def _command(args: argparse.Namespace, env: Mapping[str, str], services: Services,
+                   out: TextIO, err: TextIO) -> int:
+    if args.command == "ask":
+        return await _ask(args, env, services, out, err)
+    if args.command == "history":
+        from app.cli.history import run_history
+
+        return await run_history(args, services, out)
+    if args.command == "templates":
+        from app.cli.templates import run_templates
+
+        return await run_templates(args, services, out)
+    from app.cli.files import run_files
+
+    await _connect(services, env)
+    return await run_files(args, services, out)
 
 
 async def _connect(services: Services, env: Mapping[str, str]) -> None:

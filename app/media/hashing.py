@@ -68,6 +68,8 @@ def copy_and_hash(
                 if progress is not None:
                     progress(size)
                 chunk = src.read(CHUNK)
+            out.flush()
+            _check_written(out.fileno(), size)
     except BaseException:
         dst.unlink(missing_ok=True)  # never leave a partial file for the blob store to adopt
         raise
@@ -79,10 +81,18 @@ def write_and_hash(data: bytes, dst: Path) -> tuple[str, int]:
     try:
         with os.fdopen(create_private(dst), "wb") as out:
             out.write(data)
+            out.flush()
+            _check_written(out.fileno(), len(data))
     except BaseException:
         dst.unlink(missing_ok=True)
         raise
     return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def _check_written(fd: int, expected: int) -> None:
+    """Flushed size == bytes given: a file-size limit can cut a buffered write silently."""
+    if os.fstat(fd).st_size != expected:
+        raise OSError(27, "File too large (the copy was cut short)")
 
 
 def hash_file(path: Path) -> tuple[str, int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.fsmodes import private_dir, touch_private
 from app.store import schema
-from app.store.errors import CorruptDatabaseError, NewerSchemaError, primary_code
+from app.store.errors import CorruptDatabaseError, NewerSchemaError, StoreError, primary_code
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Database:
         self.indexed = indexed  # the full-text tables exist: every write keeps them current
         self.fts_search = fts_search  # search through them (else LIKE)
         self.commit_count = 0
+        self.read_only = False  # opened from a read-only folder: reading works, writing fails
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -82,6 +83,8 @@ def open_database(path: Path, *, use_fts: bool, recover_corrupt: bool) -> Opened
     unless `recover_corrupt` is set, in which case a damaged file is moved aside and a fresh
     database is created in its place; `Opened.moved_aside` reports where it went.
     """
+    if path.exists() and not os.access(path.parent, os.W_OK):
+        return Opened(_open_read_only(path, use_fts), None, None)
     private_dir(path.parent)
     _create_private(path)
     try:
@@ -95,6 +98,38 @@ def open_database(path: Path, *, use_fts: bool, recover_corrupt: bool) -> Opened
         db, backup = _prepare(_connect_checked(path), path, use_fts)
         return Opened(db, moved, backup)
     return Opened(db, None, backup)
+
+
+def _open_read_only(path: Path, use_fts: bool) -> Database:
+    """Open a database whose folder we cannot write (a read-only mount, a copy on a DVD).
+
+    SQLite cannot create the -shm file there, so without a WAL left behind the file is opened
+    `immutable` (nobody can be writing next to it); with one, read-only through it. Nothing is
+    migrated or recovered; any write fails as "read-only" (a StoreError, one sentence).
+    """
+    try:
+        _check_header(path)
+    except _Damaged:
+        raise StoreError(f"The history database {path} is damaged, and its folder is "
+                         "read-only, so it cannot be moved aside.") from None
+    wal = path.with_name(path.name + "-wal").exists()
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    try:
+        conn.create_function("has_cjk", 1, schema.has_cjk, deterministic=True)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.LATEST:
+            raise NewerSchemaError(path, version, schema.LATEST)
+        if version < schema.LATEST:
+            raise StoreError(f"The history database {path} needs an upgrade to this version "
+                             "of Step Desk, but its folder is read-only.")
+        fts = schema.has_fts_tables(conn)
+    except BaseException:
+        conn.close()
+        raise
+    db = Database(conn, path, indexed=fts, fts_search=fts and use_fts)
+    db.read_only = True
+    return db
 
 
 def _create_private(path: Path) -> None:

@@ -79,6 +79,16 @@ class OwnerLock:
             self.path.unlink(missing_ok=True)
 
 
+class ReadOnlyOwner:
+    """The owner of a Store opened read-only: it streams nothing, so it locks nothing."""
+
+    def __init__(self) -> None:
+        self.uuid = uuid.uuid4().hex
+
+    def release(self) -> None:
+        """Nothing to release."""
+
+
 def owner_is_gone(owner_dir: Path, owner: str | None) -> bool:
     """True when the process that wrote `owner` no longer holds its lock.
 

@@ -23,7 +23,7 @@ from app.store.blobs import BlobStore
 from app.store.changes import ChangeFeed, Changes
 from app.store.db import Database, is_damage, mark_suspect, open_database
 from app.store.errors import StoreError, translate
-from app.store.owner import OwnerLock, owner_is_gone, sweep_stale_locks
+from app.store.owner import OwnerLock, ReadOnlyOwner, owner_is_gone, sweep_stale_locks
 from app.store.records import (
     AttachmentRecord,
     ComparisonRecord,
@@ -56,6 +56,28 @@ def _guard(db_path: Path, fn: Callable[..., T], *args: object, **kwargs: object)
         raise translated from exc
 
 
+async def _await_uncancellable(job: Future[T]) -> T:
+    """Await a worker job; cancelling the awaiting task does not cancel the job itself."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[T] = loop.create_future()
+
+    def settle(done: Future[T]) -> None:
+        if waiter.done():
+            return
+        error = done.exception()
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(done.result())
+
+    def relay(done: Future[T]) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(settle, done)
+
+    job.add_done_callback(relay)
+    return await waiter
+
+
 def _discard_opened(job: Future[Store]) -> None:
     if not job.cancelled() and job.exception() is None:
         job.result()._close_sync()
@@ -64,7 +86,8 @@ def _discard_opened(job: Future[Store]) -> None:
 class Store:
     """History, uploads cache and settings. Create with `await Store.open(...)`."""
 
-    def __init__(self, executor: ThreadPoolExecutor, db: Database, lock: OwnerLock) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, db: Database,
+                 lock: OwnerLock | ReadOnlyOwner) -> None:
         self._executor: ThreadPoolExecutor | None = executor
         self._db = db
         self._lock = lock
@@ -113,6 +136,8 @@ class Store:
         recover_corrupt: bool,
     ) -> Store:
         opened = open_database(db_path, use_fts=use_fts, recover_corrupt=recover_corrupt)
+        if opened.db.read_only:  # nothing to lock, recover or sweep where nothing can change
+            return cls(executor, opened.db, ReadOnlyOwner())
         try:
             lock = OwnerLock(owner_dir)
         except BaseException:
@@ -136,12 +161,15 @@ class Store:
         return store
 
     async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run `fn(db, …)` on the worker. A job once accepted always runs, even when the
+        awaiting task is cancelled while the job still waits in the queue (behind slow
+        work): `run_in_executor` would cancel the queued job with the task, and a Stop's
+        last batch of text would be lost."""
         if self._executor is None:
             raise StoreError("The history database is closed.")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(_guard, self.path, fn, self._db, *args, **kwargs)
-        )
+        job = self._executor.submit(
+            functools.partial(_guard, self.path, fn, self._db, *args, **kwargs))
+        return await _await_uncancellable(job)
 
     @property
     def commit_count(self) -> int:

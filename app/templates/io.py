@@ -15,6 +15,7 @@ half-understood.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +26,9 @@ FORMAT = "stepdesk-templates"
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 5_000_000
 MAX_TEMPLATES = 1_000
+MAX_NESTING = 32
+"""Deepest list/object nesting accepted: a template needs 4; Python's parser recurses."""
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def export_text(templates: Iterable[Template]) -> str:
@@ -39,6 +43,19 @@ def export_text(templates: Iterable[Template]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
+def nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text, found in one linear pass (strings skipped)."""
+    depth = deepest = 0
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_text(data: str | bytes) -> list[Template]:
     """Read and validate a whole template file; TemplateError says what is wrong and where."""
     if len(data) > MAX_FILE_BYTES:
@@ -49,8 +66,14 @@ def parse_text(data: str | bytes) -> list[Template]:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise TemplateError("The file is not UTF-8 text.") from None
+    depth = nesting_depth(data)
+    if depth > MAX_NESTING:
+        raise TemplateError(f"The file nests lists or objects {depth:,} levels deep; a "
+                            f"template file needs at most {MAX_NESTING}.")
     try:
         doc: Any = json.loads(data)
+    except RecursionError:  # pragma: no cover - nesting_depth refuses this first
+        raise TemplateError("The file nests lists or objects too deeply.") from None
     except json.JSONDecodeError as exc:
         raise TemplateError(f"The file is not valid JSON ({exc.msg} at line {exc.lineno}, "
                             f"column {exc.colno}).") from None

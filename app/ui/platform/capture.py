@@ -30,6 +30,7 @@ from app.ui.widgets.drop_overlay import image_to_png
 
 HIDE_DELAY_S = 0.25
 PORTAL_TIMEOUT_S = 120.0
+MAX_SCREENSHOT_BYTES = 300_000_000  # far above any screen grab; a bound, not a size
 MIN_SIDE = 4
 
 
@@ -211,7 +212,10 @@ async def _portal_screenshot() -> bytes | None:
     if code != 0:
         return None  # 1 = cancelled by the user, 2 = other end
     path = Path(QUrl(str(results.get("uri", ""))).toLocalFile())
-    try:
-        return await asyncio.to_thread(path.read_bytes)
-    except OSError as exc:
+    from app.boundedread import ReadRefused, read_bounded
+
+    try:  # a path the desktop named: bounded by bytes read, never a FIFO or device
+        return await asyncio.to_thread(read_bounded, path, MAX_SCREENSHOT_BYTES,
+                                       what="screenshot")
+    except ReadRefused as exc:
         raise CaptureError(f"The screenshot file {path.name} could not be read.") from exc
