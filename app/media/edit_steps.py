@@ -250,6 +250,9 @@ class EditSteps:
         return cls(tuple(_parse_step(raw, index) for index, raw in enumerate(steps, 1)))
 
 
+NO_EDITS = EditSteps()
+
+
 @dataclass(frozen=True, slots=True)
 class EditRequest:
     """What intake is asked to apply: the steps, and whether to keep the unedited original.

@@ -1,0 +1,157 @@
+"""An image opened for editing: the pixels the editor shows and how to redraw a part of them.
+
+The window's editor keeps no drawing code of its own: every pixel it shows comes from
+`annotate.render` through `render_region`, so what is on screen is what intake will send
+(the crop aside, which the editor shows as a frame). Huge images are shown reduced to at most
+`EDIT_MAX_PIXELS`; step coordinates stay in full-resolution pixels either way.
+Qt-free: the widget turns the raw RGBX bytes into a QImage itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.media import annotate
+from app.media.edit_steps import (
+    NO_EDITS,
+    Arrow,
+    Box,
+    Callout,
+    Crop,
+    EditSteps,
+    Highlight,
+    Redact,
+    Shape,
+    Step,
+    Text,
+)
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+EDIT_MAX_PIXELS = 4096 * 4096
+"""Above this the editor shows a reduced copy: a 50-megapixel photo would make every
+repaint and every region render slow, and nobody marks up single pixels of it."""
+
+
+@dataclass(slots=True)
+class EditSession:
+    """`view` is the image as shown (`scale` view pixels per full pixel)."""
+
+    full_width: int
+    full_height: int
+    view: Image
+    scale: float
+    notes: tuple[str, ...]
+    steps: EditSteps
+
+    @classmethod
+    def open(cls, data: bytes, name: str, steps: EditSteps = NO_EDITS) -> EditSession:
+        """Decode (blocking: call from a worker) the image that `steps` apply to."""
+        base, notes = annotate.load_base(data, name)
+        return cls.for_image(base, notes, steps)
+
+    @classmethod
+    def for_image(cls, base: Image, notes: tuple[str, ...] = (),
+                  steps: EditSteps = NO_EDITS) -> EditSession:
+        width, height = base.size
+        scale = 1.0
+        view = base
+        if width * height > EDIT_MAX_PIXELS:
+            scale = math.sqrt(EDIT_MAX_PIXELS / (width * height))
+            size = (max(1, int(width * scale)), max(1, int(height * scale)))
+            view = base.resize(size, annotate.images.pil().Resampling.BILINEAR,
+                               reducing_gap=2.0)
+            scale = size[0] / width
+            notes = (*notes, f"shown at {size[0]}×{size[1]} for editing; edits apply to all "
+                             f"{width}×{height} pixels")
+        return cls(width, height, view, scale, notes, steps.fit_to(width, height)
+                   if steps else steps)
+
+    def rgbx(self, steps: EditSteps, box: Box | None = None) -> tuple[bytes, Box]:
+        """RGBX bytes of `box` (view pixels; default all) with `steps` drawn, and the box."""
+        region = (box or Box(0, 0, self.view.width, self.view.height)).clip(
+            self.view.width, self.view.height)
+        if region.empty():
+            return b"", region
+        if not steps and region == Box(0, 0, self.view.width, self.view.height):
+            return self.view.tobytes("raw", "RGBX"), region  # opening: no copy to draw on
+        out = annotate.render(self.view, steps, region=region, scale=self.scale)
+        return out.tobytes("raw", "RGBX"), region
+
+    def view_box(self, box: Box) -> Box:
+        """A full-resolution box in view pixels, rounded outwards, clipped to the view."""
+        x0, y0 = math.floor(box.x * self.scale), math.floor(box.y * self.scale)
+        x1, y1 = math.ceil(box.right * self.scale), math.ceil(box.bottom * self.scale)
+        return Box(x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4).clip(self.view.width,
+                                                                   self.view.height)
+
+
+def bounds(step: Step, number: int = 1) -> Box:
+    """A box (full-resolution pixels) that holds every pixel `step` can touch, generously."""
+    if isinstance(step, Crop | Redact):
+        return step.box
+    if isinstance(step, Shape):
+        pad = step.width + 2
+        return _grow(step.box, pad)
+    if isinstance(step, Arrow):
+        pad = max(4 * step.width, 12) + step.width + 2
+        return _span([(step.x1, step.y1), (step.x2, step.y2)], pad)
+    if isinstance(step, Highlight):
+        return _span(list(step.points), step.width // 2 + 4)
+    if isinstance(step, Text):
+        left, top, right, bottom = annotate.font(step.size).getbbox(step.text)
+        pad = step.size // 7 + 4
+        return Box(step.x + left - pad, step.y + top - pad, right - left + 2 * pad,
+                   bottom - top + 2 * pad)
+    return _callout_bounds(step, number)
+
+
+def _callout_bounds(step: Callout, number: int) -> Box:
+    radius = step.size
+    right = step.x + radius + 2
+    height = radius
+    if step.label.strip():
+        size = max(6, round(radius * 1.2))
+        right += max(2, radius // 2) + int(annotate.font(size).getlength(step.label.strip()))
+        right += size // 7 + 4
+        height = max(radius, size)
+    pad = 4 + max(1, radius // 7)
+    return Box(step.x - radius - pad, step.y - height - pad, right - (step.x - radius) + 2 * pad,
+               2 * height + 2 * pad)
+
+
+def _grow(box: Box, pad: int) -> Box:
+    return Box(box.x - pad, box.y - pad, box.w + 2 * pad, box.h + 2 * pad)
+
+
+def _span(points: list[tuple[int, int]], pad: int) -> Box:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return Box(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + 2 * pad + 1,
+               max(ys) - min(ys) + 2 * pad + 1)
+
+
+def union(boxes: list[Box]) -> Box | None:
+    boxes = [b for b in boxes if not b.empty()]
+    if not boxes:
+        return None
+    x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
+    x1, y1 = max(b.right for b in boxes), max(b.bottom for b in boxes)
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def changed_area(before: EditSteps, after: EditSteps) -> Box | None:
+    """The full-resolution area whose pixels differ between two step lists.
+
+    The steps that are in one list and not the other, plus every callout when the callouts
+    changed (their numbers depend on their order)."""
+    old, new = list(before.steps), list(after.steps)
+    changed = [s for s in old if s not in new] + [s for s in new if s not in old]
+    if not changed:
+        changed = old[len(new):] + new[len(old):]
+    boxes = [bounds(s) for s in changed if not isinstance(s, Crop)]
+    if before.callouts() != after.callouts():
+        boxes += [bounds(c) for c in before.callouts() + after.callouts()]
+    return union(boxes)

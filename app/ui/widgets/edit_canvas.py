@@ -1,0 +1,410 @@
+"""The image editor's canvas: shows the flattened preview and turns gestures into edit steps.
+
+The picture is an `ImageLayer` holding exactly the pixels `app.media.annotate.render` made
+(so the preview is the flattened output); after a change only the changed area is rendered
+again and repainted. While a gesture is under way a plain Qt item shows its outline; when it
+ends the canvas emits the finished step and drops the outline. Scene coordinates are pixels
+of the full-resolution image even when the view shows a reduced copy (the layer is scaled).
+
+Signals:
+    stepDrawn(object): a gesture finished; the argument is an `edit_steps.Step`.
+    labelEntered(str): text typed next to the callout placed last.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QLineEdit,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from app.media.edit_session import EditSession, changed_area
+from app.media.edit_steps import (
+    Arrow,
+    Box,
+    Callout,
+    Crop,
+    EditSteps,
+    Highlight,
+    Redact,
+    Shape,
+    Step,
+    Text,
+    scale_for,
+)
+
+TOOLS = ("rect", "ellipse", "arrow", "highlight", "text", "callout", "crop", "redact")
+WIDTHS = {  # per width level (thin, medium, thick), in pixels of a ≤ 1080p image
+    "stroke": (2, 4, 8), "highlight": (12, 24, 40), "text": (18, 28, 44), "callout": (10, 14, 20),
+}
+MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
+
+
+def qimage_from_rgbx(data: bytes, width: int, height: int) -> QImage:
+    """Wrap RGBX bytes, then convert once to the format the raster engine paints fastest."""
+    wrapped = QImage(data, width, height, width * 4, QImage.Format.Format_RGBX8888)
+    return wrapped.convertToFormat(QImage.Format.Format_RGB32)
+
+
+class ImageLayer(QGraphicsItem):
+    """The preview pixels; `patch` replaces a part and repaints only that part."""
+
+    def __init__(self, image: QImage) -> None:
+        super().__init__()
+        self.image = image
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.image.width(), self.image.height())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        exposed = option.exposedRect.toAlignedRect().intersected(self.image.rect())  # type: ignore[attr-defined]
+        if exposed.isEmpty():
+            return
+        zoom = painter.transform().m11()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
+        painter.drawImage(exposed, self.image, exposed)
+
+    def patch(self, x: int, y: int, part: QImage) -> None:
+        painter = QPainter(self.image)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        painter.drawImage(x, y, part)
+        painter.end()
+        self.update(QRectF(x, y, part.width(), part.height()))
+
+
+class EditCanvas(QGraphicsView):
+    """A zoomable, pannable view of one `EditSession` with the current tool's gestures."""
+
+    stepDrawn = Signal(object)
+    labelEntered = Signal(str)
+
+    def __init__(self, session: EditSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setAccessibleName("Image being edited")
+        self.setScene(QGraphicsScene(self))
+        data, box = session.rgbx(session.steps)
+        self.layer = ImageLayer(qimage_from_rgbx(data, box.w, box.h))
+        self.layer.setScale(1 / session.scale)
+        self.scene().addItem(self.layer)
+        self.scene().setSceneRect(0, 0, session.full_width, session.full_height)
+        self._crop_frame = QGraphicsRectItem()
+        self._crop_frame.setPen(QPen(QColor("#ffffff"), 0, Qt.PenStyle.DashLine))
+        self._crop_frame.setBrush(Qt.BrushStyle.NoBrush)
+        self._crop_frame.setZValue(2)
+        self._crop_frame.hide()
+        self.scene().addItem(self._crop_frame)
+        self._shade = QGraphicsPathItem()
+        self._shade.setBrush(QColor(0, 0, 0, 140))
+        self._shade.setPen(Qt.PenStyle.NoPen)
+        self._shade.setZValue(1)
+        self.scene().addItem(self._shade)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setBackgroundBrush(QColor("#3a3a3a"))
+        self.setMouseTracking(True)
+        self.tool = "rect"
+        self.color = "#e53935"
+        self.width_level = 1
+        self._steps = session.steps
+        self._press: QPoint | None = None
+        self._points: list[tuple[int, int]] = []
+        self._outline: QGraphicsItem | None = None
+        self._pan_from: QPointF | None = None
+        self._space = False
+        self._entry: QLineEdit | None = None
+        self._entry_done: Callable[[str], None] | None = None
+        self._show_crop(session.steps.crop())
+
+    # -- what the canvas shows ------------------------------------------------------------
+
+    @property
+    def steps(self) -> EditSteps:
+        return self._steps
+
+    def show_steps(self, steps: EditSteps) -> None:
+        """Show `steps`: render again only the area where they differ from the shown ones."""
+        before, self._steps = self._steps, steps
+        area = changed_area(before, steps)
+        if area is not None:
+            data, box = self.session.rgbx(steps, self.session.view_box(area))
+            if not box.empty():
+                self.layer.patch(box.x, box.y, qimage_from_rgbx(data, box.w, box.h))
+        self._show_crop(steps.crop())
+
+    def _show_crop(self, crop: Box | None) -> None:
+        if crop is None:
+            self._crop_frame.hide()
+            self._shade.setPath(QPainterPath())
+            return
+        rect = QRectF(crop.x, crop.y, crop.w, crop.h)
+        self._crop_frame.setRect(rect)
+        self._crop_frame.show()
+        path = QPainterPath()
+        path.addRect(self.sceneRect())
+        inner = QPainterPath()
+        inner.addRect(rect)
+        self._shade.setPath(path.subtracted(inner))
+
+    def preview(self) -> QImage:
+        """The full-resolution picture as shown (marks, redactions), without the crop frame."""
+        out = QImage(self.session.full_width, self.session.full_height,
+                     QImage.Format.Format_RGB32)
+        painter = QPainter(out)
+        hidden = [item for item in (self._crop_frame, self._shade, self._outline)
+                  if item is not None and item.isVisible()]
+        for item in hidden:
+            item.hide()
+        self.scene().render(painter, QRectF(out.rect()), self.sceneRect())
+        painter.end()
+        for item in hidden:
+            item.show()
+        return out
+
+    # -- tool settings ----------------------------------------------------------------------
+
+    def set_tool(self, tool: str) -> None:
+        self.finish_entry()
+        self.tool = tool
+        self._tool_cursor()
+
+    def _tool_cursor(self) -> None:
+        self.viewport().setCursor(Qt.CursorShape.IBeamCursor if self.tool == "text"
+                                  else Qt.CursorShape.CrossCursor)
+
+    def size_for(self, kind: str) -> int:
+        return WIDTHS[kind][self.width_level] * scale_for(self.session.full_width,
+                                                          self.session.full_height)
+
+    # -- zoom and pan -----------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
+        self.scale(target / self.zoom(), target / self.zoom())
+
+    def zoom_to(self, level: float) -> None:
+        self.resetTransform()
+        self.scale(level, level)
+
+    def fit(self) -> None:
+        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:
+            self.zoom_to(1.0)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120
+            if steps:
+                self.zoom_by(1.25 ** steps)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and self._entry is None:
+            if not event.isAutoRepeat():
+                self._space = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        # Keys typed into the floating entry bubble up here too: a space there is text.
+        if event.key() == Qt.Key.Key_Space and self._entry is None:
+            if not event.isAutoRepeat():
+                self._space = False
+                self._tool_cursor()
+            return
+        super().keyReleaseEvent(event)
+
+    # -- gestures ---------------------------------------------------------------------------
+
+    def image_point(self, pos: QPoint) -> tuple[int, int]:
+        scene = self.mapToScene(pos)
+        return math.floor(scene.x()), math.floor(scene.y())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        self.finish_entry()
+        x, y = self.image_point(pos)
+        if self.tool == "text":
+            self._open_entry(pos, partial(self._text_done, x, y), "Type a label, Enter to place")
+            return
+        if self.tool == "callout":
+            self.stepDrawn.emit(Callout(x, y, "", self.color, self.size_for("callout")))
+            radius = self.size_for("callout") * self.zoom()
+            self._open_entry(pos + QPoint(int(radius) + 6, -12), self.labelEntered.emit,
+                             "What this marker means (optional)")
+            return
+        self._press = pos
+        self._points = [(x, y)]
+        self._outline = self._make_outline()
+        self.scene().addItem(self._outline)
+        self._update_outline(pos)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value()
+                                                - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        if self._press is not None:
+            self._update_outline(event.position().toPoint())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self._tool_cursor()
+            if self._space:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if self._press is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        self._update_outline(event.position().toPoint())
+        step = self._finished_step()
+        self._press = None
+        if self._outline is not None:
+            self.scene().removeItem(self._outline)
+            self._outline = None
+        if step is not None:
+            self.stepDrawn.emit(step)
+
+    def _make_outline(self) -> QGraphicsItem:
+        item = QGraphicsPathItem()
+        colour = QColor(self.color)
+        if self.tool == "highlight":
+            colour.setAlpha(110)
+            pen = QPen(colour, self.size_for("highlight"), Qt.PenStyle.SolidLine,
+                       Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        elif self.tool == "crop":
+            pen = QPen(QColor("#ffffff"), 0, Qt.PenStyle.DashLine)
+        elif self.tool == "redact":
+            pen = QPen(Qt.PenStyle.NoPen)
+            item.setBrush(QBrush(QColor(0, 0, 0)))
+        else:
+            pen = QPen(colour, self.size_for("stroke"))
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        item.setPen(pen)
+        item.setZValue(3)
+        return item
+
+    def _update_outline(self, pos: QPoint) -> None:
+        assert self._press is not None and isinstance(self._outline, QGraphicsPathItem)
+        x, y = self.image_point(pos)
+        if self.tool == "highlight":
+            if (x, y) != self._points[-1]:
+                self._points.append((x, y))
+        else:
+            self._points = [self._points[0], (x, y)]
+        path = QPainterPath()
+        (x0, y0), (x1, y1) = self._points[0], self._points[-1]
+        if self.tool == "highlight":
+            path.moveTo(x0, y0)
+            for px, py in self._points[1:]:
+                path.lineTo(px, py)
+        elif self.tool == "arrow":
+            path.moveTo(x0, y0)
+            path.lineTo(x1, y1)
+        elif self.tool == "ellipse":
+            path.addEllipse(QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)))
+        else:
+            path.addRect(QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)))
+        self._outline.setPath(path)
+
+    def _finished_step(self) -> Step | None:
+        (x0, y0), (x1, y1) = self._points[0], self._points[-1]
+        box = Box(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
+        if self.tool == "highlight":
+            return Highlight(tuple(self._points), self.color, self.size_for("highlight"))
+        if self.tool == "arrow":
+            if math.hypot(x1 - x0, y1 - y0) < 3:
+                return None
+            return Arrow(x0, y0, x1, y1, self.color, self.size_for("stroke"))
+        if box.w < 2 or box.h < 2:
+            return None  # a click, not a drag: nothing to draw
+        if self.tool == "redact":
+            return Redact(box)
+        if self.tool == "crop":
+            return Crop(box)
+        return Shape("ellipse" if self.tool == "ellipse" else "rect", box, self.color,
+                     self.size_for("stroke"))
+
+    # -- typing next to the image -----------------------------------------------------------
+
+    def _open_entry(self, pos: QPoint, done: Callable[[str], None], hint: str) -> None:
+        entry = QLineEdit(self.viewport())
+        entry.setPlaceholderText(hint)
+        entry.setAccessibleName(hint)
+        entry.setMaxLength(200)
+        entry.setMinimumWidth(260)
+        entry.move(pos)
+        entry.returnPressed.connect(self.finish_entry)
+        self._entry, self._entry_done = entry, done
+        entry.show()
+        entry.setFocus()
+
+    def finish_entry(self) -> None:
+        """Commit what was typed in the floating entry, if one is open."""
+        entry, self._entry = self._entry, None
+        if entry is None:
+            return
+        text = entry.text().strip()
+        done, self._entry_done = self._entry_done, None
+        entry.hide()
+        entry.deleteLater()
+        self.setFocus()
+        if text and done is not None:
+            done(text)
+
+    def cancel_entry(self) -> bool:
+        entry, self._entry = self._entry, None
+        self._entry_done = None
+        if entry is None:
+            return False
+        entry.hide()
+        entry.deleteLater()
+        self.setFocus()
+        return True
+
+    def entry(self) -> QLineEdit | None:
+        return self._entry
+
+    def _text_done(self, x: int, y: int, text: str) -> None:
+        self.stepDrawn.emit(Text(x, y, text, self.color, self.size_for("text")))
+

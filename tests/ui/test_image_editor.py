@@ -1,0 +1,282 @@
+"""The image editor through real widgets and mouse events: steps, undo/redo, preview = output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.media import annotate
+from app.media.edit_session import EditSession
+from app.media.edit_steps import (
+    REDACT_FILL,
+    Arrow,
+    Box,
+    Callout,
+    Crop,
+    EditSteps,
+    Highlight,
+    Redact,
+    Shape,
+    Text,
+)
+from app.ui.dialogs.image_editor import ImageEditor
+from tests.test_media_annotate import screenshot
+
+
+def send_mouse(widget: Any, kind: QEvent.Type, pos: QPoint, button: Qt.MouseButton,
+               buttons: Qt.MouseButton) -> None:
+    event = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def view_pos(editor: ImageEditor, x: int, y: int) -> QPoint:
+    """The viewport pixel that lands on image pixel (x, y) (at zoom ≥ 1, exactly)."""
+    view = editor.canvas
+    guess = view.mapFromScene(QPointF(x + 0.5, y + 0.5))
+    for dx in (0, -1, 1):
+        for dy in (0, -1, 1):
+            pos = guess + QPoint(dx, dy)
+            if editor.canvas.image_point(pos) == (x, y):
+                return pos
+    return guess
+
+
+def drag(qtbot: Any, editor: ImageEditor, points: list[tuple[int, int]],
+         button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
+    """Press at the first image point, move through the others, release at the last."""
+    view = editor.canvas
+    where = [view_pos(editor, x, y) for x, y in points]
+    qtbot.mousePress(view.viewport(), button, pos=where[0])
+    for pos in where[1:]:
+        send_mouse(view.viewport(), QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton,
+                   button)
+    qtbot.mouseRelease(view.viewport(), button, pos=where[-1])
+
+
+def click(qtbot: Any, editor: ImageEditor, x: int, y: int) -> None:
+    pos = view_pos(editor, x, y)
+    qtbot.mouseClick(editor.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def show(qtbot: Any, dialog: ImageEditor) -> None:
+    """Show the editor and wait until it has the keyboard: tool shortcuts are its own."""
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWindow() is dialog.windowHandle())
+
+
+@pytest.fixture
+def editor(qtbot: Any) -> ImageEditor:
+    session = EditSession.for_image(screenshot((640, 400)))
+    dialog = ImageEditor(session, "shot.png")
+    qtbot.addWidget(dialog)
+    show(qtbot, dialog)
+    dialog.canvas.zoom_to(1.0)
+    dialog.canvas.centerOn(320, 200)
+    return dialog
+
+
+def as_pil(image: QImage) -> Image.Image:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    data = bytes(image.constBits())[: image.bytesPerLine() * image.height()]
+    return Image.frombytes("RGB", (image.width(), image.height()), data, "raw", "RGB",
+                           image.bytesPerLine())
+
+
+def test_each_tool_makes_its_step_from_mouse_gestures(qtbot: Any, editor: ImageEditor) -> None:
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+    drag(qtbot, editor, [(100, 100), (150, 120), (200, 160)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_E)
+    drag(qtbot, editor, [(220, 100), (300, 160)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_A)
+    drag(qtbot, editor, [(400, 300), (350, 250)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_H)
+    drag(qtbot, editor, [(50, 200), (80, 205), (120, 200)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+    drag(qtbot, editor, [(10, 60), (210, 85)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_C)
+    drag(qtbot, editor, [(5, 5), (600, 380)])
+    steps = editor.steps.steps
+    width = editor.canvas.size_for("stroke")
+    assert steps[0] == Shape("rect", Box(100, 100, 100, 60), "#e53935", width)
+    assert steps[1] == Shape("ellipse", Box(220, 100, 80, 60), "#e53935", width)
+    assert steps[2] == Arrow(400, 300, 350, 250, "#e53935", width)
+    assert isinstance(steps[3], Highlight) and steps[3].points == ((50, 200), (80, 205),
+                                                                   (120, 200))
+    assert steps[4] == Redact(Box(10, 60, 200, 25))
+    assert steps[5] == Crop(Box(5, 5, 595, 375))
+    assert editor.status.text().startswith("4 marks, 1 redaction, cropped")
+
+
+def test_callouts_text_and_labels_through_the_floating_entry(qtbot: Any,
+                                                             editor: ImageEditor) -> None:
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_N)
+    click(qtbot, editor, 300, 200)
+    entry = editor.canvas.entry()
+    assert entry is not None and entry.hasFocus()
+    qtbot.keyClicks(entry, "Save button")  # letters typed here are not tool shortcuts
+    qtbot.keyClick(entry, Qt.Key.Key_Return)
+    click(qtbot, editor, 350, 250)
+    editor.canvas.finish_entry()  # nothing typed: the second marker has no label
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_T)
+    click(qtbot, editor, 40, 40)
+    text_entry = editor.canvas.entry()
+    assert text_entry is not None
+    qtbot.keyClicks(text_entry, "Why?")
+    qtbot.keyClick(text_entry, Qt.Key.Key_Return)
+    callouts = editor.steps.callouts()
+    assert [(c.x, c.y, c.label) for c in callouts] == [(300, 200, "Save button"),
+                                                       (350, 250, "")]
+    assert editor.steps.steps[-1] == Text(40, 40, "Why?", "#e53935",
+                                          editor.canvas.size_for("text"))
+    assert editor.canvas.tool == "text"
+    assert "#1…#2" in editor.status.text()
+
+
+def test_undo_and_redo_walk_every_step(qtbot: Any, editor: ImageEditor) -> None:
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+    drag(qtbot, editor, [(100, 100), (200, 160)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+    drag(qtbot, editor, [(10, 60), (210, 85)])
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_N)
+    click(qtbot, editor, 300, 300)
+    qtbot.keyClicks(editor.canvas.entry(), "here")
+    qtbot.keyClick(editor.canvas.entry(), Qt.Key.Key_Return)
+    full = editor.steps
+    assert len(full.steps) == 3 and full.callouts()[0].label == "here"
+    history = []
+    for _ in range(4):  # label, callout, redaction, rectangle
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        history.append(len(editor.steps.steps))
+    assert history == [3, 2, 1, 0]
+    assert as_pil(editor.canvas.preview()).tobytes() == screenshot((640, 400)).tobytes()
+    for _ in range(4):
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                       | Qt.KeyboardModifier.ShiftModifier)
+    assert editor.steps == full
+    shown = as_pil(editor.canvas.preview())
+    assert shown.tobytes() == annotate.render(screenshot((640, 400)), full).tobytes()
+    region = shown.crop((10, 60, 210, 85))
+    assert {c for _n, c in region.getcolors(maxcolors=region.width * region.height)} \
+        == {REDACT_FILL}
+
+
+def test_the_preview_is_the_flattened_output(qtbot: Any, editor: ImageEditor) -> None:
+    """What is sent is what is shown: pixel for pixel, after drawing, undoing and redrawing."""
+    for tool, points in (("R", [(30, 30), (300, 200)]), ("H", [(20, 300), (200, 310)]),
+                         ("A", [(500, 50), (420, 120)]), ("X", [(250, 150), (330, 190)]),
+                         ("E", [(400, 200), (630, 390)])):
+        qtbot.keyClick(editor.canvas, getattr(Qt.Key, f"Key_{tool}"))
+        drag(qtbot, editor, points)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_N)
+    for x, y in ((100, 100), (120, 140), (600, 30)):
+        click(qtbot, editor, x, y)
+        editor.canvas.finish_entry()
+    expected = annotate.render(screenshot((640, 400)), editor.steps)
+    assert as_pil(editor.canvas.preview()).tobytes() == expected.tobytes()
+
+
+def test_a_huge_image_is_edited_reduced_with_steps_in_full_pixels(qtbot: Any) -> None:
+    big = Image.new("RGB", (6000, 4000), (200, 200, 200))
+    session = EditSession.for_image(big)
+    assert session.scale < 1 and any("for editing" in n for n in session.notes)
+    dialog = ImageEditor(session, "big.png")
+    qtbot.addWidget(dialog)
+    show(qtbot, dialog)
+    dialog.canvas.zoom_to(0.1)
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_X)
+    drag(qtbot, dialog, [(1000, 1000), (3000, 2000)])
+    [step] = dialog.steps.steps
+    assert isinstance(step, Redact)
+    assert abs(step.box.x - 1000) <= 10 and abs(step.box.right - 3000) <= 10  # 1 view px = 10
+    layer = as_pil(dialog.canvas.layer.image)
+    vb = session.view_box(step.box)
+    inner = layer.crop((vb.x + 3, vb.y + 3, vb.right - 3, vb.bottom - 3))
+    assert inner.getcolors(maxcolors=4) == [(inner.width * inner.height, REDACT_FILL)]
+
+
+def test_zoom_keys_and_ctrl_wheel(qtbot: Any, editor: ImageEditor) -> None:
+    editor.canvas.zoom_to(1.0)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert editor.canvas.zoom() == pytest.approx(1.25)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert editor.canvas.zoom() == pytest.approx(1.0)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert editor.canvas.zoom() <= 1.0
+    from PySide6.QtGui import QWheelEvent
+
+    before = editor.canvas.zoom()
+    centre = QPointF(editor.canvas.viewport().rect().center())
+    wheel = QWheelEvent(centre, editor.canvas.viewport().mapToGlobal(centre), QPoint(0, 0),
+                        QPoint(0, 120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(editor.canvas.viewport(), wheel)
+    assert editor.canvas.zoom() == pytest.approx(before * 1.25)
+
+
+def test_middle_button_pans_without_drawing(qtbot: Any, editor: ImageEditor) -> None:
+    editor.canvas.zoom_to(4.0)
+    editor.canvas.centerOn(320, 200)
+    before = editor.canvas.horizontalScrollBar().value()
+    drag(qtbot, editor, [(320, 200), (300, 200)], Qt.MouseButton.MiddleButton)
+    assert editor.canvas.horizontalScrollBar().value() != before
+    assert not editor.steps
+
+
+def test_every_tool_button_has_a_shortcut_tooltip_and_name(editor: ImageEditor) -> None:
+    keys = set()
+    for button in editor.tool_buttons.values():
+        tip = button.toolTip()
+        assert tip.endswith(")") and button.accessibleName()
+        keys.add(tip.rsplit("(", 1)[1].rstrip(")"))
+    assert keys == {"R", "E", "A", "H", "T", "N", "C", "X"}
+
+
+def test_closing_with_changes_asks_keep_discard_cancel(qtbot: Any, editor: ImageEditor) -> None:
+    accepted: list[tuple[EditSteps, bool]] = []
+    discarded: list[bool] = []
+    editor.editsAccepted.connect(lambda steps, keep: accepted.append((steps, keep)))
+    editor.editsDiscarded.connect(lambda: discarded.append(True))
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+    drag(qtbot, editor, [(10, 10), (50, 50)])
+    editor.close()
+    box = editor.findChild(QMessageBox)
+    assert box is not None and box.isVisible()  # open(): window-modal, nothing blocks
+    assert box.windowModality() == Qt.WindowModality.WindowModal
+    names = [b.text().replace("&", "") for b in box.buttons()]
+    assert set(names) == {"Keep edits", "Discard", "Cancel"}
+    cancel = box.button(QMessageBox.StandardButton.Cancel)
+    cancel.click()
+    assert editor.isVisible() and not accepted and not discarded
+    editor.close()
+    box = next(b for b in editor.findChildren(QMessageBox) if b.isVisible())
+    keep = next(b for b in box.buttons() if b.text().replace("&", "") == "Keep edits")
+    keep.click()
+    assert not editor.isVisible()
+    assert accepted == [(EditSteps((Redact(Box(10, 10, 40, 40)),)), False)]
+
+
+def test_closing_without_changes_discards_quietly(qtbot: Any, editor: ImageEditor) -> None:
+    discarded: list[bool] = []
+    editor.editsDiscarded.connect(lambda: discarded.append(True))
+    editor.close()
+    assert discarded == [True] and editor.findChild(QMessageBox) is None
+
+
+def test_reopening_with_steps_shows_them(qtbot: Any) -> None:
+    steps = EditSteps((Callout(100, 100, "a", size=14), Redact(Box(0, 0, 30, 30))))
+    session = EditSession.for_image(screenshot((640, 400)), steps=steps)
+    dialog = ImageEditor(session, "again.png")
+    qtbot.addWidget(dialog)
+    show(qtbot, dialog)
+    assert dialog.steps == steps and not dialog.changed()
+    expected = annotate.render(screenshot((640, 400)), steps)
+    assert as_pil(dialog.canvas.preview()).tobytes() == expected.tobytes()
