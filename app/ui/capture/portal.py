@@ -1,0 +1,122 @@
+"""xdg-desktop-portal over QtDBus: the Screenshot call (Wayland), one request at a time.
+
+A portal method returns a Request object path at once; the answer comes later as that
+object's `Response(uint code, a{sv} results)` signal: 0 success, 1 cancelled by the user,
+2 ended another way (a denied permission, on GNOME). The handle is predictable from our
+bus name and a token, so we subscribe before calling and miss nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QUrl, Slot
+
+from app.ui.capture.grab import CaptureError
+
+SCREENSHOT_TIMEOUT_S = 10.0
+PORTAL_SERVICE = "org.freedesktop.portal.Desktop"
+PORTAL_PATH = "/org/freedesktop/portal/desktop"
+
+DENIED = ("The desktop did not allow Step Desk to take a screenshot: allow screenshots for "
+          "Step Desk in your desktop's privacy settings (GNOME: Settings › Apps › Step Desk; "
+          "KDE: System Settings › Application Permissions), then try again.")
+
+
+class _Receiver(QObject):
+    """Receives a Request.Response signal (a QtDBus slot needs a QObject)."""
+
+    def __init__(self, future: asyncio.Future[tuple[int, dict[str, Any]]]) -> None:
+        super().__init__()
+        self._future = future
+
+    @Slot(int, "QVariantMap")
+    def response(self, code: int, results: dict[str, Any]) -> None:
+        if not self._future.done():
+            self._future.set_result((int(code), dict(results)))
+
+
+def session_bus():  # type: ignore[no-untyped-def]
+    """The session bus, or CaptureError saying why there is none."""
+    try:
+        from PySide6.QtDBus import QDBusConnection
+    except ImportError as exc:
+        raise CaptureError("Talking to the desktop needs QtDBus, which this Qt build lacks.") from exc
+    bus = QDBusConnection.sessionBus()
+    if not bus.isConnected():
+        raise CaptureError("The session D-Bus is not running, so the desktop's portal cannot "
+                           "be asked.")
+    return bus
+
+
+def request_handle(bus, token: str) -> str:  # type: ignore[no-untyped-def]
+    sender = bus.baseService().lstrip(":").replace(".", "_")
+    return f"{PORTAL_PATH}/request/{sender}/{token}"
+
+
+async def request(interface: str, method: str, args: list[Any], timeout: float,
+                  what: str) -> tuple[int, dict[str, Any]]:
+    """Call a portal method whose last argument is the options dict; await its Response."""
+    from PySide6.QtCore import SLOT
+    from PySide6.QtDBus import QDBusInterface, QDBusMessage
+
+    bus = session_bus()
+    token = "stepdesk" + secrets.token_hex(6)
+    handle = request_handle(bus, token)
+    future: asyncio.Future[tuple[int, dict[str, Any]]] = asyncio.get_running_loop().create_future()
+    receiver = _Receiver(future)
+    bus.connect(PORTAL_SERVICE, handle, "org.freedesktop.portal.Request", "Response",
+                receiver, SLOT("response(uint,QVariantMap)"))
+    try:
+        options = dict(args[-1])
+        options["handle_token"] = token
+        iface = QDBusInterface(PORTAL_SERVICE, PORTAL_PATH, interface, bus)
+        pending = iface.asyncCallWithArgumentList(method, [*args[:-1], options])
+        reply = await _finished(pending, timeout, what)
+        if reply.type() == QDBusMessage.MessageType.ErrorMessage:
+            if reply.errorName().endswith(("NotAllowed", "AccessDenied")):
+                raise CaptureError(DENIED)
+            raise CaptureError(f"The desktop refused the {what} request: {reply.errorMessage()}")
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError as exc:
+            raise CaptureError(f"The desktop's {what} dialog did not answer within "
+                               f"{timeout:g} s; try again, or use its own tool and paste.") from exc
+    finally:
+        bus.disconnect(PORTAL_SERVICE, handle, "org.freedesktop.portal.Request", "Response",
+                       receiver, SLOT("response(uint,QVariantMap)"))
+
+
+async def _finished(pending, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    """Await a QDBusPendingCall without blocking the UI thread."""
+    from PySide6.QtDBus import QDBusPendingCallWatcher
+
+    watcher = QDBusPendingCallWatcher(pending)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    watcher.finished.connect(lambda _w: done.done() or done.set_result(None))
+    if watcher.isFinished() and not done.done():
+        done.set_result(None)
+    try:
+        await asyncio.wait_for(done, timeout)
+    except TimeoutError as exc:
+        raise CaptureError(f"The desktop's portal did not answer the {what} request within "
+                           f"{timeout:g} s; try again, or use its own tool and paste.") from exc
+    return watcher.reply()
+
+
+async def screenshot(timeout: float = SCREENSHOT_TIMEOUT_S) -> bytes | None:
+    """Screenshot(parent_window, {interactive}) → the file's bytes; None when cancelled."""
+    code, results = await request("org.freedesktop.portal.Screenshot", "Screenshot",
+                                  ["", {"interactive": True}], timeout, "screenshot")
+    if code == 1:
+        return None
+    if code != 0:
+        raise CaptureError(DENIED)
+    path = Path(QUrl(str(results.get("uri", ""))).toLocalFile())
+    try:
+        return await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise CaptureError(f"The screenshot file {path.name} could not be read.") from exc

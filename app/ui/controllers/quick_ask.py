@@ -1,0 +1,326 @@
+"""Quick ask: one question about a capture (or a paste), answered in the small panel.
+
+Owns the panel's attachments (the same `AttachmentController` pipeline as the window's
+composer: metadata stripped, limits checked, thumbnail made) and its one running turn, which
+goes through the window's `ChatController` like any other, so the conversation is kept and
+shows in the main window. Rules from issue 13:
+
+- A capture within `RECENT_S` of the last quick ask offers "add to that conversation"
+  besides "new" (the clock is injected so tests need not wait a minute).
+- A capture while an answer streams in the panel is queued as an attachment for the next
+  question; the answer is not interrupted.
+- No API key → the panel says how to set one instead of sending.
+- Esc closes the panel; unsent attachments are dropped, the conversation is kept.
+
+Signals:
+    continue_in_window(int): open this conversation in the main window.
+    opened(): the panel is on screen with its thumbnail (the benchmark's end point).
+    sent(int): a question went out; the key of its run (-1 until the conversation exists).
+    finished(int, str, str): conversation id, status, error text of the panel's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QRect, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from app.ui.attachment_tray import AttachmentController
+from app.ui.controller import NEW, ChatController, TaskSet
+from app.ui.drop_overlay import MimeMedia, image_to_png
+from app.ui.widgets.quick_ask import QuickAskPanel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from app.templates.model import Template
+    from app.ui.capture.session import Captured
+
+RECENT_S = 60.0
+RENDER_MS = 33
+
+NO_KEY = ("No API key yet: open Step Desk › Settings (tray menu › Open, then Settings) and "
+          "paste your StepFun key, or set STEP_API_KEY.")
+NOT_READY = "Step Desk is still starting; ask again in a moment."
+QUEUED = "The new capture waits in the tray above: it goes with your next question."
+EMPTY = "Type a question, or pick a template tile."
+
+
+@dataclass
+class LastAsk:
+    conversation_id: int
+    at: float
+    title: str
+
+
+@dataclass
+class Hooks:
+    """What the controller needs from the rest of the app, as plain callables.
+
+    Attributes:
+        chat: the running `ChatController`, or None while the services are opening.
+        has_key: whether an API key is known.
+        pinned: the pinned templates, for the tiles.
+        model: the model to ask.
+        effort: the default effort from the settings.
+        title_of: a conversation's title (for "add to “…”").
+    """
+
+    chat: Callable[[], ChatController | None]
+    has_key: Callable[[], bool]
+    pinned: Callable[[], list[Template]]
+    model: Callable[[], str]
+    effort: Callable[[], str]
+
+
+class QuickAskController(QObject):
+    """See the module docstring."""
+
+    continue_in_window = Signal(int)
+    opened = Signal()
+    sent = Signal(int)
+    finished = Signal(int, str, str)
+
+    def __init__(self, hooks: Hooks, tasks: TaskSet, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 panel: QuickAskPanel | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._hooks = hooks
+        self._tasks = tasks
+        self._clock = clock
+        self.panel = panel or QuickAskPanel()
+        self.attachments = AttachmentController(self.panel.tray, tasks, self)
+        self._wired: ChatController | None = None
+        self._run_key: int | None = None  # the panel's running turn, by conversation key
+        self._assistant: int | None = None
+        self._conversation: int | None = None  # this panel session's conversation
+        self._last: LastAsk | None = None
+        self._view = None  # the Markdown view, built at the first answer
+        self._render = QTimer(self)
+        self._render.setSingleShot(True)
+        self._render.setInterval(RENDER_MS)
+        self._render.timeout.connect(self._render_step)
+        p = self.panel
+        p.send_requested.connect(self.send)
+        p.stop_requested.connect(self.stop)
+        p.dismissed.connect(self.dismiss)
+        p.continue_requested.connect(self._continue)
+        p.media_given.connect(self.add_media)
+
+    def set_context(self, work_dir: Path, proxy_for: Callable[[str], str | None]) -> None:
+        self.attachments.set_context(work_dir, proxy_for)
+
+    # --- state (tests, benchmark) ------------------------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        return self._run_key is not None
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self._conversation
+
+    # --- opening ----------------------------------------------------------------------------
+    def open_capture(self, captured: Captured) -> None:
+        """Show the panel for a capture (or queue the capture while an answer streams)."""
+        if self.panel.isVisible() and self.streaming:
+            self.panel.set_note(QUEUED)
+            self._tasks.spawn(self._attach_image(captured.image), "quick-ask-queue")
+            return
+        self._open(captured.image, captured.where)
+        self._tasks.spawn(self._attach_image(captured.image), "quick-ask-capture")
+
+    def open_empty(self) -> None:
+        """Quick ask without a capture (the second shortcut): paste or drop into it."""
+        if self.panel.isVisible():
+            self._focus()
+            return
+        self._open(None, QRect())
+
+    def _open(self, image: QImage | None, where: QRect) -> None:
+        p = self.panel
+        self._conversation = None
+        p.reset()
+        recent = self._last is not None and self._clock() - self._last.at <= RECENT_S
+        p.offer_add_to_last(self._last.title if recent and self._last else None)
+        p.set_image(image)
+        p.set_effort(self._hooks.effort())
+        p.set_templates([(t.slug, f"{t.icon} {t.name}".strip()) for t in self._hooks.pinned()])
+        if not self._hooks.has_key():
+            p.set_note(NO_KEY)
+        p.place_near(where)
+        p.show()
+        self._focus()
+        self.opened.emit()
+
+    def _focus(self) -> None:
+        self.panel.raise_()
+        self.panel.activateWindow()
+        self.panel.prompt.setFocus()
+
+    async def _attach_image(self, image: QImage) -> None:
+        from datetime import datetime
+
+        data = await asyncio.to_thread(image_to_png, image)
+        self.attachments.add_bytes(data, f"Screenshot {datetime.now():%Y-%m-%d %H.%M.%S}.png")
+
+    def add_media(self, media: MimeMedia) -> None:
+        self.attachments.add_mime(media)
+
+    # --- sending ----------------------------------------------------------------------------
+    def send(self, text: str, effort: str, slug: str) -> None:
+        self._tasks.spawn(self._send(text, effort, slug), "quick-ask-send")
+
+    async def _send(self, text: str, effort: str, slug: str) -> None:
+        p = self.panel
+        chat = self._hooks.chat()
+        if chat is None:
+            p.set_note(NOT_READY)
+            return
+        if not self._hooks.has_key():
+            p.set_note(NO_KEY)
+            return
+        if self.streaming:
+            return
+        template = next((t for t in self._hooks.pinned() if t.slug == slug), None)
+        await self._prepared()
+        problem = self.attachments.limit_problem()
+        if problem:
+            p.set_note(problem)
+            return
+        text = text.strip()
+        title = None
+        if template is not None:
+            from app.chat import template_title
+
+            problem = template.media_problem([m.kind for m in self.attachments.ready()])
+            if problem:
+                p.set_note(problem)
+                return
+            effort = template.effort
+            title = template_title(template.name, text, [m.original_name
+                                                         for m in self.attachments.ready()])
+            text = template.compose(text)
+        if not text and not self.attachments.ready():
+            p.set_note(EMPTY)
+            return
+        target = self._conversation
+        if target is None and p.adds_to_last() and self._last is not None:
+            target = self._last.conversation_id
+        self._wire(chat)
+        media = self.attachments.take_for_send()
+        if not chat.send(target, text, media, effort=effort, model=self._hooks.model(),
+                         title=title):
+            p.set_note("That conversation is answering already; try again when it is done.")
+            return
+        self._run_key = NEW if target is None else target
+        self._assistant = None
+        self._title = title or text.splitlines()[0][:60] if text else (title or "")
+        p.prompt.setPlainText("")
+        p.set_note("")
+        p.set_busy(True)
+        self._begin_answer()
+        self.sent.emit(self._run_key)
+
+    async def _prepared(self) -> None:
+        """Wait (on the tray's own signal) until every attachment is prepared."""
+        while self.attachments.preparing():
+            changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def done(fut: asyncio.Future[None] = changed) -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            self.attachments.changed.connect(done)
+            try:
+                await changed
+            finally:
+                self.attachments.changed.disconnect(done)
+
+    def stop(self) -> None:
+        chat = self._hooks.chat()
+        if chat is not None and self._run_key is not None:
+            chat.stop(self._run_key)
+
+    def dismiss(self) -> None:
+        """Esc: close the panel; unsent attachments go, the conversation (if any) stays."""
+        self.panel.hide()
+        for item in self.panel.tray.items():
+            if item.state != "sending":
+                self.attachments.remove(item.key)
+
+    def _continue(self) -> None:
+        if self._conversation is not None:
+            self.panel.hide()
+            self.continue_in_window.emit(self._conversation)
+
+    # --- the answer -------------------------------------------------------------------------
+    def _wire(self, chat: ChatController) -> None:
+        if self._wired is chat:
+            return
+        self._wired = chat
+        chat.turn_started.connect(self._on_started)
+        chat.reasoning.connect(self._on_reasoning)
+        chat.content.connect(self._on_content)
+        chat.turn_ended.connect(self._on_ended)
+        chat.upload_progress.connect(self.attachments.upload_progress)
+
+    def _begin_answer(self) -> None:
+        if self._view is None:
+            from app.ui.markdown_view import MarkdownView, theme_from_palette
+            from app.ui.render import MarkdownRenderer
+
+            self._view = MarkdownView(MarkdownRenderer(theme_from_palette(self.panel.palette())))
+            self._view.setAccessibleName("Answer")
+            self._view.setMaximumHeight(360)
+            self.panel.set_answer_view(self._view)
+        self._view.show_plain("")
+        self.panel.begin_answer()
+
+    def _on_started(self, key: int, conversation_id: int, _user: int, assistant: int) -> None:
+        if key != self._run_key:
+            return
+        self._run_key = conversation_id
+        self._conversation = conversation_id
+        self._assistant = assistant
+        self.attachments.sent()
+        self._last = LastAsk(conversation_id, self._clock(), self._title)
+
+    def _on_reasoning(self, _conv: int, assistant: int, text: str) -> None:
+        if assistant == self._assistant and assistant:
+            self.panel.add_thinking(text)
+
+    def _on_content(self, _conv: int, assistant: int, text: str) -> None:
+        if assistant == self._assistant and assistant and self._view is not None:
+            self.panel.add_answer_text(text)
+            self._view.append(text)
+            if not self._render.isActive():
+                self._render.start()
+
+    def _render_step(self) -> None:
+        if self._view is not None and self._view.render_step():
+            self._render.start()
+
+    def _on_ended(self, key: int, _assistant: int, status: str, error: str) -> None:
+        if key != self._run_key:
+            return
+        self._run_key = None
+        if self._last is not None and self._conversation is not None:
+            self._last.at = self._clock()
+        self.attachments.sent()
+        self.panel.set_busy(False)
+        if self._view is not None:
+            self._render.stop()
+            self._view.finish_stream()
+            while self._view.render_step(final=True):
+                pass
+        self.panel.end_answer()
+        if error:
+            self.panel.set_note(error)
+        elif status == "stopped":
+            self.panel.set_note("Stopped; the partial answer is kept.")
+        self.finished.emit(self._conversation or 0, status, error)
