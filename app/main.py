@@ -15,6 +15,7 @@ USAGE = """usage: stepdesk [FILE ...]            open the window (with these fil
        stepdesk history list|show|search|export
        stepdesk files list|prune
        stepdesk templates list|show|export|import
+       stepdesk capture [--region|--window|--screen] [--template SLUG] [PROMPT]
        stepdesk --version"""
 
 
@@ -32,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] in (["--help"], ["-h"]):
         print(USAGE)
         return 0
+    if args[:1] == ["capture"]:  # a GUI command: hands over to (or starts) Step Desk
+        from app.cli.capture import capture_command
+
+        command = capture_command(args[1:])
+        return command if isinstance(command, int) else _gui([], command)
     if args and args[0] in CLI_COMMANDS:
         from app.cli.main import run
 
@@ -39,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _gui(args)
 
 
-def _gui(args: list[str]) -> int:
+def _gui(args: list[str], command: tuple[str, dict[str, str]] | None = None) -> int:
     import os
     from pathlib import Path
 
@@ -59,7 +65,7 @@ def _gui(args: list[str]) -> int:
     except ImportError as exc:
         print(f"stepdesk: the window cannot start: {exc}", file=sys.stderr)
         return 1
-    return run_gui(files)
+    return run_gui(files, command=command)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.services import Services
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.library import Library
+    from app.ui.background import Background
     from app.ui.main_window import MainWindow
 
 
@@ -124,50 +125,69 @@ def build_window(data_dir: Path) -> MainWindow:
     return window
 
 
-def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> int:
-    """`stepdesk [FILE…]`: hand the files to a running window, or open one. Returns exit code."""
+def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
+            command: tuple[str, dict[str, str]] | None = None) -> int:
+    """`stepdesk [FILE…]` or `stepdesk capture …`: hand over to a running instance, or start
+    one (for a command: in the background, the window hidden). Returns the exit code."""
     from app.config import resolve_paths
-    from app.ui.platform.single_instance import SingleInstanceServer, send_to_running, server_name
+    from app.ui.background import Background
+    from app.ui.platform.single_instance import (
+        SingleInstanceServer,
+        send_message,
+        send_to_running,
+        server_name,
+    )
 
     env = dict(os.environ) if env is None else env
     paths = resolve_paths(env)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     app = make_application()
     name = server_name(paths.data_dir)
-    if send_to_running(name, list(files)):
+    if command is not None and send_message(name, {command[0]: command[1]}):
+        print("stepdesk: sent to the running Step Desk", file=sys.stderr)
+        return 0
+    if command is None and send_to_running(name, list(files)):
         print("stepdesk: sent to the open Step Desk window", file=sys.stderr)
         return 0
 
     window = build_window(paths.data_dir)
+    background = Background(window)
     server = SingleInstanceServer(name, window)
     if not server.listen():
         print(f"stepdesk: could not listen for other invocations ({name})", file=sys.stderr)
     server.files_received.connect(window.receive_files)
+    server.command_received.connect(background.capture.command)
     install_file_open(app, window.receive_files)  # macOS "Open with" (QFileOpenEvent)
     app.setWindowIcon(window.windowIcon())
-    window.show()
+    if command is None:
+        window.show()
+    else:
+        window.ready.connect(partial(background.capture.command, *command))
     collector = MainThreadGC()
     try:
         with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
-            return runner.run(run_window(window, env, list(files)))
+            return runner.run(run_window(window, env, list(files), background))
     finally:
+        background.close()
         server.close()
         collector.stop()
 
 
-async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Path]) -> int:
-    """Drive a shown window until its shutdown has finished (it emits `closed`)."""
+async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Path],
+                     background: Background | None = None) -> int:
+    """Drive a window until its shutdown has finished (it emits `closed`)."""
     done = asyncio.Event()
     window.closed.connect(done.set)
     # Everything alive once start-up is done lives for the session: keep it out of the
     # collector's full passes, which otherwise stall streaming by 20–30 ms (bench_ui_stream).
     window.ready.connect(gc.freeze)
-    window.tasks.spawn(start(window, env, files), "start")
+    window.tasks.spawn(start(window, env, files, background), "start")
     await done.wait()
     return 0
 
 
-async def start(window: MainWindow, env: Mapping[str, str], files: list[Path]) -> None:
+async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
+                background: Background | None = None) -> None:
     """The composition root: after the first paint, open the services, build the controllers,
     hand them to the window, show the last conversation, then find the key and connect."""
     from app.ui.controllers.conversations import ConversationsController
@@ -196,6 +216,8 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path]) -
     settings.applied.connect(partial(_attachment_context, attachments, library))
     window.on_shutdown = partial(shut_down, controllers, library, SHUTDOWN_BUDGET_S)
     window.use(controllers)
+    if background is not None:
+        background.use(controllers, library)
     settings.announce()
     await conversations.load_list()
     await templates.refresh()

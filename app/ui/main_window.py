@@ -117,11 +117,13 @@ class MainWindow(QMainWindow):
         ready(): services are open and the last conversation is shown (or none exists).
         conversation_shown(int): a conversation was displayed (id; -1 for a new one).
         closed(): shutdown finished; the window is gone and the loop may end.
+        settings_opened(object): a `SettingsDialog` about to open (others add sections).
     """
 
     ready = Signal()
     conversation_shown = Signal(int)
     closed = Signal()
+    settings_opened = Signal(object)
 
     def __init__(self, data_dir: Path, tasks: TaskSet, attachments: AttachmentController
                  ) -> None:
@@ -138,6 +140,9 @@ class MainWindow(QMainWindow):
         self.frame_preview: FramePreview | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.on_shutdown: Callable[[], Awaitable[None]] | None = None  # set by ui/app.py
+        # Set by the background service (ui/background.py): asked on close; True hides the
+        # window to the tray instead of quitting.
+        self.close_to_tray: Callable[[], bool] | None = None
         self._banner_mode = "key"
         self._closing = False
         self._shutdown_done = False
@@ -551,6 +556,7 @@ class MainWindow(QMainWindow):
         c.settings.test_result.connect(dialog.show_test_result)
         dialog.finished.connect(partial(self._settings_closed, dialog))
         self.settings_dialog = dialog
+        self.settings_opened.emit(dialog)  # the background service adds its capture section
         dialog.open()
 
     def _settings_closed(self, dialog: SettingsDialog, _result: int) -> None:
@@ -631,6 +637,9 @@ class MainWindow(QMainWindow):
             self.closed.emit()
             return
         event.ignore()
+        if not self._closing and self.close_to_tray is not None and self.close_to_tray():
+            self.hide()
+            return
         if not self._closing:
             self._closing = True
             self._geometry.setValue("geometry", self.saveGeometry())

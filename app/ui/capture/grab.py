@@ -57,7 +57,8 @@ class ScreenGrab:
         local = rect.intersected(self.geometry).translated(-self.geometry.topLeft())
         s = self.scale
         left, top = round(local.x() * s), round(local.y() * s)
-        right, bottom = round((local.x() + local.width()) * s), round((local.y() + local.height()) * s)
+        right = round((local.x() + local.width()) * s)
+        bottom = round((local.y() + local.height()) * s)
         return QRect(left, top, right - left, bottom - top)
 
     def crop_native(self, rect: QRect) -> QImage:

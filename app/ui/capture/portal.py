@@ -44,7 +44,8 @@ def session_bus():  # type: ignore[no-untyped-def]
     try:
         from PySide6.QtDBus import QDBusConnection
     except ImportError as exc:
-        raise CaptureError("Talking to the desktop needs QtDBus, which this Qt build lacks.") from exc
+        raise CaptureError("Talking to the desktop needs QtDBus, which this Qt build "
+                           "lacks.") from exc
     bus = QDBusConnection.sessionBus()
     if not bus.isConnected():
         raise CaptureError("The session D-Bus is not running, so the desktop's portal cannot "

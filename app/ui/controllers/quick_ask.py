@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from app.ui.attachment_tray import AttachmentController
-from app.ui.controller import NEW, ChatController, TaskSet
-from app.ui.drop_overlay import MimeMedia, image_to_png
+from app.ui.controllers.turns import NEW, ChatController, TaskSet
+from app.ui.widgets.attachment_tray import AttachmentController
+from app.ui.widgets.drop_overlay import MimeMedia, image_to_png
 from app.ui.widgets.quick_ask import QuickAskPanel
 
 if TYPE_CHECKING:
@@ -63,15 +63,14 @@ class Hooks:
     """What the controller needs from the rest of the app, as plain callables.
 
     Attributes:
-        chat: the running `ChatController`, or None while the services are opening.
+        turns: the running `TurnController`, or None while the services are opening.
         has_key: whether an API key is known.
         pinned: the pinned templates, for the tiles.
         model: the model to ask.
         effort: the default effort from the settings.
-        title_of: a conversation's title (for "add to “…”").
     """
 
-    chat: Callable[[], ChatController | None]
+    turns: Callable[[], TurnController | None]
     has_key: Callable[[], bool]
     pinned: Callable[[], list[Template]]
     model: Callable[[], str]
@@ -94,12 +93,15 @@ class QuickAskController(QObject):
         self._tasks = tasks
         self._clock = clock
         self.panel = panel or QuickAskPanel()
-        self.attachments = AttachmentController(self.panel.tray, tasks, self)
-        self._wired: ChatController | None = None
+        self.attachments = AttachmentController(tasks, self)
+        self._wire_tray()
+        self._wired: TurnController | None = None
         self._run_key: int | None = None  # the panel's running turn, by conversation key
         self._assistant: int | None = None
         self._conversation: int | None = None  # this panel session's conversation
         self._last: LastAsk | None = None
+        self._title = ""
+        self._encoding: set[asyncio.Task[None]] = set()
         self._view = None  # the Markdown view, built at the first answer
         self._render = QTimer(self)
         self._render.setSingleShot(True)
@@ -111,6 +113,17 @@ class QuickAskController(QObject):
         p.dismissed.connect(self.dismiss)
         p.continue_requested.connect(self._continue)
         p.media_given.connect(self.add_media)
+
+    def _wire_tray(self) -> None:
+        """The panel's tray shows this controller's attachments (as the window's composer)."""
+        tray, a = self.panel.tray, self.attachments
+        a.added.connect(tray.add_item)
+        a.item_ready.connect(tray.set_ready)
+        a.item_failed.connect(tray.set_failed)
+        a.item_sending.connect(tray.set_sending)
+        a.item_progress.connect(tray.set_progress)
+        a.removed.connect(tray.remove_item)
+        tray.remove_requested.connect(a.remove)
 
     def set_context(self, work_dir: Path, proxy_for: Callable[[str], str | None]) -> None:
         self.attachments.set_context(work_dir, proxy_for)
@@ -129,10 +142,10 @@ class QuickAskController(QObject):
         """Show the panel for a capture (or queue the capture while an answer streams)."""
         if self.panel.isVisible() and self.streaming:
             self.panel.set_note(QUEUED)
-            self._tasks.spawn(self._attach_image(captured.image), "quick-ask-queue")
+            self._encode(captured.image)
             return
         self._open(captured.image, captured.where)
-        self._tasks.spawn(self._attach_image(captured.image), "quick-ask-capture")
+        self._encode(captured.image)
 
     def open_empty(self) -> None:
         """Quick ask without a capture (the second shortcut): paste or drop into it."""
@@ -162,6 +175,11 @@ class QuickAskController(QObject):
         self.panel.activateWindow()
         self.panel.prompt.setFocus()
 
+    def _encode(self, image: QImage) -> None:
+        task = self._tasks.spawn(self._attach_image(image), "quick-ask-capture")
+        self._encoding.add(task)
+        task.add_done_callback(self._encoding.discard)
+
     async def _attach_image(self, image: QImage) -> None:
         from datetime import datetime
 
@@ -177,8 +195,8 @@ class QuickAskController(QObject):
 
     async def _send(self, text: str, effort: str, slug: str) -> None:
         p = self.panel
-        chat = self._hooks.chat()
-        if chat is None:
+        turns = self._hooks.turns()
+        if turns is None:
             p.set_note(NOT_READY)
             return
         if not self._hooks.has_key():
@@ -211,15 +229,15 @@ class QuickAskController(QObject):
         target = self._conversation
         if target is None and p.adds_to_last() and self._last is not None:
             target = self._last.conversation_id
-        self._wire(chat)
+        self._wire(turns)
         media = self.attachments.take_for_send()
-        if not chat.send(target, text, media, effort=effort, model=self._hooks.model(),
+        if not turns.send(target, text, media, effort=effort, model=self._hooks.model(),
                          title=title):
             p.set_note("That conversation is answering already; try again when it is done.")
             return
         self._run_key = NEW if target is None else target
         self._assistant = None
-        self._title = title or text.splitlines()[0][:60] if text else (title or "")
+        self._title = title or (text.splitlines()[0][:60] if text else "")
         p.prompt.setPlainText("")
         p.set_note("")
         p.set_busy(True)
@@ -227,7 +245,9 @@ class QuickAskController(QObject):
         self.sent.emit(self._run_key)
 
     async def _prepared(self) -> None:
-        """Wait (on the tray's own signal) until every attachment is prepared."""
+        """Wait until captures are encoded and (on the tray's own signal) prepared."""
+        if self._encoding:
+            await asyncio.wait(list(self._encoding))
         while self.attachments.preparing():
             changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -242,13 +262,15 @@ class QuickAskController(QObject):
                 self.attachments.changed.disconnect(done)
 
     def stop(self) -> None:
-        chat = self._hooks.chat()
-        if chat is not None and self._run_key is not None:
-            chat.stop(self._run_key)
+        turns = self._hooks.turns()
+        if turns is not None and self._run_key is not None:
+            turns.stop(self._run_key)
 
     def dismiss(self) -> None:
         """Esc: close the panel; unsent attachments go, the conversation (if any) stays."""
         self.panel.hide()
+        for task in list(self._encoding):
+            task.cancel()
         for item in self.panel.tray.items():
             if item.state != "sending":
                 self.attachments.remove(item.key)
@@ -259,20 +281,21 @@ class QuickAskController(QObject):
             self.continue_in_window.emit(self._conversation)
 
     # --- the answer -------------------------------------------------------------------------
-    def _wire(self, chat: ChatController) -> None:
-        if self._wired is chat:
+    def _wire(self, turns: TurnController) -> None:
+        if self._wired is turns:
             return
-        self._wired = chat
-        chat.turn_started.connect(self._on_started)
-        chat.reasoning.connect(self._on_reasoning)
-        chat.content.connect(self._on_content)
-        chat.turn_ended.connect(self._on_ended)
-        chat.upload_progress.connect(self.attachments.upload_progress)
+        self._wired = turns
+        turns.turn_started.connect(self._on_started)
+        turns.reasoning.connect(self._on_reasoning)
+        turns.content.connect(self._on_content)
+        turns.turn_ended.connect(self._on_ended)
+        turns.streaming.connect(self._on_streaming)
+        turns.upload_progress.connect(self.attachments.upload_progress)
 
     def _begin_answer(self) -> None:
         if self._view is None:
-            from app.ui.markdown_view import MarkdownView, theme_from_palette
-            from app.ui.render import MarkdownRenderer
+            from app.ui.render.markdown import MarkdownRenderer
+            from app.ui.render.markdown_view import MarkdownView, theme_from_palette
 
             self._view = MarkdownView(MarkdownRenderer(theme_from_palette(self.panel.palette())))
             self._view.setAccessibleName("Answer")
@@ -287,8 +310,11 @@ class QuickAskController(QObject):
         self._run_key = conversation_id
         self._conversation = conversation_id
         self._assistant = assistant
-        self.attachments.sent()
         self._last = LastAsk(conversation_id, self._clock(), self._title)
+
+    def _on_streaming(self, conversation_id: int, assistant: int) -> None:
+        if assistant and assistant == self._assistant:
+            self.attachments.sent()  # uploaded: the sent items leave the panel's tray
 
     def _on_reasoning(self, _conv: int, assistant: int, text: str) -> None:
         if assistant == self._assistant and assistant:

@@ -166,7 +166,12 @@ class SettingsDialog(QDialog):
         col.addLayout(test_row)
         col.addWidget(self.error)
         col.addWidget(buttons)
+        self._col = col
         self.resize(560, self.sizeHint().height())
+
+    def add_section(self, section: QWidget) -> None:
+        """A section owned by another part of the app (capture shortcuts), above the error."""
+        self._col.insertWidget(self._col.indexOf(self.error), section)
 
     def values(self) -> SettingsValues:
         return SettingsValues(

@@ -4,6 +4,11 @@ A QLocalServer named after the data dir listens in the running window. A new pro
 tries to connect as a client; if a window answers, it sends the file paths (one JSON line),
 waits for an "ok" line and exits. Two data dirs (e.g. tests) never see each other.
 
+Besides files, a line can carry a command: `{"capture": {"mode": "region", "template": "",
+"prompt": ""}}` from `stepdesk capture`, or `{"quick_ask": {}}`; the server re-emits it as
+`command_received`. The line format is ours alone (same user, same data dir), so an unknown
+or malformed line is answered "bad" and ignored.
+
 The client side is synchronous on purpose: it runs before any event loop exists, and a
 blocking wait of a few hundred milliseconds is the whole point (we must know whether to
 open a window at all).
@@ -16,6 +21,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -23,6 +29,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 _CONNECT_MS = 400
 _REPLY_MS = 2000
 _MAX_MESSAGE = 1_000_000
+COMMANDS = ("capture", "quick_ask")
 
 
 def server_name(data_dir: Path) -> str:
@@ -33,11 +40,16 @@ def server_name(data_dir: Path) -> str:
 
 def send_to_running(name: str, files: Sequence[Path]) -> bool:
     """Give `files` to a window already listening on `name`; False when none is running."""
+    return send_message(name, {"files": [str(Path(f).resolve()) for f in files]})
+
+
+def send_message(name: str, message: dict[str, Any]) -> bool:
+    """Send one message (files or a command) to the running instance; False when none."""
     sock = QLocalSocket()
     sock.connectToServer(name)
     if not sock.waitForConnected(_CONNECT_MS):
         return False
-    payload = json.dumps({"files": [str(Path(f).resolve()) for f in files]}) + "\n"
+    payload = json.dumps(message) + "\n"
     sock.write(payload.encode())
     sock.flush()
     ok = False
@@ -55,9 +67,11 @@ class SingleInstanceServer(QObject):
     Signals:
         files_received(list): absolute paths (as str) sent by another invocation; an empty
             list means "just bring the window to front".
+        command_received(str, dict): a command ("capture" or "quick_ask") and its options.
     """
 
     files_received = Signal(list)
+    command_received = Signal(str, dict)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,11 +105,22 @@ class SingleInstanceServer(QObject):
             return
         line = bytes(sock.readLine().data())
         try:
-            files = [str(f) for f in json.loads(line)["files"]]
-        except (ValueError, KeyError, TypeError):
+            message = json.loads(line)
+            command = next((c for c in COMMANDS if c in message), None)
+            if command is not None:
+                options = message[command]
+                if not isinstance(options, dict):
+                    raise TypeError(command)
+                options = {str(k): str(v) for k, v in options.items()}
+            else:
+                files = [str(f) for f in message["files"]]
+        except (ValueError, KeyError, TypeError, AttributeError):
             sock.write(b"bad\n")
             sock.disconnectFromServer()
             return
         sock.write(b"ok\n")
         sock.flush()
-        self.files_received.emit(files)
+        if command is not None:
+            self.command_received.emit(command, options)
+        else:
+            self.files_received.emit(files)

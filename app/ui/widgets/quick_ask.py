@@ -42,9 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.attachment_tray import AttachmentTray
-from app.ui.composer import EFFORTS, ComposerEdit
-from app.ui.drop_overlay import media_from_mime
+from app.ui.widgets.attachment_tray import AttachmentTray
+from app.ui.widgets.composer import EFFORTS, ComposerEdit
+from app.ui.widgets.drop_overlay import media_from_mime
 
 THUMB = QSize(320, 180)
 PANEL_WIDTH = 460

@@ -70,6 +70,30 @@ def parse_sequence(sequence: str) -> tuple[frozenset[str], str]:
     return frozenset(mods), parts[-1].lower()
 
 
+def format_sequence(mods: frozenset[str], key: str) -> str:
+    """({"ctrl", "shift"}, "s") → "Ctrl+Shift+S" (Qt's portable text; Super is "Meta")."""
+    names = [{"super": "Meta"}.get(m, m.title()) for m in _ORDER if m in mods]
+    return "+".join([*names, key.upper() if len(key) == 1 else key.title()])
+
+
+_ORDER = ("ctrl", "alt", "shift", "super")
+
+
+def alternatives(sequence: str) -> list[str]:
+    """Nearby shortcuts to offer when `sequence` is taken: Shift or Super toggled."""
+    try:
+        mods, key = parse_sequence(sequence)
+    except BadSequence:
+        return []
+    found = []
+    for change in ({"shift"}, {"super"}, {"shift", "super"}):
+        candidate = mods - change if change <= mods else mods | change
+        text = format_sequence(frozenset(candidate), key)
+        if candidate and text not in found:
+            found.append(text)
+    return found
+
+
 def make_backend() -> HotkeyBackend:
     """The backend for this platform (the explaining fallback where none exists)."""
     platform = QGuiApplication.platformName()

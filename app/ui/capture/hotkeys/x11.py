@@ -22,8 +22,7 @@ _KEY_NAMES = {"space": "space", "return": "Return", "enter": "Return", "tab": "T
               "/": "slash", ";": "semicolon", "'": "apostrophe", "`": "grave",
               "[": "bracketleft", "]": "bracketright", "\\": "backslash"}
 
-TAKEN = ("{sequence} is already taken by another program; choose another shortcut in "
-         "Settings (for example {other}).")
+TAKEN = "{sequence} is already taken by another program; choose another shortcut in Settings."
 
 
 class X11Hotkeys(HotkeyBackend):
@@ -31,7 +30,7 @@ class X11Hotkeys(HotkeyBackend):
 
     def __init__(self) -> None:
         super().__init__()
-        from Xlib import X, XK, error
+        from Xlib import XK, X, error
         from Xlib.display import Display
 
         self._X, self._XK, self._error = X, XK, error
@@ -42,6 +41,7 @@ class X11Hotkeys(HotkeyBackend):
         self._root = self._display.screen().root
         self._lock_masks = self._ignorable_masks()
         self._grabs: dict[str, tuple[int, int]] = {}  # name -> (keycode, modifier mask)
+        self._closed = False
         self._notifier = QSocketNotifier(self._display.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
 
@@ -85,7 +85,7 @@ class X11Hotkeys(HotkeyBackend):
         if catch.get_error() is not None:
             self._ungrab(keycode, mask)
             self._display.sync()
-            return TAKEN.format(sequence=sequence, other=_another(sequence))
+            return TAKEN.format(sequence=sequence)
         self._grabs[name] = (keycode, mask)
         self._drain()
         return None
@@ -101,10 +101,13 @@ class X11Hotkeys(HotkeyBackend):
             self._root.ungrab_key(keycode, mask | extra)
 
     def close(self) -> None:
+        if self._closed:
+            return
         for name in list(self._grabs):
             self.unregister(name)
         self._notifier.setEnabled(False)
         self._display.close()
+        self._closed = True
 
     def _drain(self) -> None:
         """Read what the server sent; emit `activated` for each grabbed key press."""
@@ -122,10 +125,3 @@ class X11Hotkeys(HotkeyBackend):
                 if event.detail == keycode and state == mask:
                     self.activated.emit(name)
 
-
-def _another(sequence: str) -> str:
-    """A nearby suggestion: add Shift, or swap it out."""
-    if "shift" in sequence.lower():
-        return sequence.replace("Shift+", "").replace("shift+", "") .replace("Alt+", "Super+", 1)
-    head, _, key = sequence.rpartition("+")
-    return f"{head}+Shift+{key}"

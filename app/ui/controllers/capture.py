@@ -1,0 +1,195 @@
+"""Capture from anywhere: shortcut, tray or `stepdesk capture` → picker → quick-ask panel.
+
+Owns the `CaptureSession` (one capture at a time), the global-shortcut backend and the
+hand-off to `QuickAskController`. An image editor can be put between the capture and the
+panel (`set_editor`): it gets the capture and returns the edited one, or None to drop it.
+
+Signals:
+    error(str): a capture failed; one sentence for the tray balloon or status bar.
+    captured(object): a `Captured` on its way to the panel (tests, the benchmark).
+    shortcut_problems(dict): {name: sentence} for shortcuts that could not be grabbed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from app.ui.capture.grab import CaptureError
+from app.ui.capture.hotkeys import HotkeyBackend, alternatives
+from app.ui.capture.session import MODES, Captured, CaptureSession
+from app.ui.controllers.turns import TaskSet
+
+if TYPE_CHECKING:
+    from app.ui.controllers.quick_ask import QuickAskController
+
+Editor = Callable[[Captured], Awaitable[Captured | None]]
+"""Opens the capture in an editor straight after it is taken; None means "discard"."""
+
+CAPTURE, QUICK_ASK = "capture", "quick_ask"
+
+
+class CaptureController(QObject):
+    """See the module docstring."""
+
+    error = Signal(str)
+    captured = Signal(object)
+    shortcut_problems = Signal(dict)
+
+    def __init__(self, quick_ask: QuickAskController, tasks: TaskSet, *,
+                 session: CaptureSession | None = None,
+                 hotkeys: HotkeyBackend | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._quick_ask = quick_ask
+        self._tasks = tasks
+        self.session = session or CaptureSession()
+        self._hotkeys = hotkeys
+        self._editor: Editor | None = None
+        self.shortcuts: dict[str, str] = {}
+        self.problems: dict[str, str] = {}  # from the last apply_shortcuts
+        if hotkeys is not None:
+            hotkeys.activated.connect(self._on_hotkey)
+
+    def set_editor(self, editor: Editor | None) -> None:
+        """The image editor's hook (issue "edit"): called with every capture before the panel."""
+        self._editor = editor
+
+    # --- shortcuts --------------------------------------------------------------------------
+    def apply_shortcuts(self, capture: str, quick_ask: str) -> dict[str, str]:
+        """Grab the two global shortcuts ("" turns one off); returns {name: problem}."""
+        problems: dict[str, str] = {}
+        if self._hotkeys is None:
+            return problems
+        for name, sequence in ((CAPTURE, capture), (QUICK_ASK, quick_ask)):
+            self._hotkeys.unregister(name)
+            self.shortcuts.pop(name, None)
+            if not sequence:
+                continue
+            problem = self._hotkeys.register(name, sequence)
+            if problem:
+                problems[name] = problem
+            else:
+                self.shortcuts[name] = sequence
+        self.problems = problems
+        self.shortcut_problems.emit(problems)
+        return problems
+
+    def try_shortcut(self, name: str, sequence: str) -> tuple[str | None, str]:
+        """Grab `sequence` for `name` now; (None, "") or (why not, a free alternative)."""
+        if self._hotkeys is None:
+            return None, ""
+        self._hotkeys.unregister(name)
+        self.shortcuts.pop(name, None)
+        if not sequence:
+            return None, ""
+        problem = self._hotkeys.register(name, sequence)
+        if problem is None:
+            self.shortcuts[name] = sequence
+            return None, ""
+        for candidate in alternatives(sequence):
+            if self._hotkeys.register("probe", candidate) is None:
+                self._hotkeys.unregister("probe")
+                return problem, candidate
+        return problem, ""
+
+    def close(self) -> None:
+        if self._hotkeys is not None:
+            self._hotkeys.close()
+
+    def _on_hotkey(self, name: str) -> None:
+        if name == CAPTURE:
+            self.capture("region")
+        elif name == QUICK_ASK:
+            self._quick_ask.open_empty()
+
+    # --- commands (tray, single-instance messages) -------------------------------------------
+    def command(self, name: str, options: dict[str, str]) -> None:
+        """A command from another `stepdesk` process: capture (mode, template, prompt)."""
+        if name == QUICK_ASK:
+            self._quick_ask.open_empty()
+        elif name == CAPTURE:
+            self.capture(options.get("mode") or "region", options.get("template", ""),
+                         options.get("prompt", ""))
+
+    def capture(self, mode: str = "region", template: str = "", prompt: str = "") -> None:
+        if mode not in MODES:
+            self.error.emit(f"Unknown capture mode {mode!r}.")
+            return
+        if self.session.active:
+            return
+        self._tasks.spawn(self._capture(mode, template, prompt), "capture")
+
+    async def _capture(self, mode: str, template: str, prompt: str) -> None:
+        try:
+            result = await self.session.run(mode)
+        except CaptureError as exc:
+            self.error.emit(str(exc))
+            return
+        if result is None:
+            return  # cancelled: nothing attached, nothing said
+        if self._editor is not None:
+            result = await self._editor(result)
+            if result is None:
+                return
+        self.captured.emit(result)
+        self._quick_ask.open_capture(result)
+        if prompt:
+            self._quick_ask.panel.prompt.setPlainText(prompt)
+        if template:
+            self._quick_ask.send(prompt, self._quick_ask.panel.effort.currentData(), template)
+
+
+class CaptureOptions:
+    """The capture preferences, kept in the settings table (readable without Qt).
+
+    Declared here until the options registry exists; each has its default:
+    run_in_background (closing the window keeps Step Desk in the tray, where a tray exists),
+    capture_shortcut, quick_ask_shortcut ("" = off), background_note_shown (the one-time note).
+    """
+
+    KEYS: ClassVar[dict[str, str]] = {"run_in_background": "1", "capture_shortcut": "Ctrl+Alt+S",
+            "quick_ask_shortcut": "Ctrl+Alt+Space", "background_note_shown": "0"}
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = dict(self.KEYS)
+        self.values.update(values or {})
+
+    @property
+    def run_in_background(self) -> bool:
+        return self.values["run_in_background"] == "1"
+
+    @property
+    def capture_shortcut(self) -> str:
+        return self.values["capture_shortcut"]
+
+    @property
+    def quick_ask_shortcut(self) -> str:
+        return self.values["quick_ask_shortcut"]
+
+    @property
+    def background_note_shown(self) -> bool:
+        return self.values["background_note_shown"] == "1"
+
+    @classmethod
+    async def load(cls, store: SettingsStore) -> CaptureOptions:
+        found = {}
+        for key in cls.KEYS:
+            value = await store.get_setting(key)
+            if value is not None:
+                found[key] = value
+        return cls(found)
+
+    async def save(self, store: SettingsStore, **changes: str) -> None:
+        for key, value in changes.items():
+            if key not in self.KEYS:
+                raise KeyError(key)
+            self.values[key] = value
+            await store.set_setting(key, value)
+
+
+class SettingsStore(Protocol):
+    async def get_setting(self, key: str, default: str | None = None) -> str | None: ...
+
+    async def set_setting(self, key: str, value: str | None) -> None: ...
