@@ -69,6 +69,7 @@ class CaptureOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setObjectName("captureOverlay")
+        self.setWindowTitle("Step Desk capture")
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._grab = grab

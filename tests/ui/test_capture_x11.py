@@ -1,0 +1,198 @@
+"""Capture from anywhere, on a real X server: shortcut, drag, Enter, prompt → the upload.
+
+Each test starts Xvfb + openbox (tests/xdesk.py), a pattern window (tests/capture_pattern.py)
+that has the focus, and Step Desk as a real process on the xcb platform, then drives it with
+xdotool and checks, against the stand-in, that the uploaded image is exactly what the X
+server showed under the region, pixel for pixel (at scale 1 and 2).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image, ImageChops
+
+from tests.conftest import TEST_API_KEY
+from tests.xdesk import Desk, Proc, wait_until, x_desktop
+
+CTRL_ALT = 0x4 | 0x8  # ControlMask | Mod1Mask
+OVERLAY, PANEL = "^Step Desk capture$", "Quick ask"
+
+
+@pytest.fixture
+def desk() -> Iterator[Desk]:
+    with x_desktop() as d:
+        yield d
+
+
+@pytest.fixture
+def pattern(desk: Desk, tmp_path: Path) -> Iterator[int]:
+    """The pattern window, shown, raised and focused; yields its X id."""
+    proc = Proc(desk, ["-m", "tests.capture_pattern"], log=tmp_path / "pattern.log")
+    try:
+        assert proc.read_line() == "ready", proc.text()
+        xid = desk.wait_window("^capture-pattern$")
+        desk.xdotool("windowactivate", "--sync", str(xid))
+        yield xid
+    finally:
+        proc.stop()
+
+
+def app_env(standin: Any, data_dir: Path, scale: int = 1) -> dict[str, str]:
+    env = {"STEPDESK_DATA_DIR": str(data_dir), "STEP_BASE_URL": standin.base_url,
+           "STEP_API_KEY": TEST_API_KEY,
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    if scale != 1:
+        env["QT_SCALE_FACTOR"] = str(scale)
+    return env
+
+
+def start_app(desk: Desk, env: dict[str, str], log: Path, *args: str) -> Proc:
+    return Proc(desk, ["-m", "app", *args], env=env, log=log)
+
+
+def wait_shortcut(desk: Desk, proc: Proc) -> None:
+    """Step Desk is up when its Ctrl+Alt+S grab is in place (another client is refused)."""
+    wait_until(lambda: proc.popen.poll() is not None or desk.key_taken(CTRL_ALT, "s"), 60,
+               "the global shortcut grab")
+    assert proc.popen.poll() is None, proc.text()
+
+
+def drag(desk: Desk, x0: int, y0: int, x1: int, y1: int) -> None:
+    desk.xdotool("mousemove", str(x0), str(y0), "mousedown", "1",
+                 "mousemove", str((x0 + x1) // 2), str((y0 + y1) // 2),
+                 "mousemove", str(x1), str(y1), "mouseup", "1")
+
+
+def ask(desk: Desk, standin: Any, prompt: str, before: int = 0) -> dict[str, Any]:
+    """Type into the focused quick-ask panel, press Enter; the chat request that came."""
+    desk.wait_window(PANEL)
+    if prompt:
+        desk.xdotool("type", "--delay", "5", prompt)
+    desk.xdotool("key", "Return")
+    wait_until(lambda: len(standin.chat_requests()) > before, 60, "the chat request")
+    return standin.chat_requests()[-1].json
+
+
+def sent_images(standin: Any, request: dict[str, Any]) -> list[Image.Image]:
+    """The images a chat request refers to, fetched back from the stand-in's file store."""
+    ids = re.findall(r"stepfile://([\w-]+)", str(request))
+    http = httpx.Client(base_url=standin.base_url,
+                        headers={"Authorization": f"Bearer {TEST_API_KEY}"})
+    with http:
+        return [Image.open(io.BytesIO(http.get(f"/files/{fid}/content").content)).convert("RGB")
+                for fid in ids]
+
+
+def assert_same(got: Image.Image, expected: Image.Image) -> None:
+    assert got.size == expected.size
+    assert ImageChops.difference(got, expected).getbbox() is None, "pixels differ"
+    assert len(expected.getcolors(1 << 20) or []) > 4  # the region really holds the pattern
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_shortcut_region_is_exact_in_physical_pixels(desk: Desk, pattern: int, standin: Any,
+                                                      data_dir: Path, tmp_path: Path,
+                                                      scale: int) -> None:
+    app = start_app(desk, app_env(standin, data_dir, scale), tmp_path / "app.log")
+    try:
+        wait_shortcut(desk, app)
+        desk.xdotool("windowactivate", "--sync", str(pattern))  # another app has the focus
+        screen = desk.root_image()
+        desk.xdotool("key", "ctrl+alt+s")
+        desk.wait_window(OVERLAY)
+        # 300×200 logical at 2× is 600×400 physical: always drag in native pixels.
+        x0, y0, w, h = 160, 140, 300 * scale, 200 * scale
+        drag(desk, x0, y0, x0 + w, y0 + h)
+        desk.xdotool("key", "Return")
+        request = ask(desk, standin, "what is in this region")
+        images = sent_images(standin, request)
+        assert len(images) == 1
+        assert images[0].size == (w, h)
+        assert_same(images[0], screen.crop((x0, y0, x0 + w, y0 + h)))
+        assert "what is in this region" in str(request)
+    finally:
+        app.stop()
+
+
+def test_window_capture_without_running_instance(desk: Desk, pattern: int, standin: Any,
+                                                 data_dir: Path, tmp_path: Path) -> None:
+    x, y, w, h = desk.client_rect(pattern)
+    screen = desk.root_image()
+    desk.xdotool("mousemove", str(x + w // 2), str(y + h // 2))
+    app = start_app(desk, app_env(standin, data_dir), tmp_path / "app.log",
+                    "capture", "--window")
+    try:
+        desk.wait_window(OVERLAY, timeout=60)
+        desk.xdotool("click", "1")
+        request = ask(desk, standin, "which window")
+        (image,) = sent_images(standin, request)
+        assert_same(image, screen.crop((x, y, x + w, y + h)))
+    finally:
+        app.stop()
+
+
+def test_cli_capture_hands_over_to_the_running_instance(desk: Desk, pattern: int,
+                                                        standin: Any, data_dir: Path,
+                                                        tmp_path: Path) -> None:
+    env = app_env(standin, data_dir)
+    app = start_app(desk, env, tmp_path / "app.log")
+    try:
+        wait_shortcut(desk, app)
+        screen = desk.root_image()
+        second = start_app(desk, env, tmp_path / "second.log", "capture", "--region",
+                           "describe", "it")
+        assert second.popen.wait(60) == 0, second.text()
+        assert "sent to the running Step Desk" in second.text()
+        second.stop()
+        desk.wait_window(OVERLAY)
+        drag(desk, 100, 100, 301, 181)
+        desk.xdotool("key", "Return")
+        request = ask(desk, standin, "")  # the prompt came pre-filled from the command line
+        assert "describe it" in str(request)
+        (image,) = sent_images(standin, request)
+        assert_same(image, screen.crop((100, 100, 301, 181)))
+    finally:
+        app.stop()
+
+
+def test_escape_at_every_step_attaches_nothing(desk: Desk, pattern: int, standin: Any,
+                                               data_dir: Path, tmp_path: Path) -> None:
+    app = start_app(desk, app_env(standin, data_dir), tmp_path / "app.log")
+    try:
+        wait_shortcut(desk, app)
+        screen = desk.root_image()
+        desk.xdotool("key", "ctrl+alt+s")  # 1: Esc in the picker before dragging
+        desk.wait_window(OVERLAY)
+        desk.xdotool("key", "Escape")
+        wait_until(lambda: not desk.visible(OVERLAY), 30, "the picker to close")
+        desk.xdotool("key", "ctrl+alt+s")  # 2: Esc after a drag, before Enter
+        desk.wait_window(OVERLAY)
+        drag(desk, 80, 80, 200, 200)
+        desk.xdotool("key", "Escape")
+        wait_until(lambda: not desk.visible(OVERLAY), 30, "the picker to close")
+        desk.xdotool("key", "ctrl+alt+s")  # 3: Esc in the quick-ask panel
+        desk.wait_window(OVERLAY)
+        drag(desk, 90, 90, 250, 250)
+        desk.xdotool("key", "Return")
+        desk.wait_window(PANEL)
+        desk.xdotool("type", "never sent")
+        desk.xdotool("key", "Escape")
+        wait_until(lambda: not desk.visible(PANEL), 30, "the panel to close")
+        desk.xdotool("key", "ctrl+alt+s")  # 4: the one that is sent
+        desk.wait_window(OVERLAY)
+        drag(desk, 300, 120, 420, 200)
+        desk.xdotool("key", "Return")
+        request = ask(desk, standin, "only this")
+        images = sent_images(standin, request)
+        assert len(images) == 1 and len(standin.upload_requests()) == 1
+        assert_same(images[0], screen.crop((300, 120, 420, 200)))
+        assert "never sent" not in str(request)
+    finally:
+        app.stop()
