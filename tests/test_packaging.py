@@ -135,6 +135,7 @@ def test_deb_installs_a_working_cli_desktop_entry_and_icons(
     desktop = (root / "usr" / "share" / "applications" / "stepdesk.desktop").read_text()
     assert "Exec=stepdesk %F" in desktop
     assert "image/png;" in desktop and "video/mp4;" in desktop
+    assert "[Desktop Action capture]" in desktop and "Exec=stepdesk capture --region" in desktop
     assert (root / "usr/share/icons/hicolor/256x256/apps/stepdesk.png").is_file()
     assert (root / "usr/share/icons/hicolor/scalable/apps/stepdesk.svg").is_file()
 
