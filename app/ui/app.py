@@ -25,9 +25,9 @@ from app.ui.platform.file_open import install_file_open
 
 if TYPE_CHECKING:
     from app.services import Services
+    from app.ui.background import Background
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.library import Library
-    from app.ui.background import Background
     from app.ui.main_window import MainWindow
 
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from app.ui.capture.grab import CaptureError
 from app.ui.capture.hotkeys import HotkeyBackend, alternatives
 from app.ui.capture.session import MODES, Captured, CaptureSession
-from app.ui.controllers.turns import TaskSet
+from app.ui.controllers.tasks import TaskSet
 
 if TYPE_CHECKING:
     from app.ui.controllers.quick_ask import QuickAskController

@@ -2,7 +2,7 @@
 
 Owns the panel's attachments (the same `AttachmentController` pipeline as the window's
 composer: metadata stripped, limits checked, thumbnail made) and its one running turn, which
-goes through the window's `ChatController` like any other, so the conversation is kept and
+goes through the window's `TurnController` like any other, so the conversation is kept and
 shows in the main window. Rules from issue 13:
 
 - A capture within `RECENT_S` of the last quick ask offers "add to that conversation"
@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from app.ui.controllers.turns import NEW, ChatController, TaskSet
-from app.ui.widgets.attachment_tray import AttachmentController
+from app.ui.controllers.attachments import AttachmentController
+from app.ui.controllers.tasks import TaskSet
+from app.ui.controllers.turns import NEW, TurnController
 from app.ui.widgets.drop_overlay import MimeMedia, image_to_png
 from app.ui.widgets.quick_ask import QuickAskPanel
 
@@ -271,8 +272,8 @@ class QuickAskController(QObject):
         self.panel.hide()
         for task in list(self._encoding):
             task.cancel()
-        for item in self.panel.tray.items():
-            if item.state != "sending":
+        for item in self.panel.tray.items():  # what a running send uploads stays
+            if item.state != "ready" or self.attachments.media(item.key) is not None:
                 self.attachments.remove(item.key)
 
     def _continue(self) -> None:
