@@ -158,7 +158,7 @@ class CaptureOverlay(QWidget):
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self._accept()
         elif key in _ARROWS and self._mode == "region" and not self._rect.isEmpty():
-            dx, dy = _ARROWS[key]
+            dx, dy = _ARROWS[Qt.Key(key)]
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
                 grown = self._rect.adjusted(0, 0, dx, dy)
                 if grown.width() >= 1 and grown.height() >= 1:

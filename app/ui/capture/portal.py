@@ -97,9 +97,13 @@ async def _finished(pending, timeout: float, what: str):  # type: ignore[no-unty
 
     watcher = QDBusPendingCallWatcher(pending)
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    watcher.finished.connect(lambda _w: done.done() or done.set_result(None))
-    if watcher.isFinished() and not done.done():
-        done.set_result(None)
+    def finished(*_: object) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    watcher.finished.connect(finished)
+    if watcher.isFinished():
+        finished()
     try:
         await asyncio.wait_for(done, timeout)
     except TimeoutError as exc:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from app.templates.model import Template
     from app.ui.capture.session import Captured
+    from app.ui.render.markdown_view import MarkdownView
 
 RECENT_S = 60.0
 RENDER_MS = 33
@@ -103,7 +104,7 @@ class QuickAskController(QObject):
         self._last: LastAsk | None = None
         self._title = ""
         self._encoding: set[asyncio.Task[None]] = set()
-        self._view = None  # the Markdown view, built at the first answer
+        self._view: MarkdownView | None = None  # built at the first answer
         self._render = QTimer(self)
         self._render.setSingleShot(True)
         self._render.setInterval(RENDER_MS)
@@ -298,10 +299,11 @@ class QuickAskController(QObject):
             from app.ui.render.markdown import MarkdownRenderer
             from app.ui.render.markdown_view import MarkdownView, theme_from_palette
 
-            self._view = MarkdownView(MarkdownRenderer(theme_from_palette(self.panel.palette())))
-            self._view.setAccessibleName("Answer")
-            self._view.setMaximumHeight(360)
-            self.panel.set_answer_view(self._view)
+            view = MarkdownView(MarkdownRenderer(theme_from_palette(self.panel.palette())))
+            view.setAccessibleName("Answer")
+            view.setMaximumHeight(360)
+            self.panel.set_answer_view(view)
+            self._view = view
         self._view.show_plain("")
         self.panel.begin_answer()
 

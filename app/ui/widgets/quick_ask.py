@@ -208,8 +208,9 @@ class QuickAskPanel(QWidget):
         """Pinned templates as one-click tiles: (slug, label) each."""
         while self._tiles.count():
             item = self._tiles.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         for slug, label in tiles:
             tile = QToolButton()
             tile.setText(label)

@@ -57,7 +57,9 @@ class WindowsHotkeys(HotkeyBackend):
         self._ids: dict[str, int] = {}
         self._next = 1
         self._filter = _Filter(self)
-        QCoreApplication.instance().installNativeEventFilter(self._filter)
+        app = QCoreApplication.instance()
+        assert app is not None, "a QApplication exists before any hotkey backend"
+        app.installNativeEventFilter(self._filter)
 
     def register(self, name: str, sequence: str) -> str | None:
         self.unregister(name)
@@ -91,4 +93,6 @@ class WindowsHotkeys(HotkeyBackend):
     def close(self) -> None:
         for name in list(self._ids):
             self.unregister(name)
-        QCoreApplication.instance().removeNativeEventFilter(self._filter)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.removeNativeEventFilter(self._filter)
