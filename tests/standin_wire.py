@@ -46,7 +46,8 @@ STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "truncate", "finish_len
                            "keepalive", "trickle", "rendezvous"})
 # Faults for every endpoint besides `status_NNN`: `echo_auth [status]` answers with an error
 # whose message quotes the request's Authorization header, as careless servers and proxies do.
-ANY_FAULTS = frozenset({"echo_auth"})
+# `slow_headers [seconds]` waits before answering at all (a read timeout before the first byte).
+ANY_FAULTS = frozenset({"echo_auth", "slow_headers"})
 
 
 class ApiFailure(Exception):
@@ -138,6 +139,9 @@ def route(h: _Handler, rec: Recorded, body: bytes) -> None:
             headers["Retry-After"] = str(fault.params["retry_after"])
         raise ApiFailure(code, fault.params.get("message", STATUS_MESSAGES.get(code, "Error.")),
                          fault.params.get("type"), headers)
+    if fault is not None and fault.name == "slow_headers":
+        s._stopping.wait(float(fault.params.get("seconds", 2.0)))
+        fault = None  # then answer normally (the client has usually hung up by now)
     if fault is not None and fault.name == "echo_auth":
         raise ApiFailure(int(fault.params.get("status", 400)),
                          f"Invalid request; headers were Authorization: "
