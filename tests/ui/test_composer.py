@@ -70,20 +70,66 @@ def test_send_becomes_stop_while_busy_and_escape_stops(qtbot: Any) -> None:
     assert sent == ["next question"]
 
 
-def test_effort_selector_defaults_to_medium_with_tooltips(qtbot: Any) -> None:
+def test_effort_is_a_visible_segmented_control_with_the_guides_hints(qtbot: Any) -> None:
     composer = make_composer(qtbot)
     assert composer.current_effort() == "medium"
-    tips = [composer.effort.itemData(i, Qt.ItemDataRole.ToolTipRole)
-            for i in range(composer.effort.count())]
-    assert "simple Q&A" in tips[0] and "Default" in tips[1] and "code" in tips[2]
+    tips = [composer.effort.button(e).toolTip() for e in ("low", "medium", "high")]
+    assert "extraction" in tips[0] and "everyday" in tips[1] and "code" in tips[2]
+    assert all(composer.effort.button(e).isVisible() for e in ("low", "medium", "high"))
     changes: list[str] = []
     composer.effort_changed.connect(changes.append)
-    composer.effort.setCurrentIndex(2)
-    composer.effort.activated.emit(2)
+    qtbot.mouseClick(composer.effort.button("high"), Qt.MouseButton.LeftButton)
     assert changes == ["high"] and composer.current_effort() == "high"
+    composer.set_effort("low")  # shown for another conversation: not a user choice
+    assert changes == ["high"] and composer.current_effort() == "low"
     for widget in (composer.edit, composer.effort, composer.model, composer.send_button,
-                   composer.attach_button, composer.capture_button):
+                   composer.attach_button, composer.capture_button, composer.template_button):
         assert widget.accessibleName()
+    for button in (composer.attach_button, composer.capture_button, composer.template_button):
+        assert "(Ctrl+" in button.toolTip() and not button.icon().isNull()
+
+
+def test_text_box_grows_to_ten_lines_then_scrolls(qtbot: Any) -> None:
+    composer = make_composer(qtbot)
+    composer.resize(600, 300)
+    one = composer.edit.height()
+    assert composer.edit.visible_lines() == 1
+    composer.set_text("\n".join(f"line {n}" for n in range(4)))
+    four = composer.edit.height()
+    assert composer.edit.visible_lines() == 4 and four > one
+    composer.set_text("\n".join(f"line {n}" for n in range(30)))
+    assert composer.edit.visible_lines() == 10
+    ten = composer.edit.height()
+    assert ten > four
+    composer.set_text("\n".join(f"line {n}" for n in range(60)))
+    assert composer.edit.height() == ten  # stops growing: the rest scrolls
+    assert composer.edit.verticalScrollBar().maximum() > 0
+    composer.set_text("")
+    assert composer.edit.height() == one
+
+
+def test_model_chip_lists_models_and_reports_the_choice(qtbot: Any) -> None:
+    composer = make_composer(qtbot)
+    assert composer.current_model() == "step-3.7-flash"
+    composer.set_models(["step-3.7-flash", "step-r1-v-mini"], "step-3.7-flash")
+    chosen: list[str] = []
+    composer.model_changed.connect(chosen.append)
+    menu = composer.model.menu()
+    assert menu is not None
+    [other] = [a for a in menu.actions() if a.text() == "step-r1-v-mini"]
+    other.trigger()
+    assert chosen == ["step-r1-v-mini"] and composer.current_model() == "step-r1-v-mini"
+    assert composer.model.text() == "step-r1-v-mini"
+
+
+def test_send_icon_turns_into_stop(qtbot: Any) -> None:
+    composer = make_composer(qtbot)
+    send_icon = composer.send_button.icon().cacheKey()
+    composer.set_busy(True)
+    assert composer.send_button.icon().cacheKey() != send_icon
+    assert composer.send_button.toolTip() == "Stop the reply (Esc)"
+    composer.set_busy(False)
+    assert composer.send_button.toolTip() == "Send (Enter)"
 
 
 def test_mime_rules_prefer_files_then_image_data_then_urls(tmp_path: Path) -> None:

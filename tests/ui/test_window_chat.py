@@ -41,7 +41,7 @@ def test_send_streams_thinking_then_answer(qloop: Any, gui_env: dict[str, str],
         assert reply.content == "The answer is **42**."
         assert reply.reasoning == "Let me think it over."
         assert window.controllers.conversations.current is not None
-        assert window.sidebar.list.count() == 1
+        assert len(window.sidebar.conversation_rows()) == 1
         assert "Last answer" in window.tokens_label.text()
         window.copy_diagnostics()
         report = QGuiApplication.clipboard().text()
@@ -116,12 +116,11 @@ def test_search_finds_a_message_and_restart_shows_history(
 
     async def scenario() -> None:
         window = await open_window(gui_env)
-        window.composer.effort.setCurrentIndex(0)
-        window.composer.effort.activated.emit(0)  # the user picks Low
+        window.composer.effort.button("low").click()  # the user picks Low
         window.composer.set_text("Tell me about unicorns please")
         await next_signal(window.controllers.turns.turn_ended,
                                   window.composer.edit.submit.emit)
-        await until(lambda: window.sidebar.list.count() == 1, what="the list entry")
+        await until(lambda: len(window.sidebar.conversation_rows()) == 1, what="the list entry")
         window.sidebar.search.setText("unicorns")
         sidebar = window.sidebar
         await until(lambda: sidebar.stack.currentWidget() is sidebar.hits
@@ -137,7 +136,7 @@ def test_search_finds_a_message_and_restart_shows_history(
         roles = [m.role for m in again.controllers.conversations.shown_messages.values()]
         assert roles == ["user", "assistant"]
         assert again.view.message_count == 2
-        assert again.sidebar.list.count() == 1
+        assert len(again.sidebar.conversation_rows()) == 1
         assert again.composer.current_effort() == "low"  # remembered for the conversation
         await close_window(again)
 

@@ -1,36 +1,54 @@
-"""The composer: the text box, attachment tray, effort and model selectors, Send ↔ Stop.
+"""The composer: one rounded card holding the attachments, the text box and a row of controls.
 
 It only emits what the user asked for; the window's controllers do the work. Enter sends,
 Shift+Enter inserts a new line, and an Enter that commits an input-method composition (CJK
 input) is left to the input method: sending half-typed text would be a nasty surprise.
+
+The row inside the card: attach, capture and templates as icon buttons, then the model as a
+compact chip, the reasoning effort as an always-visible segmented control and Send as an icon
+button that turns into Stop while a reply streams.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QInputMethodEvent, QKeyEvent
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QInputMethodEvent, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
-    QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
-    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.templates.model import Template
+from app.ui.style.icons import icon
 from app.ui.widgets.attachment_tray import AttachmentTray
 from app.ui.widgets.drop_overlay import media_from_mime
+from app.ui.widgets.effort_control import EFFORT_CHOICES, EFFORT_LABELS, EffortControl
 
-EFFORTS = (
-    ("low", "Low", "Quick answers, simple Q&A"),
-    ("medium", "Medium", "Default recommendation: balanced thinking"),
-    ("high", "High", "Math, planning and code: thinks longest"),
-)
+EFFORTS = EFFORT_CHOICES
 DEFAULT_MODEL = "step-3.7-flash"
-MIN_LINES, MAX_LINES = 2, 8
+MIN_LINES, MAX_LINES = 1, 10
+ICON_SIZE = QSize(18, 18)
+
+
+def icon_button(name: str, tip: str, accessible: str, parent: QWidget | None = None
+                ) -> QToolButton:
+    """An icon-only button with its tooltip (shortcut included) and an accessible name."""
+    button = QToolButton(parent)
+    button.setIcon(icon(name))
+    button.setIconSize(ICON_SIZE)
+    button.setToolTip(tip)
+    button.setAccessibleName(accessible)
+    button.setAccessibleDescription(tip)
+    button.setProperty("role", "icon")
+    button.setAutoRaise(True)
+    button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+    return button
 
 
 class ComposerEdit(QPlainTextEdit):
@@ -56,12 +74,20 @@ class ComposerEdit(QPlainTextEdit):
         self._fit_height()
 
     def _fit_height(self) -> None:
-        """Grow with the text from 2 to 8 lines, so the conversation keeps the room."""
-        lines = max(MIN_LINES, min(MAX_LINES, int(self.document().size().height())))
+        """Grow with the text from 1 to 10 lines, then scroll, so the conversation keeps room."""
+        lines = self.visible_lines()
         margins = self.contentsMargins()
         frame = 2 * self.frameWidth() + margins.top() + margins.bottom()
         doc_margin = 2 * int(self.document().documentMargin())
         self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + frame + doc_margin + 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()  # a narrower box wraps into more lines
+
+    def visible_lines(self) -> int:
+        """How many lines of text the box shows without scrolling (1 to `MAX_LINES`)."""
+        return max(MIN_LINES, min(MAX_LINES, int(self.document().size().height())))
 
     def inputMethodEvent(self, event: QInputMethodEvent) -> None:
         self._preedit = event.preeditString()
@@ -129,20 +155,20 @@ class Composer(QWidget):
         self.edit.escape.connect(self._on_escape)
         self.edit.media_pasted.connect(self.media_pasted)
 
-        self.attach_button = QToolButton()
-        self.attach_button.setText("Attach…")
-        self.attach_button.setAccessibleName("Attach files")
-        self.attach_button.setToolTip("Attach images or videos (Ctrl+O)")
+        self.edit.setFrameShape(QFrame.Shape.NoFrame)
+        self.edit.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
+        self.attach_button = icon_button("paperclip", "Attach images or videos (Ctrl+O)",
+                                         "Attach files")
         self.attach_button.clicked.connect(self.attach_requested)
-        self.capture_button = QToolButton()
-        self.capture_button.setText("Capture")
-        self.capture_button.setAccessibleName("Capture screen region")
-        self.capture_button.setToolTip("Capture a region of the screen (Ctrl+Shift+S)")
+        self.capture_button = icon_button("scan-line",
+                                          "Capture a region of the screen (Ctrl+Shift+S)",
+                                          "Capture screen region")
         self.capture_button.clicked.connect(self.capture_requested)
-        self.template_button = QToolButton()
-        self.template_button.setText("Template…")
-        self.template_button.setAccessibleName("Use a task template")
-        self.template_button.setToolTip("Receipt → table, screenshot → code, … (Ctrl+T)")
+        self.template_button = icon_button("layout-template",
+                                           "Use a task template: receipt → table, "
+                                           "screenshot → code, … (Ctrl+T)",
+                                           "Use a task template")
         self.template_button.clicked.connect(self.template_requested)
         # The template in use for the next turn: its name, its effort, what it still needs.
         self.template_label = QLabel()
@@ -150,11 +176,9 @@ class Composer(QWidget):
         self.template_label.setWordWrap(True)
         self.template_label.setToolTip("The template's effort is used for this turn only; "
                                        "the effort selector keeps its setting.")
-        self.template_clear = QToolButton()
-        self.template_clear.setText("✕")
-        self.template_clear.setAccessibleName("Stop using the template")
-        self.template_clear.setToolTip("Stop using the template (keeps the text)")
-        self.template_clear.clicked.connect(lambda: self.set_template(None))
+        self.template_clear = icon_button("x", "Stop using the template (keeps the text)",
+                                          "Stop using the template")
+        self.template_clear.clicked.connect(self._clear_template)
         self.template_bar = QWidget()
         bar = QHBoxLayout(self.template_bar)
         bar.setContentsMargins(0, 0, 0, 0)
@@ -162,42 +186,53 @@ class Composer(QWidget):
         bar.addWidget(self.template_clear)
         self.template_bar.hide()
 
-        self.effort = QComboBox()
-        self.effort.setAccessibleName("Reasoning effort")
-        self.effort.setToolTip("How long the model thinks before answering")
-        for value, label, tip in EFFORTS:
-            self.effort.addItem(f"Effort: {label}", value)
-            self.effort.setItemData(self.effort.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.effort.setCurrentIndex(1)
-        self.effort.activated.connect(
-            lambda i: self.effort_changed.emit(self.effort.itemData(i)))
+        self.effort = EffortControl()
+        self.effort.effort_changed.connect(self.effort_changed)
 
-        self.model = QComboBox()
+        self.model = QToolButton()
+        self.model.setProperty("role", "chip")
+        self.model.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.model.setAccessibleName("Model")
-        self.model.setToolTip("Model")
-        self.model.addItem(DEFAULT_MODEL)
-        self.model.activated.connect(lambda i: self.model_changed.emit(self.model.itemText(i)))
+        self.model.setToolTip("The model that answers")
+        self.model.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self._model_menu = QMenu(self.model)
+        self._model_group = QActionGroup(self._model_menu)
+        self._model_group.triggered.connect(self._model_chosen)
+        self.model.setMenu(self._model_menu)
+        self.set_models([], DEFAULT_MODEL)
 
-        self.send_button = QPushButton("Send")
-        self.send_button.setAccessibleName("Send")
-        self.send_button.setDefault(False)
+        self.send_button = icon_button("arrow-up", "Send (Enter)", "Send")
+        self.send_button.setText("Send")
+        self.send_button.setProperty("role", "primary")
+        self.send_button.setAutoRaise(False)
+        self.send_button.setIconSize(QSize(18, 18))
         self.send_button.clicked.connect(self._on_button)
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
         row.addWidget(self.attach_button)
         row.addWidget(self.capture_button)
         row.addWidget(self.template_button)
         row.addStretch(1)
         row.addWidget(self.model)
+        row.addSpacing(6)
         row.addWidget(self.effort)
+        row.addSpacing(6)
         row.addWidget(self.send_button)
+        self.card = QFrame()
+        self.card.setObjectName("composer-card")
+        self.card.setProperty("role", "card")
+        inner = QVBoxLayout(self.card)
+        inner.setContentsMargins(10, 8, 10, 8)
+        inner.setSpacing(6)
+        inner.addWidget(self.tray)
+        inner.addWidget(self.template_bar)
+        inner.addWidget(self.edit)
+        inner.addLayout(row)
         col = QVBoxLayout(self)
-        col.setContentsMargins(8, 4, 8, 8)
-        col.addWidget(self.tray)
-        col.addWidget(self.template_bar)
-        col.addWidget(self.edit)
-        col.addLayout(row)
+        col.setContentsMargins(12, 4, 12, 12)
+        col.addWidget(self.card)
         self.setFocusProxy(self.edit)
 
     # --- state -------------------------------------------------------------------------
@@ -208,28 +243,45 @@ class Composer(QWidget):
     def set_busy(self, busy: bool) -> None:
         """Swap Send ↔ Stop; the text box stays editable so the next question can be typed."""
         self._busy = busy
-        self.send_button.setText("Stop" if busy else "Send")
-        self.send_button.setAccessibleName("Stop" if busy else "Send")
-        self.send_button.setToolTip("Stop the reply (Esc)" if busy else "Send (Enter)")
+        label = "Stop" if busy else "Send"
+        tip = "Stop the reply (Esc)" if busy else "Send (Enter)"
+        self.send_button.setText(label)
+        self.send_button.setIcon(icon("square" if busy else "arrow-up"))
+        self.send_button.setAccessibleName(label)
+        self.send_button.setAccessibleDescription(tip)
+        self.send_button.setToolTip(tip)
 
     def current_effort(self) -> str:
-        return str(self.effort.currentData())
+        return self.effort.effort()
 
     def set_effort(self, effort: str) -> None:
-        index = self.effort.findData(effort)
-        if index >= 0:
-            self.effort.setCurrentIndex(index)
+        self.effort.set_effort(effort)
 
     def current_model(self) -> str:
-        return self.model.currentText() or DEFAULT_MODEL
+        checked = self._model_group.checkedAction()
+        return checked.text() if checked is not None else DEFAULT_MODEL
 
     def set_models(self, models: list[str], current: str) -> None:
         names = list(dict.fromkeys([*models, current] if current else models)) or [DEFAULT_MODEL]
-        self.model.blockSignals(True)
-        self.model.clear()
-        self.model.addItems(names)
-        self.model.setCurrentText(current if current in names else names[0])
-        self.model.blockSignals(False)
+        chosen = current if current in names else names[0]
+        self._model_menu.clear()
+        for action in self._model_group.actions():
+            self._model_group.removeAction(action)
+        for name in names:
+            action = QAction(name, self._model_menu)
+            action.setCheckable(True)
+            action.setChecked(name == chosen)
+            self._model_group.addAction(action)
+            self._model_menu.addAction(action)
+        self._show_model(chosen)
+
+    def _show_model(self, name: str) -> None:
+        self.model.setText(name)
+        self.model.setAccessibleDescription(f"Model: {name}")
+
+    def _model_chosen(self, action: QAction) -> None:
+        self._show_model(action.text())
+        self.model_changed.emit(action.text())
 
     def text(self) -> str:
         return self.edit.toPlainText()
@@ -257,7 +309,7 @@ class Composer(QWidget):
         t = self._template
         if t is None:
             return
-        effort = dict((v, label) for v, label, _tip in EFFORTS).get(t.effort, t.effort)
+        effort = EFFORT_LABELS.get(t.effort, t.effort)
         text = f"{t.icon} {t.name} · Effort: {effort} (template)".strip()
         self.template_label.setText(f"{text} · {hint}" if hint else text)
 
@@ -265,6 +317,9 @@ class Composer(QWidget):
         self.edit.setPlainText(text)
 
     # --- slots -------------------------------------------------------------------------
+    def _clear_template(self) -> None:
+        self.set_template(None)
+
     def _on_submit(self) -> None:
         if self._busy:
             return

@@ -1,4 +1,9 @@
-"""The left pane: search box, conversation list (pinned first), search hits, uploaded files.
+"""The left pane: search box, conversations grouped by date, search hits, uploaded files.
+
+Conversations are grouped Pinned, Today, Yesterday, Previous 7 days, Previous 30 days, then by
+month (`date_groups`, with the clock injected); titles are elided with the whole title as the
+tooltip; pin, rename and delete appear as icons over the row under the mouse (one floating
+row of buttons, not a widget per conversation) and over the current row for the keyboard.
 
 A view only: it shows what the window's controllers give it and emits what the user asked
 for. Search snippets arrive with matches wrapped in `HIT_OPEN` / `HIT_CLOSE` markers (the
@@ -9,12 +14,13 @@ highlights, so message text can never inject markup into the list.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,17 +31,22 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from app.ui.style.icons import icon
+from app.ui.widgets.date_groups import group_by_date
+
 HIT_OPEN = "\x02"
 HIT_CLOSE = "\x03"
 ID_ROLE = Qt.ItemDataRole.UserRole
 MSG_ROLE = Qt.ItemDataRole.UserRole + 1
 PIN_ROLE = Qt.ItemDataRole.UserRole + 2
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 def format_time(ms: int, now: datetime | None = None) -> str:
@@ -64,6 +75,48 @@ def highlight_snippet(snippet: str) -> str:
     return escaped.replace(HIT_OPEN, "<b><u>").replace(HIT_CLOSE, "</u></b>")
 
 
+class RowActions(QFrame):
+    """Pin, rename and delete as icons, laid over the right end of one conversation row.
+
+    Signals:
+        pin_clicked(), rename_clicked(), delete_clicked(): for the row it is shown on.
+    """
+
+    pin_clicked = Signal()
+    rename_clicked = Signal()
+    delete_clicked = Signal()
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "card")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(2, 0, 2, 0)
+        row.setSpacing(0)
+        self.pin = self._button("pin", "Pin to top", self.pin_clicked)
+        self.rename = self._button("pencil", "Rename (F2)", self.rename_clicked)
+        self.delete = self._button("trash-2", "Delete (Del)", self.delete_clicked)
+        for button in (self.pin, self.rename, self.delete):
+            row.addWidget(button)
+        self.hide()
+
+    def _button(self, name: str, tip: str, signal: Signal) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(icon(name))
+        button.setToolTip(tip)
+        button.setAccessibleName(tip.split(" (")[0])
+        button.setProperty("role", "icon")
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the list keeps focus; keys: F2, Del
+        button.clicked.connect(signal)
+        return button
+
+    def set_pinned(self, pinned: bool) -> None:
+        self.pin.setIcon(icon("pin-off" if pinned else "pin"))
+        tip = "Unpin" if pinned else "Pin to top"
+        self.pin.setToolTip(tip)
+        self.pin.setAccessibleName(tip)
+
+
 class Sidebar(QWidget):
     """Conversation navigation.
 
@@ -89,15 +142,22 @@ class Sidebar(QWidget):
     files_requested = Signal()
     delete_files_requested = Signal(list)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         super().__init__(parent)
+        self._clock = clock
+        self.setProperty("role", "sidebar")
+        self.setAccessibleName("Sidebar")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search all messages (Ctrl+K)")
         self.search.setAccessibleName("Search messages")
         self.search.setClearButtonEnabled(True)
-        self.new_button = QPushButton("New")
+        self.new_button = QToolButton()
+        self.new_button.setIcon(icon("square-pen"))
+        self.new_button.setProperty("role", "icon")
+        self.new_button.setAutoRaise(True)
         self.new_button.setAccessibleName("New conversation")
-        self.new_button.setToolTip("New conversation (Ctrl+N)")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
         self.new_button.clicked.connect(self.new_requested)
         self._debounce = QTimer(self, singleShot=True, interval=200)
         self._debounce.timeout.connect(lambda: self.search_requested.emit(self.search.text()))
@@ -112,6 +172,14 @@ class Sidebar(QWidget):
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.itemActivated.connect(self._on_item)
         self.list.itemClicked.connect(self._on_item)
+        self.list.setMouseTracking(True)
+        self.list.viewport().installEventFilter(self)
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.row_actions = RowActions(self.list.viewport())
+        self.row_actions.pin_clicked.connect(self._pin_action_row)
+        self.row_actions.rename_clicked.connect(self._rename_action_row)
+        self.row_actions.delete_clicked.connect(self._delete_action_row)
+        self._action_item: QListWidgetItem | None = None
         self.hits = QListWidget()
         self.hits.setAccessibleName("Search results")
         self.hits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -167,19 +235,101 @@ class Sidebar(QWidget):
 
     # --- content -----------------------------------------------------------------------
     def set_conversations(self, conversations: Sequence[object], current: int | None) -> None:
-        """Fill the list (already ordered pinned-first, newest first by the store)."""
+        """Fill the list (ordered pinned-first, newest first by the store) under date groups."""
         self.list.blockSignals(True)
+        self._hide_row_actions()
         self.list.clear()
-        for conv in conversations:
-            pin = "📌 " if conv.pinned else ""
-            item = QListWidgetItem(f"{pin}{conv.title}\n{format_time(conv.updated_at)}")
-            item.setData(ID_ROLE, conv.id)
-            item.setData(PIN_ROLE, conv.pinned)
-            item.setToolTip(conv.title)
-            self.list.addItem(item)
-            if conv.id == current:
-                self.list.setCurrentItem(item)
+        now = self._clock()
+        groups = group_by_date(conversations, updated_ms=lambda c: int(c.updated_at),
+                               pinned=lambda c: bool(c.pinned), now=now)
+        for group in groups:
+            header = QListWidgetItem(group.title)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            header.setData(GROUP_ROLE, group.title)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            header.setForeground(self.palette().placeholderText())
+            self.list.addItem(header)
+            for conv in group.items:
+                item = QListWidgetItem(conv.title or "Untitled")
+                item.setData(ID_ROLE, conv.id)
+                item.setData(PIN_ROLE, conv.pinned)
+                item.setToolTip(f"{conv.title}\n{format_time(conv.updated_at, now)}")
+                item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                             f"{conv.title}, {group.title.lower()}")
+                self.list.addItem(item)
+                if conv.id == current:
+                    self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+
+    def group_titles(self) -> list[str]:
+        """The date groups shown, in order (for tests and the accessibility tree)."""
+        return [self.list.item(row).text() for row in range(self.list.count())
+                if self.list.item(row).data(GROUP_ROLE)]
+
+    def conversation_rows(self) -> list[tuple[str, int]]:
+        """(group title, conversation id) for every conversation row, top to bottom."""
+        rows, group = [], ""
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(GROUP_ROLE):
+                group = item.text()
+            else:
+                rows.append((group, int(item.data(ID_ROLE))))
+        return rows
+
+    # --- hover actions -------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.list.viewport():
+            if event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+                self._show_row_actions(self.list.itemAt(event.position().toPoint()))
+            elif event.type() == QEvent.Type.Leave:
+                self._show_row_actions(self.list.currentItem() if self.list.hasFocus()
+                                       else None)
+        return super().eventFilter(watched, event)
+
+    def _current_changed(self, item: QListWidgetItem | None, _old: object) -> None:
+        if self.list.hasFocus():
+            self._show_row_actions(item)
+
+    def _show_row_actions(self, item: QListWidgetItem | None) -> None:
+        if item is None or item.data(ID_ROLE) is None:
+            self._hide_row_actions()
+            return
+        self._action_item = item
+        rect = self.list.visualItemRect(item)
+        self.row_actions.set_pinned(bool(item.data(PIN_ROLE)))
+        self.row_actions.adjustSize()
+        size = self.row_actions.sizeHint()
+        self.row_actions.setGeometry(rect.right() - size.width() - 2,
+                                     rect.top() + (rect.height() - size.height()) // 2,
+                                     size.width(), size.height())
+        self.row_actions.show()
+        self.row_actions.raise_()
+
+    def _hide_row_actions(self) -> None:
+        self._action_item = None
+        self.row_actions.hide()
+
+    def _action_id(self) -> int | None:
+        item = self._action_item
+        return None if item is None else int(item.data(ID_ROLE))
+
+    def _pin_action_row(self) -> None:
+        item = self._action_item
+        if item is not None:
+            self.pin_requested.emit(int(item.data(ID_ROLE)), not bool(item.data(PIN_ROLE)))
+
+    def _rename_action_row(self) -> None:
+        item = self._action_item
+        if item is not None:
+            self.rename_requested.emit(int(item.data(ID_ROLE)), item.text())
+
+    def _delete_action_row(self) -> None:
+        conv = self._action_id()
+        if conv is not None:
+            self.delete_requested.emit(conv)
 
     def select(self, conversation_id: int | None) -> None:
         for row in range(self.list.count()):
@@ -238,7 +388,8 @@ class Sidebar(QWidget):
         self.search.selectAll()
 
     def _on_item(self, item: QListWidgetItem) -> None:
-        self.conversation_activated.emit(int(item.data(ID_ROLE)))
+        if item.data(ID_ROLE) is not None:
+            self.conversation_activated.emit(int(item.data(ID_ROLE)))
 
     def _on_hit(self, item: QListWidgetItem) -> None:
         if item.data(ID_ROLE) is not None:
@@ -250,12 +401,12 @@ class Sidebar(QWidget):
 
     def _current_id(self) -> int | None:
         item = self.list.currentItem()
-        return None if item is None else int(item.data(ID_ROLE))
+        return None if item is None or item.data(ID_ROLE) is None else int(item.data(ID_ROLE))
 
     def _rename_current(self) -> None:
         item = self.list.currentItem()
-        if item is not None:
-            self.rename_requested.emit(int(item.data(ID_ROLE)), item.toolTip())
+        if item is not None and item.data(ID_ROLE) is not None:
+            self.rename_requested.emit(int(item.data(ID_ROLE)), item.text())
 
     def _delete_current(self) -> None:
         conv = self._current_id()
@@ -269,13 +420,13 @@ class Sidebar(QWidget):
 
     def _context_menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
-        if item is None:
+        if item is None or item.data(ID_ROLE) is None:
             return
         conv = int(item.data(ID_ROLE))
         pinned = bool(item.data(PIN_ROLE))
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction("Rename…", lambda: self.rename_requested.emit(conv, item.toolTip()))
+        menu.addAction("Rename…", lambda: self.rename_requested.emit(conv, item.text()))
         menu.addAction("Unpin" if pinned else "Pin to top",
                        lambda: self.pin_requested.emit(conv, not pinned))
         menu.addSeparator()
