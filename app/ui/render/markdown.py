@@ -7,7 +7,10 @@ table cell to get padding and a background, and images must never turn into `<im
 text, so nothing a model writes can become markup.
 
 markdown-it-py and Pygments are imported on first use, never at module import: the window
-must be on screen before either is loaded (DESIGN.md, start-up path).
+must be on screen before either is loaded (DESIGN.md, start-up path). Likewise the math rules
+(`math_syntax`, mdit-py-plugins) are loaded only for a text that could hold a formula, and the
+formulas themselves are typeset by the `Formulas` object the caller passes in (Qt, in
+`math_images`); this module stays Qt-free.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
 from app.results.timestamps import find_timestamps, link_timestamps
 
@@ -29,7 +32,10 @@ _HIGHLIGHT_LIMIT = 100_000  # characters; longer code blocks are shown unhighlig
 _SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 # One line of text with nothing Markdown could act on (entities, escapes, emphasis, code,
 # links, autolinks, HTML, tables, headings, list or quote markers, thematic breaks).
-_PLAIN_PARAGRAPH = re.compile(r"[ ]{0,3}[^\s\\`*_\[\]<>!&|~#=+\-.)\d][^\n\\`*_\[\]<>!&|~#=]*\s*")
+# `$` is excluded too: it may open a formula.
+_PLAIN_PARAGRAPH = re.compile(r"[ ]{0,3}[^\s\\`*_\[\]<>!&|~#=+\-.)\d$][^\n\\`*_\[\]<>!&|~#=$]*\s*")
+_MATH_MARKERS = ("$", "\\(", "\\[", "\\begin{")  # where a rule of math_syntax may start
+_MATH_CLOSERS = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class Rendered:
     html: str
     code_blocks: tuple[CodeBlock, ...]
     tables: int = 0
+    formulas_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,27 @@ class RenderTheme:
     muted: str = "#707070"
     inline_code_bg: str = "#eeeeee"
     link: str = "#0b62c4"
+    text: str = "#000000"  # formulas are drawn in the text colour
+    font_px: float = 14.0  # the body text's size: inline formulas match it
+    x_height: float = 7.0  # puts an inline formula's baseline on the text's (see math_images)
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaRef:
+    """What to show for one formula: an image URL (drawn now or once ready), or, when the
+    LaTeX did not typeset, the reason (the source is then shown as code)."""
+
+    url: str = ""
+    error: str | None = None
+    pending: bool = False
+
+
+class Formulas(Protocol):
+    """Typesets formulas for the renderer (the Qt side: `math_images.FormulaImages`)."""
+
+    def lookup(self, source: str, display: bool, theme: RenderTheme) -> FormulaRef:
+        """The image for `source` in `theme`'s size and colour (queued when not drawn yet)."""
+        ...
 
 
 def _attr(value: str) -> str:
@@ -69,13 +97,17 @@ class MarkdownRenderer:
     """Renders Markdown text to Qt-friendly HTML and memoises the result by text.
 
     One instance per theme; the conversation view makes a new one when the palette changes.
+    `formulas` typesets math; without it formulas are shown as their LaTeX source.
     """
 
-    def __init__(self, theme: RenderTheme, *, cache_size: int = 512) -> None:
+    def __init__(self, theme: RenderTheme, *, cache_size: int = 512,
+                 formulas: Formulas | None = None) -> None:
         self.theme = theme
+        self.formulas = formulas
         self._cache: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
         self._cache_size = cache_size
         self._md: Any = None
+        self._math_md: Any = None
         self._formatter: Any = None
         self._code_bg = "#f8f8f8"
         self._code_fg: str | None = None
@@ -103,8 +135,8 @@ class MarkdownRenderer:
             result = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
         else:
             result = self._render_tokens(self._parse(text, timestamps), code_start, highlight,
-                                         table_start)
-        if cache:
+                                         table_start, math=self._has_math(text))
+        if cache and not result.formulas_pending:  # its images show when ready: render again
             self._cache[key] = result
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -136,6 +168,7 @@ class MarkdownRenderer:
             plain = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
             return 0, Rendered("", ()), plain
         tokens = self._parse(text, timestamps)
+        math = self._has_math(text)
         split, line = 0, 0
         if "\r" not in text:  # line numbers would not match offsets; rare, so don't split
             for n, token in enumerate(tokens):
@@ -144,39 +177,82 @@ class MarkdownRenderer:
         cut = 0
         for _ in range(line):
             cut = text.index("\n", cut) + 1
-        finished = self._render_tokens(tokens[:split], code_start, True, table_start)
+        finished = self._render_tokens(tokens[:split], code_start, True, table_start, math=math)
         last = self._render_tokens(tokens[split:], code_start + len(finished.code_blocks),
-                                   False, table_start + finished.tables)
+                                   False, table_start + finished.tables, math=math)
         return cut, finished, last
 
     # -- internals ----------------------------------------------------------------------
 
-    def _parser(self) -> Any:
-        if self._md is None:
-            from markdown_it import MarkdownIt
+    def _parser(self, math: bool = False) -> Any:
+        """The Markdown parser; `math=True`: the one with the math rules (built on the first
+        text that may hold a formula; the same tokens as the plain one for any other text)."""
+        if math:
+            if self._math_md is None:
+                from app.ui.render.math_syntax import math_plugin
 
-            md = MarkdownIt("js-default")
-            md.validateLink = _validate_link
-            for name in ("fence", "code_block", "code_inline", "image", "table_open",
-                         "th_open", "td_open"):
-                # Bound methods, so straight into the table (add_render_rule would re-bind).
-                md.renderer.rules[name] = getattr(self, f"_rule_{name}")
-            self._md = md
+                self._math_md = self._new_parser()
+                math_plugin(self._math_md)
+                for name in ("math_inline", "math_inline_double", "math_block", "amsmath"):
+                    self._math_md.renderer.rules[name] = self._rule_math
+            return self._math_md
+        if self._md is None:
+            self._md = self._new_parser()
         return self._md
 
+    def _new_parser(self) -> Any:
+        from markdown_it import MarkdownIt
+
+        md: Any = MarkdownIt("js-default")  # Any: its renderer's rules table is assigned to
+        md.validateLink = _validate_link
+        for name in ("fence", "code_block", "code_inline", "image", "table_open",
+                     "th_open", "td_open"):
+            # Bound methods, so straight into the table (add_render_rule would re-bind).
+            md.renderer.rules[name] = getattr(self, f"_rule_{name}")
+        return md
+
+    @staticmethod
+    def _has_math(text: str) -> bool:
+        """True when a math rule could start somewhere in `text` (a cheap pre-check)."""
+        return any(marker in text for marker in _MATH_MARKERS)
+
     def _parse(self, text: str, timestamps: float | None) -> list[Any]:
-        tokens = self._parser().parse(text, {})
+        tokens = self._parser(self._has_math(text)).parse(text, {})
         if timestamps is not None:
             link_timestamps(tokens, lambda seconds: f"{SEEK_PREFIX}{seconds:g}", timestamps)
         return tokens
 
     def _render_tokens(self, tokens: list[Any], code_start: int, highlight: bool,
-                       table_start: int = 0) -> Rendered:
-        md = self._parser()
+                       table_start: int = 0, *, math: bool = False) -> Rendered:
+        md = self._parser(math)
         env: dict[str, Any] = {"code_blocks": [], "code_start": code_start,
-                               "highlight": highlight, "table_start": table_start, "tables": 0}
+                               "highlight": highlight, "table_start": table_start, "tables": 0,
+                               "formulas_pending": False}
         html = md.renderer.render(tokens, md.options, env).strip()  # "\n" → a space in Qt
-        return Rendered(html, tuple(env["code_blocks"]), env["tables"])
+        return Rendered(html, tuple(env["code_blocks"]), env["tables"], env["formulas_pending"])
+
+    def _rule_math(self, tokens: list[Any], idx: int, _o: Any, env: Any) -> str:
+        """A formula: its image (inline on the baseline, or centred on a line of its own), or
+        its source as code with the reason as tooltip when it does not typeset."""
+        token = tokens[idx]
+        source = str(token.content).strip()
+        block = token.type in ("math_block", "amsmath")
+        display = token.type != "math_inline"
+        markup = str(token.markup)
+        written = f"{markup}{source}{_MATH_CLOSERS.get(markup, '')}"
+        if not source:  # `$$ $$`: nothing to typeset
+            return escape(written, quote=False)
+        ref = (self.formulas.lookup(source, display, self.theme) if self.formulas is not None
+               else FormulaRef(error="Formulas are not typeset here."))
+        if ref.error is not None:
+            code = (f'<code style="background-color:{self.theme.inline_code_bg};"'
+                    f' title="{_attr(ref.error)}">{escape(written, quote=False)}</code>')
+            return f'<p style="white-space:pre-wrap">{code}</p>\n' if block else code
+        env["formulas_pending"] = env["formulas_pending"] or ref.pending
+        image = f'<img src="{_attr(ref.url)}" title="{_attr(source)}"'
+        if not block:
+            return image + ' style="vertical-align:middle">'
+        return f'<p align="center">{image}></p>\n'
 
     def _highlighter(self) -> Any:
         if self._formatter is None:

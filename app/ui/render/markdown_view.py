@@ -8,11 +8,18 @@ our own thumbnail scheme and routes links through `anchorClicked`.
 re-rendered. Finished blocks are appended to the QTextDocument once, so a tick costs the size of
 the tail, not of the whole answer; a backlog (a flood, a long message opened from history) is
 worked off in steps of about `STEP_CHARS`, so no single step blocks the UI for long.
+
+Formulas are images named `stepdesk-math:…` (see `math_images`): the browser serves them from
+the shared `FormulaImages`, shows the LaTeX as code until an image is ready, then swaps it in
+without touching the text (the image character stays where it was, so the stream's bookkeeping
+of document positions holds). A right-click on a formula offers "Copy LaTeX", hovering shows
+its source (or why it did not typeset), and copying a selection puts the LaTeX in its place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -20,17 +27,26 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl, Signal
 from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
     QDesktopServices,
+    QFont,
+    QFontDatabase,
+    QFontInfo,
+    QFontMetricsF,
+    QGuiApplication,
+    QHelpEvent,
     QImage,
     QPalette,
+    QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
     QTextOption,
 )
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+from PySide6.QtWidgets import QFrame, QMenu, QSizePolicy, QTextBrowser, QToolTip, QWidget
 
 from app.ui.render.growing_paragraph import GrowingParagraph
 from app.ui.render.markdown import (
@@ -44,6 +60,7 @@ from app.ui.render.markdown import (
     Rendered,
     RenderTheme,
 )
+from app.ui.render.math_images import MATH_SCHEME, FormulaImages, FormulaInfo
 
 if TYPE_CHECKING:
     from app.results.tables import Table
@@ -53,6 +70,7 @@ THUMB_SCHEME = "stepdesk-thumb"
 
 _EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SENTINEL = "\u2063"  # invisible separator; see MarkdownView._append_html
+_OBJECT = "\ufffc"  # how an image stands in the document's plain text
 STEP_CHARS = 1_200
 """Markdown source parsed per render step (markdown-it-py runs at roughly 7 µs a character)."""
 GIANT_CHARS = 4_000
@@ -73,7 +91,8 @@ class SafeTextBrowser(QTextBrowser):
     """A QTextBrowser that grows to fit its document and never fetches resources.
 
     Signals:
-        code_copy_requested(str): the user clicked a code block's Copy link (payload: code).
+        code_copy_requested(str): a code block's Copy link (payload: the code), or "Copy
+            LaTeX" on a formula (payload: its LaTeX with delimiters).
         code_save_requested(str, str): a code block's Save link (code, language).
         table_copy_requested(str): a table's "Copy as CSV" link (payload: the CSV text).
         table_save_requested(str, int): a table's "Save as CSV…" link (CSV, table number).
@@ -102,6 +121,8 @@ class SafeTextBrowser(QTextBrowser):
         self.document().setUndoRedoEnabled(False)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_anchor)
+        self._awaiting: set[str] = set()  # formula URLs shown as their source until ready
+        self._failed: set[str] = set()  # formulas that did not typeset, to show as text
         self._fit_height()
 
     def code_blocks(self) -> list[CodeBlock]:
@@ -112,8 +133,15 @@ class SafeTextBrowser(QTextBrowser):
         """The tables Copy/Save-as-CSV links refer to, by number (none for plain text)."""
         return []
 
+    def formula_images(self) -> FormulaImages | None:
+        """Where this view's formula images come from (none: it shows no formulas)."""
+        return None
+
     def loadResource(self, kind: int, url: QUrl) -> object:
-        """Refuse every resource except our own thumbnails, so nothing is fetched or read."""
+        """Refuse every resource except our own thumbnails and formulas, so nothing is
+        fetched or read."""
+        if url.scheme() == MATH_SCHEME:
+            return self._formula_image(url.toString())
         if url.scheme() == THUMB_SCHEME and self._thumbnail_for is not None:
             path = self._thumbnail_for(url.path())
             if path is not None:
@@ -121,6 +149,188 @@ class SafeTextBrowser(QTextBrowser):
                 if not image.isNull():
                     return image
         return None
+
+    def formula_at(self, pos: QPoint) -> tuple[str, FormulaInfo | None] | None:
+        """The formula image under viewport position `pos`: (URL, what it shows), or None."""
+        point = QPointF(pos) + QPointF(self.horizontalScrollBar().value(),
+                                       self.verticalScrollBar().value())
+        hit = self.document().documentLayout().hitTest(point, Qt.HitTestAccuracy.ExactHit)
+        if hit < 0:
+            return None
+        for position in (hit, hit - 1):  # the hit is before or after the image character
+            char_format = self._format_at(position)
+            if char_format is not None and char_format.isImageFormat():
+                name = char_format.toImageFormat().name()
+                if name.startswith(f"{MATH_SCHEME}:"):
+                    formulas = self.formula_images()
+                    info = formulas.info(name) if formulas is not None else None
+                    if info is None and char_format.toolTip():
+                        info = FormulaInfo(char_format.toolTip(), False)
+                    return name, info
+        return None
+
+    def _format_at(self, position: int) -> QTextCharFormat | None:
+        """The format of the character at `position` (None outside the text)."""
+        block = self.document().findBlock(position)
+        iterator = block.begin() if block.isValid() else None
+        while iterator is not None and not iterator.atEnd():
+            fragment = iterator.fragment()
+            if fragment.position() <= position < fragment.position() + fragment.length():
+                return fragment.charFormat()
+            iterator += 1
+        return None
+
+    def context_menu_at(self, pos: QPoint) -> QMenu:
+        """The right-click menu for viewport position `pos` (with "Copy LaTeX" on a formula)."""
+        menu = self.createStandardContextMenu(pos)
+        found = self.formula_at(pos)
+        if found is not None and found[1] is not None:
+            action = menu.addAction("Copy LaTeX")
+            action.triggered.connect(functools.partial(self._copy_latex, found[1].latex))
+            first = menu.actions()[0]
+            if first is not action:
+                menu.insertAction(first, action)
+                menu.insertSeparator(first)
+        return menu
+
+    def _copy_latex(self, latex: str, _checked: bool = False) -> None:
+        self.code_copy_requested.emit(latex)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu_at(event.pos())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())  # not exec(): no nested loop inside the app's tasks
+
+    def event(self, event: QEvent) -> bool:
+        """A formula's tooltip: its LaTeX, or why it could not be typeset."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            found = self.formula_at(self.viewport().mapFromGlobal(event.globalPos()))
+            if found is not None:
+                formulas = self.formula_images()
+                error = formulas.error(found[0]) if formulas is not None else None
+                text = error or (found[1].latex if found[1] is not None else "")
+                if text:
+                    QToolTip.showText(event.globalPos(), text, self)
+                    return True
+        return super().event(event)
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        """Copying a selection puts each formula's LaTeX where its image was."""
+        cursor = self.textCursor()
+        objects = self._objects_between(cursor.selectionStart(), cursor.selectionEnd())
+        if not any(objects):
+            return super().createMimeDataFromSelection()
+        pieces = cursor.selection().toPlainText().split(_OBJECT)
+        text = pieces[0]
+        for n, piece in enumerate(pieces[1:]):
+            text += (objects[n] if n < len(objects) else "") + piece
+        mime = QMimeData()
+        mime.setText(text)
+        return mime
+
+    def _objects_between(self, start: int, end: int) -> list[str]:
+        """For each image character in [start, end): its formula's LaTeX, or "" if none."""
+        found: list[str] = []
+        if start >= end:
+            return found
+        formulas = self.formula_images()
+        document = self.document()
+        block = document.findBlock(start)
+        while block.isValid() and block.position() < end:
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                char_format = fragment.charFormat()
+                if char_format.isImageFormat():
+                    name = char_format.toImageFormat().name()
+                    info = formulas.info(name) if formulas is not None else None
+                    latex = info.latex if info is not None else ""
+                    if not latex and name.startswith(f"{MATH_SCHEME}:") and char_format.toolTip():
+                        latex = f"${char_format.toolTip()}$"
+                    for position in range(fragment.position(),
+                                          fragment.position() + fragment.length()):
+                        if start <= position < end:
+                            found.append(latex)
+                iterator += 1
+            block = block.next()
+        return found
+
+    def _formula_image(self, url: str) -> QImage | None:
+        formulas = self.formula_images()
+        if formulas is None:
+            return None
+        image = formulas.image(url)
+        if image is not None:
+            return image
+        if not self._awaiting:
+            formulas.ready.connect(self._on_formulas_ready, Qt.ConnectionType.UniqueConnection)
+        self._awaiting.add(url)
+        return formulas.placeholder(url)
+
+    def _on_formulas_ready(self, urls: list[str]) -> None:
+        """Swap typeset images in for the sources shown meanwhile (same character, so no
+        document position moves); the layout is redone once for the batch. A formula that
+        did not typeset becomes its source as code text once positions may move."""
+        formulas = self.formula_images()
+        hits = self._awaiting.intersection(urls)
+        if formulas is None or not hits:
+            return
+        document = self.document()
+        swapped = False
+        for url in hits:
+            image = formulas.image(url)
+            if image is not None:
+                document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
+                swapped = True
+            elif formulas.error(url) is not None:
+                self._failed.add(url)
+            if not formulas.is_pending(url):
+                self._awaiting.discard(url)
+        if not self._awaiting:
+            formulas.ready.disconnect(self._on_formulas_ready)
+        if swapped:
+            document.markContentsDirty(0, document.characterCount())
+        if self._failed and self._positions_may_move():
+            self._show_failed_as_text()
+        self._fit_height()
+        self.viewport().update()
+
+    def _positions_may_move(self) -> bool:
+        """False while something keeps track of document positions (a stream)."""
+        return True
+
+    def _show_failed_as_text(self) -> None:
+        """Replace the images of formulas that did not typeset with their LaTeX as code
+        (with the reason as tooltip), as a fresh rendering would show them."""
+        formulas = self.formula_images()
+        failed, self._failed = self._failed, set()
+        if formulas is None:
+            return
+        targets: list[tuple[int, int, str]] = []
+        block = self.document().begin()
+        while block.isValid():
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                char_format = fragment.charFormat()
+                if char_format.isImageFormat() and char_format.toImageFormat().name() in failed:
+                    targets.append((fragment.position(), fragment.length(),
+                                    char_format.toImageFormat().name()))
+                iterator += 1
+            block = block.next()
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).families()
+        for position, length, url in reversed(targets):  # from the end: the rest stay put
+            info = formulas.info(url)
+            if info is None:
+                continue
+            code = QTextCharFormat()
+            code.setFontFamilies(fixed)
+            code.setBackground(QColor(formulas.code_background(url)))
+            code.setToolTip(formulas.error(url) or "")
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(position)
+            cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+            cursor.insertText(info.latex * length, code)
 
     def _on_anchor(self, url: QUrl) -> None:
         text = url.toString()
@@ -189,6 +399,13 @@ class MarkdownView(SafeTextBrowser):
     def code_blocks(self) -> list[CodeBlock]:
         return [*self._stable_codes, *self._tail_codes]
 
+    def formula_images(self) -> FormulaImages | None:
+        formulas = self._renderer.formulas
+        return formulas if isinstance(formulas, FormulaImages) else None
+
+    def _positions_may_move(self) -> bool:
+        return not self._streaming
+
     def tables(self) -> list[Table]:
         """Parsed from the source on demand (same parser and preset as the rendering)."""
         from app.results.tables import extract_tables
@@ -250,6 +467,8 @@ class MarkdownView(SafeTextBrowser):
         and the view would paint twice per tick (new text, then the scroll that follows it).
         """
         more = self._draw_step(final)
+        if self._failed and not self._streaming:
+            self._show_failed_as_text()
         self._fit_height()
         return more
 
@@ -390,13 +609,18 @@ class MarkdownView(SafeTextBrowser):
             cursor.removeSelectedText()
 
 
-def theme_from_palette(palette: QPalette) -> RenderTheme:
-    """Colours for rendered Markdown, from the system palette (light or dark)."""
+def theme_from_palette(palette: QPalette, font: QFont | None = None) -> RenderTheme:
+    """Colours for rendered Markdown, from the system palette (light or dark), and the text
+    size formulas match (from `font`, by default the application's)."""
     role = QPalette.ColorRole
+    font = font if font is not None else QGuiApplication.font()
     return RenderTheme(
         dark=palette.color(role.Base).lightnessF() < 0.5,
         border=palette.color(role.Mid).name(),
         muted=palette.color(role.PlaceholderText).name(),
         inline_code_bg=palette.color(role.AlternateBase).name(),
         link=palette.color(role.Link).name(),
+        text=palette.color(role.Text).name(),
+        font_px=float(QFontInfo(font).pixelSize()),
+        x_height=QFontMetricsF(font).xHeight(),
     )

@@ -25,6 +25,7 @@ from app.ui.dialogs.code_actions import save_code_block, save_table_csv
 from app.ui.dialogs.frame_preview import latest_video
 from app.ui.render.markdown import MarkdownRenderer
 from app.ui.render.markdown_view import theme_from_palette
+from app.ui.render.math_images import FormulaImages
 from app.ui.widgets.conversation_model import ConversationModel
 from app.ui.widgets.message_thumbnails import ThumbnailCache, ThumbnailFor
 from app.ui.widgets.message_widget import MessageWidget, now_ms
@@ -87,7 +88,9 @@ class ConversationView(QWidget):
         self._max_built = max(max_built, 2 * page_size)
         self._slice_s = slice_ms / 1000
         self._render_interval_ms = self._interval_ms = render_interval_ms
-        self._renderer = MarkdownRenderer(theme_from_palette(self.palette()))
+        self._formulas = FormulaImages(self)  # shared by every renderer: one cache, one worker
+        self._renderer = MarkdownRenderer(theme_from_palette(self.palette()),
+                                          formulas=self._formulas)
         self._entries = ConversationModel()
         self._widgets: dict[int, MessageWidget] = {}
         self._lo = self._hi = 0
@@ -532,7 +535,7 @@ class ConversationView(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             theme = theme_from_palette(self.palette())
             if theme != self._renderer.theme:
-                self._renderer = MarkdownRenderer(theme)
+                self._renderer = MarkdownRenderer(theme, formulas=self._formulas)
                 self._markdown_queue.extend(
                     i for i, w in self._widgets.items() if w.message.role == "assistant")
                 self._work_timer.start()
