@@ -9,6 +9,8 @@ tray when `run_in_background` is on and a tray exists; the first time, the tray 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 class Background(QObject):
     """Tray + capture + quick ask for one main window (see the module docstring)."""
 
-    def __init__(self, window: MainWindow, *, hotkeys: HotkeyBackend | None = None) -> None:
+    def __init__(self, window: MainWindow, *, hotkeys: HotkeyBackend | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(window)
         self._window = window
         self._controllers: Controllers | None = None
@@ -42,7 +45,7 @@ class Background(QObject):
         self.options = CaptureOptions()
         hooks = Hooks(turns=self._turns, has_key=self._has_key, pinned=self._pinned,
                       model=self._model, effort=self._effort)
-        self.quick_ask = QuickAskController(hooks, window.tasks, parent=self)
+        self.quick_ask = QuickAskController(hooks, window.tasks, clock=clock, parent=self)
         self.capture = CaptureController(self.quick_ask, window.tasks,
                                          hotkeys=hotkeys if hotkeys is not None
                                          else make_backend(), parent=self)
@@ -94,7 +97,7 @@ class Background(QObject):
                                                 self.options.quick_ask_shortcut)
         self.tray.set_shortcuts(self.capture.shortcuts.get("capture", ""),
                                 self.capture.shortcuts.get("quick_ask", ""))
-        for problem in problems.values():
+        for problem in dict.fromkeys(problems.values()):
             log.warning("global shortcut: %s", problem)
         return problems
 

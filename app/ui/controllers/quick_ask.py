@@ -192,8 +192,9 @@ class QuickAskController(QObject):
         self.attachments.add_mime(media)
 
     # --- sending ----------------------------------------------------------------------------
-    def send(self, text: str, effort: str, slug: str) -> None:
-        self._tasks.spawn(self._send(text, effort, slug), "quick-ask-send")
+    def send(self, text: str, effort: str, slug: str) -> asyncio.Task[None]:
+        """Ask (after the attachments are prepared); the task is returned for awaiting."""
+        return self._tasks.spawn(self._send(text, effort, slug), "quick-ask-send")
 
     async def _send(self, text: str, effort: str, slug: str) -> None:
         p = self.panel

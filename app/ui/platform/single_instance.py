@@ -87,6 +87,10 @@ class SingleInstanceServer(QObject):
         QLocalServer.removeServer(self._name)
         return self._server.listen(self._name)
 
+    def full_name(self) -> str:
+        """Where the server listens (a socket path on Unix), for diagnostics and tests."""
+        return self._server.fullServerName()
+
     def close(self) -> None:
         self._server.close()
 

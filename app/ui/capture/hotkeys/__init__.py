@@ -55,8 +55,8 @@ def parse_sequence(sequence: str) -> tuple[frozenset[str], str]:
     parts = [p.strip() for p in sequence.replace(" ", "").split("+")]
     if sequence.rstrip().endswith("++"):
         parts = [*parts[:-2], "+"]
-    if not parts or not parts[-1]:
-        raise BadSequence(f"{sequence!r} names no key.")
+    if not parts or not parts[-1] or parts[-1].lower() in MODIFIERS:
+        raise BadSequence(f"{sequence!r} names no key besides the modifiers.")
     mods = set()
     for part in parts[:-1]:
         mod = MODIFIERS.get(part.lower())
