@@ -191,6 +191,7 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     """The composition root: after the first paint, open the services, build the controllers,
     hand them to the window, show the last conversation, then find the key and connect."""
     from app.ui.controllers.conversations import ConversationsController
+    from app.ui.controllers.image_edits import SentImageEdits
     from app.ui.controllers.library import Library
     from app.ui.controllers.session import Controllers, shut_down
     from app.ui.controllers.settings import SettingsController
@@ -210,9 +211,10 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     conversations = ConversationsController(library, turns, attachments, tasks, window)
     settings = SettingsController(library, tasks, window)
     templates = TemplatesController(library, window)
+    image_edits = SentImageEdits(library, turns, tasks, window)
     controllers = Controllers(tasks=tasks, attachments=attachments, turns=turns,
                               conversations=conversations, settings=settings,
-                              templates=templates)
+                              templates=templates, image_edits=image_edits)
     settings.applied.connect(partial(_attachment_context, attachments, library))
     window.on_shutdown = partial(shut_down, controllers, library, SHUTDOWN_BUDGET_S)
     window.use(controllers)

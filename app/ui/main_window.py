@@ -197,6 +197,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Attach files…", self.choose_files,
                      QKeySequence.StandardKey.Open)
         self._action(file_menu, "&Capture screen region", self.capture, "Ctrl+Shift+S")
+        self.markup_captures = QAction("&Mark up captures before sending", self)
+        self.markup_captures.setCheckable(True)  # read when a capture arrives
+        self.markup_captures.setToolTip("Open each screen capture in the image editor first")
+        file_menu.addAction(self.markup_captures)
         file_menu.addSeparator()
         self._action(file_menu, "&Settings…", self.open_settings, "Ctrl+,")
         file_menu.addSeparator()
@@ -243,6 +247,9 @@ class MainWindow(QMainWindow):
         attachments.removed.connect(tray.remove_item)
         attachments.status.connect(self._upload_status)
         tray.remove_requested.connect(attachments.remove)
+        tray.edit_requested.connect(attachments.edit)
+        attachments.edit_opened.connect(self.open_image_editor)
+        attachments.edit_failed.connect(self.show_error)
         self.composer.media_pasted.connect(attachments.add_mime)
         self.composer.attach_requested.connect(self.choose_files)
         self.composer.capture_requested.connect(self.capture)
@@ -275,6 +282,10 @@ class MainWindow(QMainWindow):
         view.continue_requested.connect(conv.continue_reply)
         view.edit_requested.connect(conv.edit)
         view.attachment_activated.connect(self.open_attachment)
+        if c.image_edits is not None:
+            view.attachment_edit_requested.connect(c.image_edits.edit_again)
+            c.image_edits.opened.connect(self.open_sent_image_editor)
+            c.image_edits.failed.connect(self.show_error)
         view.version_selected.connect(conv.select_version)
         view.timestamp_activated.connect(self.show_frame)
         view.copy_text.connect(self._copied)
@@ -469,7 +480,28 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         if data:
-            self.attachments.add_bytes(data, self.attachments.screenshot_name())
+            self.attachments.add_bytes(data, self.attachments.screenshot_name(),
+                                       then_edit=self.markup_captures.isChecked())
+
+    def open_image_editor(self, key: int, session: object, name: str, keep: bool) -> None:
+        """`AttachmentController.edit_opened`: the editor for an item in the tray."""
+        from app.media.edit_session import EditSession
+        from app.ui.dialogs.image_editor import open_image_editor
+
+        assert isinstance(session, EditSession)
+        open_image_editor(self, session, name, keep, partial(self.attachments.apply_edit, key))
+
+    def open_sent_image_editor(self, token: int, session: object, name: str,
+                               keep: bool) -> None:
+        """`SentImageEdits.opened`: "Edit again" on a sent image; using it resends the turn."""
+        from app.media.edit_session import EditSession
+        from app.ui.dialogs.image_editor import open_image_editor
+
+        edits = self.controllers.image_edits if self.controllers else None
+        if edits is None or not isinstance(session, EditSession):
+            return
+        editor = open_image_editor(self, session, name, keep, partial(edits.apply, token))
+        editor.editsDiscarded.connect(partial(edits.forget, token))
 
     def rename(self, conversation_id: int, title: str) -> None:
         if self._started() is not None:

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from app.ui.widgets.attachment_tray import format_bytes
 
 if TYPE_CHECKING:
+    from app.media.edit_steps import EditRequest, EditSteps
     from app.media.intake import PreparedMedia
     from app.ui.controllers.tasks import TaskSet
     from app.ui.widgets.drop_overlay import MimeMedia
@@ -48,6 +49,9 @@ class AttachmentController(QObject):
         removed(int): key.
         status(str): upload progress over every item, for the status bar ("" when done).
         changed(): anything above happened (templates re-check their media hint).
+        edit_opened(int, object, str, bool): key, `EditSession`, name, keep-original default —
+            `edit(key)` has the image ready for the image editor.
+        edit_failed(str): the image could not be opened for editing (one sentence).
     """
 
     added = Signal(int, str)
@@ -58,6 +62,8 @@ class AttachmentController(QObject):
     removed = Signal(int)
     status = Signal(str)
     changed = Signal()
+    edit_opened = Signal(int, object, str, bool)
+    edit_failed = Signal(str)
 
     def __init__(self, tasks: TaskSet, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +79,9 @@ class AttachmentController(QObject):
         self._proxy_for: Callable[[str], str | None] = _no_proxy
         self._context = asyncio.Event()
         self._pasted = 0
+        self._sources: dict[int, Path | bytes] = {}  # what each item was prepared from
+        self._edits: dict[int, EditRequest] = {}  # the edits applied to it, if any
+        self._edit_when_ready: set[int] = set()
 
     def set_context(self, work_dir: Path, proxy_for: Callable[[str], str | None]) -> None:
         self._work_dir = work_dir
@@ -90,8 +99,12 @@ class AttachmentController(QObject):
         for path in paths:
             self._add(path.name or str(path), partial(self._run_intake, Path(path), None))
 
-    def add_bytes(self, data: bytes, name: str) -> None:
-        self._add(name, partial(self._run_intake, data, name))
+    def add_bytes(self, data: bytes, name: str, *, then_edit: bool = False) -> None:
+        """Attach pasted or captured bytes; `then_edit` opens the image editor once ready
+        (the "mark up after capture" option)."""
+        key = self._add(name, partial(self._run_intake, data, name))
+        if then_edit:
+            self._edit_when_ready.add(key)
 
     def add_urls(self, urls: Sequence[str]) -> None:
         for url in urls:
@@ -121,12 +134,64 @@ class AttachmentController(QObject):
         self._pasted += 1
         return f"Pasted image {self._pasted}.png"
 
-    def _add(self, name: str, job: Job) -> None:
+    def _add(self, name: str, job: Job) -> int:
         key = self._next
         self._next += 1
         self._names[key] = name
         self.added.emit(key, name)
         self._jobs[key] = self._tasks.spawn(job(key), name=f"attach-{key}")
+        self.changed.emit()
+        return key
+
+    # --- the image editor ----------------------------------------------------------------
+    def edit(self, key: int) -> None:
+        """Open a ready image for editing: decoded in a worker, then `edit_opened`.
+
+        The editor opens on the source the user attached (full resolution, upright) with
+        the edits made so far; `apply_edit` sends its answer back here.
+        """
+        item, source = self._ready.get(key), self._sources.get(key)
+        if item is None or item.kind != "image" or source is None:
+            return
+        self._tasks.spawn(self._open_editor(key, source, self._names.get(key, "image")),
+                          f"edit-{key}")
+
+    async def _open_editor(self, key: int, source: Path | bytes, name: str) -> None:
+        from app.media.edit_session import EditSession
+        from app.media.edit_steps import NO_EDITS
+        from app.media.errors import MediaError
+
+        request = self._edits.get(key)
+        try:
+            session = await asyncio.to_thread(_open_session, source, name,
+                                              request.steps if request else NO_EDITS)
+        except (MediaError, OSError) as exc:
+            self.edit_failed.emit(f"{name} cannot be opened for editing: "
+                                  f"{getattr(exc, 'strerror', None) or exc}")
+            return
+        if key in self._ready:
+            assert isinstance(session, EditSession)
+            self.edit_opened.emit(key, session, name,
+                                  request.keep_original if request else False)
+
+    def apply_edit(self, key: int, steps: EditSteps, keep_original: bool) -> None:
+        """The editor's answer: prepare the item again from its source with these edits
+        (none: back to the image as attached). Same name, same place in the tray."""
+        from app.media.edit_steps import EditRequest
+
+        source, name = self._sources.get(key), self._names.get(key)
+        if source is None or name is None or key in self._sending.values():
+            return
+        request = EditRequest(steps, keep_original) if steps else None
+        if request is None:
+            self._edits.pop(key, None)
+        else:
+            self._edits[key] = request
+        self._discard(key)
+        self._failed.discard(key)
+        self.added.emit(key, name)
+        self._jobs[key] = self._tasks.spawn(self._run_intake(source, name, key),
+                                            f"attach-{key}")
         self.changed.emit()
 
     # --- the work ------------------------------------------------------------------------
@@ -142,12 +207,14 @@ class AttachmentController(QObject):
         await self._run_intake(data, name, key)
 
     async def _run_intake(self, source: Path | bytes, name: str | None, key: int) -> None:
-        from app.media.intake import MediaError, prepare
+        from app.media.intake import IntakeOptions, MediaError, discard, prepare
 
+        self._sources[key] = source
         try:
             await self._context.wait()
             assert self._work_dir is not None
-            item = await prepare(source, work_dir=self._work_dir, name=name)
+            item = await prepare(source, work_dir=self._work_dir, name=name,
+                                 options=IntakeOptions(edit=self._edits.get(key)))
         except MediaError as exc:
             self._fail(key, str(exc))
             return
@@ -157,13 +224,13 @@ class AttachmentController(QObject):
         finally:
             self._jobs.pop(key, None)
         if key not in self._names:  # removed while preparing
-            item.path.unlink(missing_ok=True)
+            discard(item)
             return
         twin = next((other for other in self._ready.values() if other.sha256 == item.sha256),
                     None)
         if twin is not None:  # the same bytes twice are one attachment, sent once
             if item.path != twin.path:
-                item.path.unlink(missing_ok=True)
+                discard(item)
             self._fail(key, f"Already attached: this is the same file as "
                             f"“{twin.original_name}”.")
             return
@@ -174,6 +241,9 @@ class AttachmentController(QObject):
             what += f", {item.duration_s:.0f} s"
         self.item_ready.emit(key, item.thumbnail, item.changes, what)
         self.changed.emit()
+        if key in self._edit_when_ready:
+            self._edit_when_ready.discard(key)
+            self.edit(key)
 
     async def _download(self, url: str, name: str) -> bytes:
         """Fetch a dropped http(s) image URL without blocking the UI (async httpx)."""
@@ -269,6 +339,7 @@ class AttachmentController(QObject):
             return
         for key in self._sending.values():
             self._names.pop(key, None)
+            self._forget(key)
             self.removed.emit(key)
         self._sending.clear()
         self._progress.clear()
@@ -277,6 +348,7 @@ class AttachmentController(QObject):
 
     def remove(self, key: int) -> None:
         self._discard(key)
+        self._forget(key)
         self._names.pop(key, None)
         self._failed.discard(key)
         self.removed.emit(key)
@@ -288,4 +360,19 @@ class AttachmentController(QObject):
             job.cancel()
         item = self._ready.pop(key, None)
         if item is not None:
-            item.path.unlink(missing_ok=True)
+            from app.media.intake import discard
+
+            discard(item)
+
+    def _forget(self, key: int) -> None:
+        self._sources.pop(key, None)
+        self._edits.pop(key, None)
+        self._edit_when_ready.discard(key)
+
+
+def _open_session(source: Path | bytes, name: str, steps: EditSteps) -> object:
+    """In a worker thread: read the source and decode it for the editor."""
+    from app.media.edit_session import EditSession
+
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return EditSession.open(data, name, steps)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.conversations import ConversationsController
+    from app.ui.controllers.image_edits import SentImageEdits
     from app.ui.controllers.library import Library
     from app.ui.controllers.settings import SettingsController
     from app.ui.controllers.tasks import TaskSet
@@ -25,6 +26,7 @@ class Controllers:
     conversations: ConversationsController
     settings: SettingsController
     templates: TemplatesController
+    image_edits: SentImageEdits | None = None  # "Edit again" on sent images
 
 
 async def shut_down(controllers: Controllers, library: Library, budget_s: float) -> None:

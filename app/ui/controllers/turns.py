@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -124,8 +124,12 @@ class TurnController(QObject):
                            partial(_regenerate, assistant_id, effort, model), exclusive)
 
     def edit_and_resend(self, conversation_id: int, user_id: int, text: str,
-                        *, effort: str | None = None) -> bool:
-        return self._start(conversation_id, "edit", partial(_edit, user_id, text, effort))
+                        *, effort: str | None = None,
+                        replace: Mapping[int, PreparedMedia] | None = None) -> bool:
+        """A new version of a user turn; `replace` swaps attachments by ordinal (an image
+        edited again)."""
+        return self._start(conversation_id, "edit",
+                           partial(_edit, user_id, text, effort, dict(replace or {})))
 
     def continue_reply(self, conversation_id: int, assistant_id: int) -> bool:
         return self._start(conversation_id, "continue", partial(_continue, assistant_id))
@@ -245,9 +249,9 @@ def _regenerate(assistant_id: int, effort: str | None, model: str | None,
     return engine.regenerate(assistant_id, effort=effort, model=model)
 
 
-def _edit(user_id: int, text: str, effort: str | None,
+def _edit(user_id: int, text: str, effort: str | None, replace: dict[int, PreparedMedia],
           engine: ChatEngine) -> AsyncIterator[TurnEvent]:
-    return engine.edit_and_resend(user_id, text, effort=effort)
+    return engine.edit_and_resend(user_id, text, effort=effort, replace=replace)
 
 
 def _continue(assistant_id: int, engine: ChatEngine) -> AsyncIterator[TurnEvent]:

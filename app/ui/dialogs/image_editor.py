@@ -13,6 +13,7 @@ Signals:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -316,3 +317,15 @@ class ImageEditor(QDialog):
             self.keep_edits()
         elif clicked is discard:
             self.discard()
+
+
+def open_image_editor(parent: QWidget, session: EditSession, name: str, keep_original: bool,
+                      on_accept: Callable[[EditSteps, bool], object]) -> ImageEditor:
+    """Show a non-modal editor that deletes itself when closed; `on_accept(steps, keep)`."""
+    editor = ImageEditor(session, name, keep_original=keep_original, parent=parent)
+    editor.setWindowFlag(Qt.WindowType.Window, True)
+    editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    editor.editsAccepted.connect(on_accept)
+    editor.show()
+    editor.activateWindow()
+    return editor

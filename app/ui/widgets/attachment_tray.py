@@ -7,7 +7,7 @@ setters by item key; `controllers/attachments.py` decides what goes in it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.ui.style.icons import icon
 
 THUMB = 64
 ERROR_COLOR = "#d32f2f"
@@ -39,9 +41,11 @@ class TrayItem(QFrame):
 
     Signals:
         remove_clicked(int): the × of this item was pressed (the item's key).
+        edit_clicked(int): the thumbnail or the pencil of a ready image was pressed.
     """
 
     remove_clicked = Signal(int)
+    edit_clicked = Signal(int)
 
     def __init__(self, key: int, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +80,15 @@ class TrayItem(QFrame):
         close.setToolTip(f"Remove {name}")
         close.clicked.connect(lambda: self.remove_clicked.emit(self.key))
         self.close_button = close
+        edit = QToolButton()
+        edit.setIcon(icon("pencil"))
+        edit.setAutoRaise(True)
+        edit.setAccessibleName(f"Mark up or redact {name}")
+        edit.setToolTip(f"Mark up or redact {name} before sending (or click the thumbnail)")
+        edit.clicked.connect(self._edit)
+        edit.hide()
+        self.edit_button = edit
+        self.thumb.installEventFilter(self)
 
         text = QVBoxLayout()
         text.setSpacing(1)
@@ -86,8 +99,33 @@ class TrayItem(QFrame):
         row.setContentsMargins(4, 4, 2, 4)
         row.addWidget(self.thumb)
         row.addLayout(text, 1)
-        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        buttons = QVBoxLayout()
+        buttons.setSpacing(0)
+        buttons.addWidget(close)
+        buttons.addWidget(edit)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
         self.setAccessibleName(f"Attachment {name}")
+
+    def editable(self) -> bool:
+        return self.state == "ready" and self.edit_button.isVisibleTo(self)
+
+    def _edit(self) -> None:
+        if self.editable():
+            self.edit_clicked.emit(self.key)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.thumb and event.type() == QEvent.Type.MouseButtonRelease:
+            self._edit()
+        return super().eventFilter(watched, event)
+
+    def set_preparing(self) -> None:
+        """Prepared again (an edit was applied): back to "Preparing…" until ready."""
+        self.state = "preparing"
+        self.edit_button.hide()
+        self.close_button.setEnabled(True)
+        self.caption.setStyleSheet("")
+        self.caption.setText("Preparing…")
 
     def set_ready(self, thumbnail: bytes | None, changes: tuple[str, ...], summary: str) -> None:
         self.state = "ready"
@@ -106,9 +144,14 @@ class TrayItem(QFrame):
         self.caption.setText("; ".join(changes) if changes else summary)
         tip = [self.name, summary, *changes]
         self.setToolTip("\n".join(tip))
+        image = summary.startswith("image")
+        self.edit_button.setVisible(image)
+        self.thumb.setCursor(Qt.CursorShape.PointingHandCursor if image
+                             else Qt.CursorShape.ArrowCursor)
 
     def set_failed(self, reason: str) -> None:
         self.state = "failed"
+        self.edit_button.hide()
         self.thumb.setText("⚠")
         self.caption.setText(reason)
         self.caption.setStyleSheet(f"color: {ERROR_COLOR};")
@@ -118,6 +161,7 @@ class TrayItem(QFrame):
 
     def set_sending(self) -> None:
         self.close_button.setEnabled(False)
+        self.edit_button.hide()
         self.caption.setText("Sending…")
 
     def set_progress(self, sent: int, total: int) -> None:
@@ -140,9 +184,11 @@ class AttachmentTray(QScrollArea):
 
     Signals:
         remove_requested(int): the user pressed × on the item with this key.
+        edit_requested(int): the user wants to mark up or redact this image.
     """
 
     remove_requested = Signal(int)
+    edit_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,8 +207,14 @@ class AttachmentTray(QScrollArea):
         self.hide()
 
     def add_item(self, key: int, name: str) -> TrayItem:
+        """A new item, preparing; a key already shown is being prepared again (edited)."""
+        existing = self._items.get(key)
+        if existing is not None:
+            existing.set_preparing()
+            return existing
         item = TrayItem(key, name)
         item.remove_clicked.connect(self.remove_requested)
+        item.edit_clicked.connect(self.edit_requested)
         self._row.insertWidget(self._row.count() - 1, item)
         self._items[key] = item
         self.show()

@@ -62,6 +62,8 @@ class ConversationView(QWidget):
         edit_requested(int): user message id to edit and resend.
         version_selected(int): id of the message version the user wants to see.
         attachment_activated(str): sha256 of a clicked attachment.
+        attachment_edit_requested(int, int): user message id, ordinal: "Edit again" on a
+            sent image.
         copy_text(str): text that was just put on the clipboard (for a "Copied" notice).
         timestamp_activated(int, float): (assistant message id, seconds) of a timestamp
             clicked in an answer about a video.
@@ -74,6 +76,7 @@ class ConversationView(QWidget):
     edit_requested = Signal(int)
     version_selected = Signal(int)
     attachment_activated = Signal(str)
+    attachment_edit_requested = Signal(int, int)
     copy_text = Signal(str)
     timestamp_activated = Signal(int, float)
     idle = Signal()
@@ -395,6 +398,7 @@ class ConversationView(QWidget):
         widget.action_requested.connect(self._on_action)
         widget.version_selected.connect(self.version_selected)
         widget.attachment_activated.connect(self.attachment_activated)
+        widget.attachment_edit_requested.connect(self.attachment_edit_requested)
         widget.copy_requested.connect(self._copy)
         widget.save_requested.connect(self._save_code)
         widget.table_save_requested.connect(lambda csv, n: save_table_csv(self, csv, n))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -63,6 +64,7 @@ class AttachmentButton(QToolButton):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sha256 = record.sha256
+        self.edit_again: QAction | None = None  # a sent image's "Edit again and resend…"
         kind = "Video" if record.kind == "video" else "Image"
         name = record.original_name or record.sha256[:12]
         label = f"{kind} attachment {name}"
@@ -116,6 +118,8 @@ class MessageWidget(QFrame):
             for "edit" the id of the user message to edit).
         version_selected(int): the id of the version to show instead.
         attachment_activated(str): sha256 of a clicked attachment.
+        attachment_edit_requested(int, int): (user message id, attachment ordinal): "Edit
+            again" on an image the user sent.
         copy_requested(str): text to put on the clipboard.
         save_requested(str, str): (code, language) of a code block to save.
         table_save_requested(str, int): (CSV text, table number) of a table to save; a
@@ -126,6 +130,7 @@ class MessageWidget(QFrame):
     action_requested = Signal(str, int)
     version_selected = Signal(int)
     attachment_activated = Signal(str)
+    attachment_edit_requested = Signal(int, int)
     copy_requested = Signal(str)
     save_requested = Signal(str, str)
     table_save_requested = Signal(str, int)
@@ -333,9 +338,21 @@ class MessageWidget(QFrame):
             button = AttachmentButton(record, thumbnails(record.sha256), self)
             button.clicked.connect(lambda _=False, sha=record.sha256:
                                    self.attachment_activated.emit(sha))
+            if record.kind == "image" and self.message.role == "user":
+                self._add_edit_again(button, record)
             grid.addWidget(button, n // _GRID_COLUMNS, n % _GRID_COLUMNS)
             self.attachment_buttons.append(button)
         return grid
+
+    def _add_edit_again(self, button: AttachmentButton, record: AttachmentRecord) -> None:
+        """Right-click (or the menu key) on a sent image: mark it up again and resend."""
+        action = QAction("Edit again and resend…", button)
+        action.triggered.connect(partial(self.attachment_edit_requested.emit, self.message.id,
+                                         record.ordinal))
+        button.addAction(action)
+        button.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        button.setToolTip(f"{button.toolTip()} — right-click to edit again and resend")
+        button.edit_again = action
 
     def _ensure_thinking(self) -> ThinkingSection:
         if self._thinking is None:

@@ -1,0 +1,155 @@
+"""The image editor in the window: from the tray thumbnail, after a capture, and "Edit again"."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.media.edit_steps import REDACT_FILL, Callout, EditSteps, Shape
+from app.ui.dialogs.image_editor import ImageEditor
+from tests.clihelp import ask
+from tests.test_media_annotate import every_pixel, screenshot
+from tests.ui.conftest import close_window, next_signal, open_window, run, until
+from tests.ui.test_image_editor import drag
+
+
+def open_editors() -> list[ImageEditor]:
+    return [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, ImageEditor) and w.isVisible()]
+
+
+async def the_editor() -> ImageEditor:
+    await until(lambda: len(open_editors()) == 1, what="the image editor")
+    editor = open_editors()[0]
+    editor.activateWindow()
+    await until(lambda: QApplication.focusWindow() is editor.windowHandle(),
+                what="the editor to have the keyboard")
+    editor.canvas.zoom_to(1.0)
+    editor.canvas.centerOn(320, 200)
+    return editor
+
+
+def request_text(standin: Any) -> str:
+    parts = standin.chat_requests()[-1].json["messages"][-1]["content"]
+    return next(p["text"] for p in parts if p["type"] == "text")
+
+
+def test_tray_thumbnail_opens_the_editor_and_the_send_carries_its_edits(
+        qloop: Any, qtbot: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    screenshot((640, 400)).save(shot)
+
+    async def scenario() -> None:
+        window = await open_window(gui_env, [shot])
+        tray = window.composer.tray
+        await until(lambda: [i.state for i in tray.items()] == ["ready"], what="ready")
+        [item] = tray.items()
+        assert item.edit_button.isVisibleTo(item) and item.edit_button.accessibleName()
+        qtbot.mouseClick(item.thumb, Qt.MouseButton.LeftButton)
+        editor = await the_editor()
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+        drag(qtbot, editor, [(20, 60), (260, 90)])
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_N)
+        drag(qtbot, editor, [(400, 200)])
+        qtbot.keyClicks(editor.canvas.entry(), "the Send button")
+        qtbot.keyClick(editor.canvas.entry(), Qt.Key.Key_Return)
+        steps = editor.steps
+        editor.done_button.click()
+        await until(lambda: not open_editors(), what="the editor to close")
+        await until(lambda: item.state == "ready" and "edited" in item.caption.text(),
+                    what="the item prepared again with its edits")
+        assert "1 mark, 1 redaction" in item.caption.text()
+
+        # Reopening from the tray shows the same steps on the image as attached.
+        qtbot.mouseClick(item.thumb, Qt.MouseButton.LeftButton)
+        again = await the_editor()
+        assert again.steps == steps and again.canvas.session.full_width == 640
+        again.discard()
+        await until(lambda: not open_editors(), what="the editor to close")
+
+        window.composer.set_text("What does #1 do?")
+        ended = await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
+        assert ended[2] == "complete", ended
+        [uploaded] = standin.files.values()
+        with Image.open(io.BytesIO(uploaded.data)) as sent:
+            assert every_pixel(sent, (20, 60, 260, 90)) == {REDACT_FILL}
+        assert ("Image 1 has marker 1 drawn on it by the user: 1 = the Send button."
+                in request_text(standin))
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_mark_up_captures_opens_the_editor_for_the_capture(
+        qloop: Any, qtbot: Any, gui_env: dict[str, str], standin: Any) -> None:
+    buf = io.BytesIO()
+    screenshot((320, 200)).save(buf, "PNG")
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        window.markup_captures.setChecked(True)
+        # What `_capture` does with the captured bytes (the grab itself needs a screen).
+        window.attachments.add_bytes(buf.getvalue(), window.attachments.screenshot_name(),
+                                     then_edit=window.markup_captures.isChecked())
+        editor = await the_editor()
+        assert editor.windowTitle().startswith("Edit Screenshot ")
+        editor.discard()
+        await until(lambda: not open_editors(), what="the editor to close")
+        assert [i.state for i in window.composer.tray.items()] == ["ready"]
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_edit_again_after_restart_resends_a_new_version(
+        qloop: Any, qtbot: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    screenshot((640, 400)).save(shot)
+    first = ask(standin.base_url, Path(gui_env["STEPDESK_DATA_DIR"]), "--file", str(shot),
+                "--redact", "20,60,240,30", "--callout", "400,200,Send", "What is #1?")
+    assert first.code == 0, first.err  # an earlier session (the CLI) sent the edited image
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        conv = window.controllers.conversations
+        await until(lambda: any(m.role == "user" for m in conv.shown_messages.values()),
+                    what="the last conversation")
+        user = next(m for m in conv.shown_messages.values() if m.role == "user")
+        await until(lambda: window.view.message_widget(user.id) is not None, what="widget")
+        [button] = window.view.message_widget(user.id).attachment_buttons
+        assert button.edit_again is not None
+        assert button.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+        button.edit_again.trigger()
+        editor = await the_editor()
+        # The original was not kept: the redaction is burnt into what opens, not a step.
+        assert editor.steps == EditSteps((Callout(400, 200, "Send", size=14),))
+        shown = editor.canvas.preview()
+        assert all(shown.pixelColor(x, y).getRgb()[:3] == REDACT_FILL
+                   for x in range(20, 260, 7) for y in range(60, 90, 3))
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+        drag(qtbot, editor, [(380, 180), (520, 240)])
+        assert isinstance(editor.steps.steps[-1], Shape)
+        editor.done_button.click()
+        await until(lambda: len(standin.chat_requests()) == 2, what="the resend")
+        await until(lambda: not window.controllers.turns.runs_in(conv.current),
+                    what="the reply to finish")
+        assert "1 = Send" in request_text(standin)
+        versions = await window.controllers.image_edits._library.messages([user.id])
+        assert versions and versions[0].content == "What is #1?"
+        await until(lambda: len(standin.files) == 2, what="the new image uploaded")
+        newest = list(standin.files.values())[-1]
+        with Image.open(io.BytesIO(newest.data)) as sent:
+            assert every_pixel(sent, (20, 60, 260, 90)) == {REDACT_FILL}
+            assert sent.convert("RGB").getpixel((380 + 1, 210)) != (246, 246, 248)  # the box
+        shown_user = [m for m in conv.shown_messages.values() if m.role == "user"]
+        assert shown_user and shown_user[-1].version_of == user.id
+        assert shown_user[-1].attachments[0].sha256 != user.attachments[0].sha256
+        await close_window(window)
+
+    run(qloop, scenario())
