@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.safetext import one_line
 from app.ui.controllers.turns import NEW
 from app.ui.dialogs.ask import ask, confirm
 from app.ui.platform.appearance import apply_appearance, current_system_palette
@@ -351,7 +352,7 @@ class MainWindow(QMainWindow):
 
     def _upload_status(self, text: str) -> None:
         if text:
-            self.statusBar().showMessage(text)
+            self.statusBar().showMessage(one_line(text))
         else:
             self.statusBar().clearMessage()
 
@@ -366,8 +367,8 @@ class MainWindow(QMainWindow):
         self.composer.set_models(models, self.composer.current_model())
 
     def _connection(self, text: str, tooltip: str) -> None:
-        self.connection_label.setText(text)
-        self.connection_label.setToolTip(tooltip)
+        self.connection_label.setText(one_line(text))
+        self.connection_label.setToolTip(one_line(tooltip))
 
     def _key_missing(self, text: str) -> None:
         self._banner_mode = "key"
@@ -415,10 +416,10 @@ class MainWindow(QMainWindow):
             apply_appearance(app, appearance, self._system_palette)
 
     def show_error(self, text: str) -> None:
-        self.statusBar().showMessage(f"⚠ {text}", 12000)
+        self.statusBar().showMessage(f"⚠ {one_line(text)}", 12000)
 
     def show_note(self, text: str) -> None:
-        self.statusBar().showMessage(text, 6000)
+        self.statusBar().showMessage(one_line(text), 6000)
 
     def show_startup_error(self, text: str) -> None:
         self.banner.show_message(text, None)

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from app.media.edit_session import EditSession
 from app.media.edit_steps import Callout, EditSteps, Step
+from app.safetext import one_line
 from app.ui.style.icons import icon
 from app.ui.widgets.edit_canvas import EditCanvas
 
@@ -85,8 +86,8 @@ class ImageEditor(QDialog):
     def __init__(self, session: EditSession, name: str, *, keep_original: bool = False,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Edit {name}")
-        self.setAccessibleName(f"Image editor for {name}")
+        self.setWindowTitle(f"Edit {one_line(name)}")  # a file name: shown, never obeyed
+        self.setAccessibleName(f"Image editor for {one_line(name)}")
         self.setModal(False)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self._initial = session.steps

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.safetext import one_line, visible
 from app.templates.model import Template
 
 _NAV_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
@@ -84,10 +85,10 @@ class TemplatePicker(QFrame):
         self.list.clear()
         for template in templates:
             pin = "  📌" if template.pinned else ""
-            item = QListWidgetItem(f"{template.icon}  {template.name}{pin}\n"
+            item = QListWidgetItem(f"{one_line(template.icon)}  {one_line(template.name)}{pin}\n"
                                    f"{describe(template)}")
             item.setData(Qt.ItemDataRole.UserRole, template.slug)
-            item.setToolTip(template.prompt[:600])
+            item.setToolTip(visible(template.prompt[:600]))
             self.list.addItem(item)
         self._apply_filter(self.filter.text())
 

@@ -19,8 +19,16 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.safetext import one_line
+
 BACKGROUND_NOTE = ("Step Desk keeps running in the tray, so the capture shortcut works. "
                    "Quit from the tray menu, or turn this off in Settings.")
+
+
+def notification_text(text: str) -> str:
+    """Text for a desktop notification: control characters shown (`app.safetext`), and no
+    `<`, `>` or `&`, which notification daemons may read as markup (a remote `<img>`)."""
+    return one_line(text).replace("<", "‹").replace(">", "›").replace("&", "＆")
 
 
 def tray_available() -> bool:
@@ -76,7 +84,8 @@ class Tray(QObject):
     def say(self, text: str) -> None:
         """A balloon from the tray icon (the first-time background note, capture errors)."""
         if self.icon.isVisible():
-            self.icon.showMessage("Step Desk", text, QSystemTrayIcon.MessageIcon.Information, 8000)
+            self.icon.showMessage("Step Desk", notification_text(text),
+                                  QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def hide(self) -> None:
         self.icon.hide()

@@ -32,8 +32,15 @@ _HIGHLIGHT_LIMIT = 100_000  # characters; longer code blocks are shown unhighlig
 _SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 # One line of text with nothing Markdown could act on (entities, escapes, emphasis, code,
 # links, autolinks, HTML, tables, headings, list or quote markers, thematic breaks).
-# `$` is excluded too: it may open a formula.
-_PLAIN_PARAGRAPH = re.compile(r"[ ]{0,3}[^\s\\`*_\[\]<>!&|~#=+\-.)\d$][^\n\\`*_\[\]<>!&|~#=$]*\s*")
+# `$` is excluded too: it may open a formula. Unambiguous (each part starts where the previous
+# cannot continue), so a near-miss such as "a" + a million spaces + "*" fails in linear time
+# instead of backtracking quadratically.
+_PLAIN_PARAGRAPH = re.compile(
+    r"[ ]{0,3}[^\s\\`*_\[\]<>!&|~#=+\-.)\d$][^\n\\`*_\[\]<>!&|~#=$]*(?:\n[^\S\n]*)*")
+# Unclosed `[` beyond this many make markdown-it's link and image rules re-scan the rest of the
+# paragraph for each one (a 1 MB run of `[` or `![` takes minutes); such a text is rendered
+# with those two rules off, its brackets shown as typed.
+_UNCLOSED_BRACKETS_LIMIT = 256
 _MATH_MARKERS = ("$", "\\(", "\\[", "\\begin{")  # where a rule of math_syntax may start
 _MATH_CLOSERS = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
 
@@ -108,6 +115,7 @@ class MarkdownRenderer:
         self._cache_size = cache_size
         self._md: Any = None
         self._math_md: Any = None
+        self._no_links: dict[bool, Any] = {}  # math? → a parser without link/image rules
         self._formatter: Any = None
         self._code_bg = "#f8f8f8"
         self._code_fg: str | None = None
@@ -189,18 +197,25 @@ class MarkdownRenderer:
         text that may hold a formula; the same tokens as the plain one for any other text)."""
         if math:
             if self._math_md is None:
-                from app.ui.render.math_syntax import math_plugin
-
-                self._math_md = self._new_parser()
-                math_plugin(self._math_md)
-                for name in ("math_inline", "math_inline_double", "math_block", "amsmath"):
-                    self._math_md.renderer.rules[name] = self._rule_math
+                self._math_md = self._new_parser(math=True)
             return self._math_md
         if self._md is None:
             self._md = self._new_parser()
         return self._md
 
-    def _new_parser(self) -> Any:
+    def _parser_for(self, text: str) -> Any:
+        """The parser for `text`; without links and images when its brackets would make
+        markdown-it re-scan the paragraph for each one (the renderer fuzz test's shapes)."""
+        math = self._has_math(text)
+        opened, closed = text.count("["), text.count("]")
+        if opened - closed <= _UNCLOSED_BRACKETS_LIMIT and \
+                opened - 2 * text.count("](") <= 4 * _UNCLOSED_BRACKETS_LIMIT:
+            return self._parser(math)
+        if math not in self._no_links:
+            self._no_links[math] = self._new_parser(math=math).disable(["link", "image"])
+        return self._no_links[math]
+
+    def _new_parser(self, *, math: bool = False) -> Any:
         from markdown_it import MarkdownIt
 
         md: Any = MarkdownIt("js-default")  # Any: its renderer's rules table is assigned to
@@ -209,6 +224,12 @@ class MarkdownRenderer:
                      "th_open", "td_open"):
             # Bound methods, so straight into the table (add_render_rule would re-bind).
             md.renderer.rules[name] = getattr(self, f"_rule_{name}")
+        if math:
+            from app.ui.render.math_syntax import math_plugin
+
+            math_plugin(md)
+            for name in ("math_inline", "math_inline_double", "math_block", "amsmath"):
+                md.renderer.rules[name] = self._rule_math
         return md
 
     @staticmethod
@@ -217,7 +238,7 @@ class MarkdownRenderer:
         return any(marker in text for marker in _MATH_MARKERS)
 
     def _parse(self, text: str, timestamps: float | None) -> list[Any]:
-        tokens = self._parser(self._has_math(text)).parse(text, {})
+        tokens = self._parser_for(text).parse(text, {})
         if timestamps is not None:
             link_timestamps(tokens, lambda seconds: f"{SEEK_PREFIX}{seconds:g}", timestamps)
         return tokens

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.safetext import one_line
 from app.ui.style.icons import icon
 from app.ui.widgets.date_groups import group_by_date
 
@@ -252,12 +253,13 @@ class Sidebar(QWidget):
             header.setForeground(self.palette().placeholderText())
             self.list.addItem(header)
             for conv in group.items:
-                item = QListWidgetItem(conv.title or "Untitled")
+                title = one_line(conv.title)  # a title cannot add lines or control sequences
+                item = QListWidgetItem(title or "Untitled")
                 item.setData(ID_ROLE, conv.id)
                 item.setData(PIN_ROLE, conv.pinned)
-                item.setToolTip(f"{conv.title}\n{format_time(conv.updated_at, now)}")
+                item.setToolTip(f"{title}\n{format_time(conv.updated_at, now)}")
                 item.setData(Qt.ItemDataRole.AccessibleTextRole,
-                             f"{conv.title}, {group.title.lower()}")
+                             f"{title}, {group.title.lower()}")
                 self.list.addItem(item)
                 if conv.id == current:
                     self.list.setCurrentItem(item)

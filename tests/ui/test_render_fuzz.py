@@ -1,0 +1,53 @@
+"""Renderer fuzz: no shape of answer renders super-linearly or far slower than a real answer.
+
+Every hostile shape of `tests/render_shapes.py` must render within BUDGET × the time of an
+ordinary Markdown answer of the same size (`typical_answer`), measured in the same run, so a
+slow or busy machine moves both sides. Plain prose is not the baseline here: markdown-it
+spends ~10× more per character on any punctuation than on bare words, linearly, so against
+bare prose only the benchmark reports the figures (`tests/bench/bench_render_fuzz.py`, 1 MB
+and a single 5 MB line). Before the fixes this test caught, "a" + spaces + "*" was quadratic
+(hours for 1 MB) and runs of `[` or `![` took minutes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.ui.render.markdown import MarkdownRenderer, RenderTheme
+from tests.render_shapes import SHAPES, prose, typical_answer
+
+SIZE = 40_000
+BUDGET = 8.0
+
+
+def _seconds(text: str, repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        renderer = MarkdownRenderer(RenderTheme())
+        start = time.perf_counter()
+        renderer.render(text, cache=False)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.fixture(scope="module")
+def baseline() -> float:
+    _seconds(typical_answer(2000))  # imports markdown-it and Pygments outside the measurement
+    return _seconds(typical_answer(SIZE), repeat=3)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_shape_renders_within_budget(baseline: float, shape: str) -> None:
+    text = SHAPES[shape](SIZE)
+    allowed = BUDGET * baseline * max(1.0, len(text) / SIZE)
+    spent = _seconds(text)
+    if spent > allowed:  # one more try, so a pause of the machine is not a failure
+        spent = min(spent, _seconds(text))
+    assert spent <= allowed, f"{shape}: {spent / baseline:.1f}× a typical answer (budget {BUDGET}×)"
+
+
+def test_a_long_single_line(baseline: float) -> None:
+    text = prose(10 * SIZE).replace("\n", " ") + " *a*"
+    assert _seconds(text) <= BUDGET * baseline * 10
