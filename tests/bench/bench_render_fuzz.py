@@ -47,7 +47,7 @@ def main() -> None:
               f"{spent / answer:5.1f}× answer  scaling {scaling:4.1f}")
     worst = max(rows)
     print(f"worst shape: {worst[1]} = {worst[0] / plain:.1f}× plain prose, "
-          f"{worst[0] / answer:.1f}× a typical answer (budget 8× a typical answer)")
+          f"{worst[0] / answer:.1f}× a typical answer (test budget 12× a typical answer)")
 
 
 if __name__ == "__main__":
