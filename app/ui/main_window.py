@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,7 +50,8 @@ from PySide6.QtWidgets import (
 from app.safetext import one_line
 from app.ui.controllers.turns import NEW
 from app.ui.dialogs.ask import ask, confirm
-from app.ui.platform.appearance import apply_appearance, current_system_palette
+from app.ui.style.icons import icon
+from app.ui.style.look import Look
 from app.ui.widgets.composer import Composer
 from app.ui.widgets.conversation_view import ConversationView
 from app.ui.widgets.drop_overlay import DropOverlay, media_from_mime
@@ -145,11 +147,19 @@ class MainWindow(QMainWindow):
         # window to the tray instead of quitting.
         self.close_to_tray: Callable[[], bool] | None = None
         self._banner_mode = "key"
+        self._shown_id: int | None = None
         self._closing = False
         self._shutdown_done = False
         self._shutdown_task: asyncio.Future[None] | None = None
 
-        self._system_palette = current_system_palette()
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        # The last look is applied before the first paint (no light flash before a dark
+        # theme); the Settings choice confirms or changes it once the store is open.
+        self.look = Look(app, appearance=str(self._geometry.value("appearance", "system")),
+                         text_scale=float(self._geometry.value("text_scale", 1.0)))
+        self.look.apply()
+        self.look.text_scale_changed.connect(self._remember_text_scale)
         self.sidebar = Sidebar()
         self.sidebar.search.setAcceptDrops(False)
         self.view = ConversationView()
@@ -158,10 +168,26 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.banner.button.clicked.connect(self._banner_clicked)
 
+        self.sidebar_button = QToolButton()
+        self.sidebar_button.setIcon(icon("panel-left"))
+        self.sidebar_button.setProperty("role", "icon")
+        self.sidebar_button.setAutoRaise(True)
+        self.sidebar_button.setToolTip("Hide or show the sidebar (Ctrl+B)")
+        self.sidebar_button.setAccessibleName("Toggle sidebar")
+        self.sidebar_button.clicked.connect(self.toggle_sidebar)
+        self.title_label = QLabel()
+        self.title_label.setAccessibleName("Conversation title")
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.sidebar_button)
+        header.addWidget(self.title_label, 1)
+
         right = QWidget()
         col = QVBoxLayout(right)
         col.setContentsMargins(0, 6, 6, 0)
         col.setSpacing(4)
+        col.addLayout(header)
         col.addWidget(self.banner)
         col.addWidget(self.view, 1)
         col.addWidget(self.composer)
@@ -212,7 +238,16 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(False)
         self._action(edit_menu, "Focus &message box", self.focus_composer, "Ctrl+L")
         self._action(edit_menu, "Use a &template…", self.open_template_picker, "Ctrl+T")
+        view_menu = self.menuBar().addMenu("&View")
+        self.sidebar_action = self._action(view_menu, "Hide &sidebar", self.toggle_sidebar,
+                                           "Ctrl+B")
+        view_menu.addSeparator()
+        bigger = self._action(view_menu, "&Bigger text", self.bigger_text, "Ctrl+=")
+        bigger.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+        self._action(view_menu, "S&maller text", self.smaller_text, "Ctrl+-")
+        self._action(view_menu, "&Actual text size", self.actual_text_size, "Ctrl+0")
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
         self._action(help_menu, "&Copy diagnostics", self.copy_diagnostics)
         self._action(help_menu, "&About Step Desk", self.about)
 
@@ -234,6 +269,38 @@ class MainWindow(QMainWindow):
         state = self._geometry.value("splitter")
         if state is not None:
             self.splitter.restoreState(state)
+        if str(self._geometry.value("sidebar_hidden", "false")).lower() == "true":
+            self.set_sidebar_visible(False)
+
+    # --- view: sidebar, text size, shortcuts ---------------------------------------------
+    def set_sidebar_visible(self, visible: bool) -> None:
+        self.sidebar.setVisible(visible)
+        self.sidebar_action.setText("Hide &sidebar" if visible else "Show &sidebar")
+        self._geometry.setValue("sidebar_hidden", not visible)
+        if not visible and self.sidebar.isAncestorOf(self.focusWidget()):
+            self.focus_composer()
+
+    def toggle_sidebar(self) -> None:
+        self.set_sidebar_visible(self.sidebar.isHidden())
+
+    def bigger_text(self) -> None:
+        self.look.step_text(+1)
+
+    def smaller_text(self) -> None:
+        self.look.step_text(-1)
+
+    def actual_text_size(self) -> None:
+        self.look.step_text(0)
+
+    def _remember_text_scale(self, scale: float) -> None:
+        self._geometry.setValue("text_scale", scale)
+
+    def show_shortcuts(self) -> None:
+        from app.ui.dialogs.shortcuts import ShortcutsSheet, shortcut_rows
+
+        sheet = ShortcutsSheet(shortcut_rows(self.actions()), self)
+        sheet.finished.connect(sheet.deleteLater)
+        sheet.open()
 
     # --- wiring --------------------------------------------------------------------------
     def _wire_attachments(self, attachments: AttachmentController) -> None:
@@ -292,6 +359,7 @@ class MainWindow(QMainWindow):
         view.copy_text.connect(self._copied)
 
         conv.list_changed.connect(sidebar.set_conversations)
+        conv.list_changed.connect(self._refresh_title)
         conv.shown.connect(self._show)
         conv.reply_started.connect(view.begin_reply)
         conv.reasoning.connect(view.append_reasoning)
@@ -330,6 +398,8 @@ class MainWindow(QMainWindow):
 
     # --- controller → widgets ------------------------------------------------------------
     def _show(self, shown: Shown) -> None:
+        self._shown_id = shown.conversation_id
+        self._refresh_title()
         self.view.show_conversation(shown.messages, shown.versions, shown.thumbnail_for)
         self.composer.set_effort(shown.effort)
         self._set_busy(shown.busy)
@@ -338,6 +408,19 @@ class MainWindow(QMainWindow):
             self.focus_composer()
         self.conversation_shown.emit(NEW if shown.conversation_id is None
                                      else shown.conversation_id)
+
+    def _refresh_title(self, *_changed: object) -> None:
+        """The open conversation's title above the view (it arrives after the first turn)."""
+        from app.safetext import one_line
+
+        title = None
+        if self.controllers is not None and self._shown_id is not None:
+            title = self.controllers.conversations.title_of(self._shown_id)
+        text = one_line(title) if title else "New conversation"
+        metrics = self.title_label.fontMetrics()
+        self.title_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                    max(120, self.title_label.width())))
+        self.title_label.setToolTip(text)
 
     def _reply_finished(self, message_id: int, status: str, error: str) -> None:
         self.view.finish_reply(message_id, status, error or None)
@@ -410,10 +493,10 @@ class MainWindow(QMainWindow):
         self.composer.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def apply_appearance(self, appearance: str) -> None:
-        """Light, dark or the system's scheme (Settings → Appearance)."""
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            apply_appearance(app, appearance, self._system_palette)
+        """Light, dark or the system's scheme (Settings → Appearance), remembered for the
+        next start's first paint."""
+        self._geometry.setValue("appearance", appearance)
+        self.look.set_appearance(appearance)
 
     def show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"⚠ {one_line(text)}", 12000)

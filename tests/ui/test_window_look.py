@@ -1,0 +1,130 @@
+"""The window's look as a user meets it: sidebar collapse, text size, shortcuts sheet,
+and an accessible name on every control a keyboard or screen-reader user can reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+from tests.ui.conftest import close_window, open_window, run
+
+INTERACTIVE = (QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit,
+               QAbstractItemView, QAbstractSpinBox)
+
+
+def _trigger(window: Any, keys: str) -> None:
+    """Press a window shortcut the way Qt dispatches it: the action that owns it."""
+    [action] = [a for a in window.actions()
+                if any(k.toString() == keys for k in a.shortcuts())]
+    action.trigger()
+
+
+def unnamed_controls(root: QWidget) -> list[str]:
+    """Visible, enabled, focusable controls without an accessible name (or a visible text
+    a screen reader would read instead)."""
+    missing = []
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, INTERACTIVE) or not widget.isVisible():
+            continue
+        if widget.focusPolicy() == Qt.FocusPolicy.NoFocus and not isinstance(
+                widget, QAbstractButton):
+            continue
+        owner = widget.parent()
+        if isinstance(widget, QLineEdit) and isinstance(owner, QComboBox | QAbstractSpinBox):
+            continue  # the editor inside a combo/spin box is named by its owner
+        text = widget.text() if isinstance(widget, QAbstractButton) else ""
+        if not (widget.accessibleName() or text.strip()):
+            missing.append(f"{type(widget).__name__} {widget.objectName()!r} "
+                           f"in {type(widget.parent()).__name__}")
+    return missing
+
+
+def test_sidebar_collapses_with_ctrl_b_and_stays_collapsed(qloop: Any,
+                                                           gui_env: dict[str, str]) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        assert window.sidebar.isVisible()
+        _trigger(window, "Ctrl+B")
+        assert not window.sidebar.isVisible()
+        assert window.sidebar_action.text() == "Show &sidebar"
+        await close_window(window)
+        again = await open_window(gui_env)
+        assert not again.sidebar.isVisible()
+        again.sidebar_button.click()
+        assert again.sidebar.isVisible()
+        await close_window(again)
+
+    run(qloop, scenario())
+
+
+def test_text_size_steps_and_is_remembered(qloop: Any, gui_env: dict[str, str]) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    base = QFont(app.font()).pointSizeF()
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        _trigger(window, "Ctrl+=")
+        _trigger(window, "Ctrl+=")
+        assert window.look.text_scale == 1.25
+        assert app.font().pointSizeF() > base
+        await close_window(window)
+        again = await open_window(gui_env)
+        assert again.look.text_scale == 1.25
+        _trigger(again, "Ctrl+0")
+        assert again.look.text_scale == 1.0
+        assert app.font().pointSizeF() == base
+        _trigger(again, "Ctrl+-")
+        assert again.look.text_scale == 0.9
+        await close_window(again)
+
+    try:
+        run(qloop, scenario())
+    finally:
+        font = app.font()
+        font.setPointSizeF(base)
+        app.setFont(font)
+
+
+def test_shortcuts_sheet_lists_every_window_shortcut(qloop: Any,
+                                                     gui_env: dict[str, str]) -> None:
+    from app.ui.dialogs.shortcuts import ShortcutsSheet
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        _trigger(window, "Ctrl+/")
+        [sheet] = window.findChildren(ShortcutsSheet)
+        rows = dict(sheet.rows())
+        assert rows["Hide sidebar"] == "Ctrl+B"
+        assert rows["New conversation"] == "Ctrl+N"
+        assert rows["Search messages"] == "Ctrl+K"
+        assert rows["Keyboard shortcuts"] == "Ctrl+/"
+        assert rows["Send the message"] == "Enter"
+        assert "Ctrl+=" in rows["Bigger text"]
+        sheet.reject()
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_every_visible_control_has_an_accessible_name(qloop: Any,
+                                                       gui_env: dict[str, str]) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        assert unnamed_controls(window) == []
+        await close_window(window)
+
+    run(qloop, scenario())
