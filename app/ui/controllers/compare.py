@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 33
+FIGURES_INTERVAL_S = 0.25  # live figures (tokens so far) four times a second is plenty
 EFFORT_SETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Low, medium and high", DEFAULT_EFFORTS),
     ("Low and high", ("low", "high")),
@@ -92,6 +94,8 @@ class CompareController(QObject):
         self._task: asyncio.Task[None] | None = None
         self._side: set[asyncio.Task[Any]] = set()
         self._pending: dict[str, tuple[list[str], list[str]]] = {}
+        self._figures_shown: dict[str, dict[str, Any]] = {}
+        self._figures_at = 0.0
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(FLUSH_MS)
@@ -177,6 +181,7 @@ class CompareController(QObject):
     def _begin(self, comparison: Comparison, prompt: str) -> None:
         self._comparison = comparison
         self._pending = {e: ([], []) for e in comparison.efforts}
+        self._figures_shown = {}
         self.opened.emit(list(comparison.efforts), prompt)
         self._task = asyncio.ensure_future(self._consume(comparison))
         self._task.set_name("compare")
@@ -216,7 +221,7 @@ class CompareController(QObject):
                     self._flush.start()
             elif isinstance(event, TurnFinished | TurnFailed):
                 self._emit_pending()
-                self.figures_changed.emit(effort, comparison.figures[effort].to_dict())
+                self._emit_figures(comparison, effort)
                 error = event.error if isinstance(event, TurnFailed) else ""
                 self.column_status.emit(effort, event.status, error)
         elif isinstance(item, CompareStarted):
@@ -230,13 +235,24 @@ class CompareController(QObject):
 
     def _emit_pending(self) -> None:
         comparison = self._comparison
+        now = time.monotonic()
+        live_figures = now - self._figures_at >= FIGURES_INTERVAL_S
         for effort, (reasoning, content) in self._pending.items():
             if reasoning or content:
                 self.deltas.emit(effort, "".join(reasoning), "".join(content))
                 reasoning.clear()
                 content.clear()
-            if comparison is not None and effort in comparison.figures:
-                self.figures_changed.emit(effort, comparison.figures[effort].to_dict())
+            if live_figures and comparison is not None and effort in comparison.figures:
+                self._emit_figures(comparison, effort)
+        if live_figures:
+            self._figures_at = now
+
+    def _emit_figures(self, comparison: Comparison, effort: str) -> None:
+        """Figures only when they changed (a label relayout per tick per column adds up)."""
+        figures = comparison.figures[effort].to_dict()
+        if self._figures_shown.get(effort) != figures:
+            self._figures_shown[effort] = figures
+            self.figures_changed.emit(effort, figures)
 
     # -- side work ---------------------------------------------------------------------------
 

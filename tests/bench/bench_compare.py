@@ -1,0 +1,225 @@
+"""Benchmark: three paced streams into the comparison view at once, and how fast it opens.
+
+Offscreen, under the real qasync loop, against the stand-in's paced stream (each request:
+400 reasoning + 1,600 answer deltas spread over 2 s), through the real StepClient, engine,
+CompareController and ComparisonView. Ratios are against baselines measured in the same run:
+1. One stream: the same comparison path with a single column (the baseline), then three
+   columns at once (low, medium, high). A 5 ms heartbeat timer records the largest gap of the
+   UI thread (budget ≤ 50 ms); `time.thread_time()` of the UI thread over each run gives its
+   CPU (budget: three ≤ 1.5× one).
+2. Opening: from a Compare button's click to the first paint of the comparison view with its
+   three empty columns (budget ≤ 100 ms), against a bare button click that shows an empty
+   QWidget (the floor of one paint).
+Run: `python tests/bench/bench_compare.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["QT_API"] = "pyside6"
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
+from PySide6.QtWidgets import QPushButton, QStackedWidget, QWidget  # noqa: E402
+
+GAP_BUDGET_MS, CPU_BUDGET, OPEN_BUDGET_MS = 50.0, 1.5, 100.0
+REASONING, CONTENT, DURATION = 400, 1600, 2.0
+API_KEY = "sk-bench-compare-0123456789"
+
+
+class Heartbeat(QObject):
+    """A 5 ms timer; the largest gap between ticks is how long the UI thread was blocked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.stamps: list[float] = []
+
+    def start(self) -> None:
+        self.stamps = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        self._tick()
+        return max(b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False)) * 1000
+
+    def _tick(self) -> None:
+        self.stamps.append(time.perf_counter())
+
+
+class FirstPaint(QObject):
+    """Records when a widget is first painted after `arm()`."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.at: float | None = None
+        self._armed = False
+        widget.installEventFilter(self)
+
+    def arm(self) -> None:
+        self.at, self._armed = None, True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._armed and event.type() == QEvent.Type.Paint:
+            self.at, self._armed = time.perf_counter(), False
+        return False
+
+
+async def until(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("benchmark step did not finish")
+        await asyncio.sleep(0.005)
+
+
+async def main() -> None:
+    from app.chat import ChatEngine
+    from app.compare import Comparer
+    from app.config import Settings, account_id, resolve_paths
+    from app.services import make_client
+    from app.store import BlobStore, Store
+    from app.ui.controllers.compare import CompareController, connect_view
+    from app.ui.render.markdown import MarkdownRenderer
+    from app.ui.render.markdown_view import theme_from_palette
+    from app.ui.widgets.compare_view import ComparisonView
+    from tests.standin import StandIn
+
+    standin = StandIn(api_key=API_KEY).start()
+    data = Path(tempfile.mkdtemp(prefix="bench-compare-"))
+    paths = resolve_paths({"STEPDESK_DATA_DIR": str(data)})
+    store = await Store.open(paths.db_path, owner_dir=paths.owner_dir)
+    settings = Settings.resolve({"STEP_BASE_URL": standin.base_url}, {}, paths)
+    client = make_client(settings, API_KEY)
+    engine = ChatEngine(store=store, client=client, blobs=BlobStore(paths.blob_dir),
+                        settings=settings, account=account_id(API_KEY))
+    comparer = Comparer(engine, store)
+    controller = CompareController(lambda: comparer)
+    stack = QStackedWidget()
+    stack.resize(1400, 800)
+    home = QWidget()
+    button = QPushButton("Compare", home)
+    view = ComparisonView(MarkdownRenderer(theme_from_palette(stack.palette())))
+    stack.addWidget(home)
+    stack.addWidget(view)
+    connect_view(controller, view)
+    stack.show()
+    await asyncio.sleep(0.2)
+    standin.fault("paced", times=None, count=CONTENT, reasoning=REASONING, duration=DURATION)
+    heartbeat = Heartbeat()
+
+    async def run(efforts: tuple[str, ...]) -> tuple[float, float, float]:
+        stack.setCurrentWidget(view)
+        done = asyncio.Event()
+        controller.finished.connect(done.set)
+        heartbeat.start()
+        cpu, wall = time.thread_time(), time.perf_counter()
+        controller.compare_new(None, "Bench", [], efforts=efforts)
+        await done.wait()
+        await until(lambda: all(not c.has_pending for c in view.columns.values()))
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        gap = heartbeat.stop()
+        controller.finished.disconnect(done.set)
+        assert all(len(c.answer.source) > CONTENT for c in view.columns.values())
+        stack.setCurrentWidget(home)
+        await asyncio.sleep(0.1)
+        return cpu, wall, gap
+
+    async def drain(efforts: tuple[str, ...]) -> float:
+        """The same streams with no controller or view: what the network alone costs."""
+        cpu = time.thread_time()
+        async for _ in comparer.new_turn(None, "Bench", [], efforts=efforts).events():
+            pass
+        return time.thread_time() - cpu
+
+    await run(("medium",))  # warm-up: imports, parser, first layouts
+    ones, threes, bare_ones, bare_threes = [], [], [], []
+    for _ in range(3):  # interleaved, medians: the machine is shared and noisy
+        ones.append(await run(("medium",)))
+        threes.append(await run(("low", "medium", "high")))
+        bare_ones.append(await drain(("medium",)))
+        bare_threes.append(await drain(("low", "medium", "high")))
+
+    # -- opening ---------------------------------------------------------------------------
+    standin.clear_faults()
+    bare = QWidget()
+    stack.addWidget(bare)
+    bare_paint, view_paint = FirstPaint(bare), FirstPaint(view)
+
+    def open_bare() -> None:
+        stack.setCurrentWidget(bare)
+
+    def open_compare() -> None:
+        controller.compare_new(None, "Open me", [], efforts=("low", "medium", "high"))
+        stack.setCurrentWidget(view)
+
+    async def click(slot, paint: FirstPaint) -> float:  # type: ignore[no-untyped-def]
+        stack.setCurrentWidget(home)
+        await asyncio.sleep(0.05)
+        button.clicked.connect(slot)
+        paint.arm()
+        start = time.perf_counter()
+        button.click()
+        await until(lambda: paint.at is not None)
+        button.clicked.disconnect(slot)
+        await until(lambda: not controller.is_busy())
+        return ((paint.at or start) - start) * 1000
+
+    bare_ms = min([await click(open_bare, bare_paint) for _ in range(5)])
+    open_ms = [await click(open_compare, view_paint) for _ in range(5)]
+
+    await controller.shutdown(5)
+    await client.aclose()
+    await store.close()
+    standin.stop()
+
+    one_cpu = statistics.median(r[0] for r in ones)
+    three_cpu = statistics.median(r[0] for r in threes)
+    print(f"paced stream: {REASONING} reasoning + {CONTENT} answer deltas over {DURATION:.0f} s "
+          "per column; medians of 3 interleaved runs")
+    print(f"one column    : UI-thread CPU {one_cpu:.3f} s, largest gaps "
+          f"{', '.join(f'{r[2]:.0f}' for r in ones)} ms")
+    print(f"three columns : UI-thread CPU {three_cpu:.3f} s, largest gaps "
+          f"{', '.join(f'{r[2]:.0f}' for r in threes)} ms")
+    ratio = three_cpu / one_cpu
+    print(f"UI CPU three/one: {ratio:.2f}x (budget <= {CPU_BUDGET}x)  "
+          f"{'OK' if ratio <= CPU_BUDGET else 'OVER'}")
+    net_one, net_three = statistics.median(bare_ones), statistics.median(bare_threes)
+    print(f"  the same streams with no UI: {net_one:.3f} s vs {net_three:.3f} s "
+          f"({net_three / net_one:.2f}x) - the network and parsing share of that")
+    ui_one, ui_three = one_cpu - net_one, three_cpu - net_three
+    print(f"  UI work alone (total minus no-UI): {ui_one:.3f} s vs {ui_three:.3f} s "
+          f"({ui_three / ui_one:.2f}x)")
+    gap = statistics.median(max(r[2] for r in runs) for runs in (ones, threes))
+    worst_gap = max(r[2] for r in (*ones, *threes))
+    print(f"largest UI gap: median of run maxima {gap:.1f} ms, worst {worst_gap:.1f} ms "
+          f"(budget <= {GAP_BUDGET_MS:.0f} ms)  {'OK' if worst_gap <= GAP_BUDGET_MS else 'OVER'}")
+    worst = max(open_ms)
+    print(f"open on click: median {sorted(open_ms)[2]:.1f} ms, worst {worst:.1f} ms; bare "
+          f"widget {bare_ms:.1f} ms (budget <= {OPEN_BUDGET_MS:.0f} ms)  "
+          f"{'OK' if worst <= OPEN_BUDGET_MS else 'OVER'}")
+
+
+if __name__ == "__main__":
+    from app.ui.app import MainThreadGC, make_application, make_loop
+
+    application = make_application()
+    collector = MainThreadGC()
+    event_loop = make_loop(application)
+    asyncio.set_event_loop(event_loop)
+    with event_loop:
+        event_loop.run_until_complete(main())
+    collector.stop()
