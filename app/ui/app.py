@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from app.ui.background import Background
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.library import Library
+    from app.ui.controllers.templates import TemplatesController
     from app.ui.main_window import MainWindow
 
 
@@ -190,6 +191,7 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
                 background: Background | None = None) -> None:
     """The composition root: after the first paint, open the services, build the controllers,
     hand them to the window, show the last conversation, then find the key and connect."""
+    from app.ui.controllers.compare import CompareController
     from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.image_edits import SentImageEdits
     from app.ui.controllers.library import Library
@@ -212,9 +214,10 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     settings = SettingsController(library, tasks, window)
     templates = TemplatesController(library, window)
     image_edits = SentImageEdits(library, turns, tasks, window)
+    compare = CompareController(library.comparer, partial(_template_effort, templates), window)
     controllers = Controllers(tasks=tasks, attachments=attachments, turns=turns,
                               conversations=conversations, settings=settings,
-                              templates=templates, image_edits=image_edits)
+                              templates=templates, image_edits=image_edits, compare=compare)
     settings.applied.connect(partial(_attachment_context, attachments, library))
     window.on_shutdown = partial(shut_down, controllers, library, SHUTDOWN_BUDGET_S)
     window.use(controllers)
@@ -228,6 +231,12 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     await library.connect(env)
     settings.update_key_state()
     window.ready.emit()
+
+
+async def _template_effort(templates: TemplatesController, slug: str, effort: str) -> None:
+    """"Use <effort> for this template", then the picker and drop targets show it."""
+    await templates.catalogue().set_effort(slug, effort)
+    await templates.refresh()
 
 
 def _attachment_context(attachments: AttachmentController, library: Library,

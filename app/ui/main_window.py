@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -55,10 +56,12 @@ from app.ui.style.look import Look
 from app.ui.widgets.composer import Composer
 from app.ui.widgets.conversation_view import ConversationView
 from app.ui.widgets.drop_overlay import DropOverlay, media_from_mime
+from app.ui.widgets.efforts_panel import EffortsPanel
 from app.ui.widgets.sidebar import Sidebar
 
 if TYPE_CHECKING:
     from app.config import Settings
+    from app.ui.compare_wiring import CompareWiring
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.conversations import Shown
     from app.ui.controllers.session import Controllers
@@ -189,8 +192,14 @@ class MainWindow(QMainWindow):
         col.setSpacing(4)
         col.addLayout(header)
         col.addWidget(self.banner)
-        col.addWidget(self.view, 1)
+        self.efforts_panel = EffortsPanel()
+        col.addWidget(self.efforts_panel)
+        # The conversation, or the comparison view in its place while one is looked at.
+        self.center = QStackedWidget()
+        self.center.addWidget(self.view)
+        col.addWidget(self.center, 1)
         col.addWidget(self.composer)
+        self.compare: CompareWiring | None = None
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(right)
@@ -238,6 +247,7 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(False)
         self._action(edit_menu, "Focus &message box", self.focus_composer, "Ctrl+L")
         self._action(edit_menu, "Use a &template…", self.open_template_picker, "Ctrl+T")
+        self._action(edit_menu, "Com&pare efforts", self.compare_composed, "Ctrl+Shift+Return")
         view_menu = self.menuBar().addMenu("&View")
         self.sidebar_action = self._action(view_menu, "Hide &sidebar", self.toggle_sidebar,
                                            "Ctrl+B")
@@ -392,6 +402,12 @@ class MainWindow(QMainWindow):
         c.templates.note.connect(self.show_note)
         c.templates.error.connect(self.show_error)
 
+        if c.compare is not None:
+            from app.ui.compare_wiring import CompareWiring
+
+            self.compare = CompareWiring(c, self.center, composer, view, self.efforts_panel)
+            self.conversation_shown.connect(self.compare.conversation_shown)
+
         self.template_flow = flow = TemplateFlow(c.templates, composer, c.attachments,
                                                  self.tasks, self)
         flow.send_requested.connect(self._send_composed)
@@ -529,6 +545,11 @@ class MainWindow(QMainWindow):
             composer.set_text("")
             if template is not None:
                 composer.set_template(None)
+
+    def compare_composed(self) -> None:
+        """Ctrl+Shift+Enter: compare the composer's question at low, medium and high."""
+        if self._started() is not None and self.compare is not None:
+            self.compare.compare_composed()
 
     def _send_composed(self) -> None:
         self.send(self.composer.text())

@@ -337,6 +337,7 @@ def connect_view(controller: CompareController, view: ComparisonView,
     view.keep_requested.connect(controller.keep)
     view.stop_requested.connect(controller.stop)
     view.stop_all_requested.connect(controller.stop_all)
+    view.template_effort_requested.connect(controller.use_for_template)
     view.differences_toggled.connect(_DifferencesAsker(controller, view, highlight_colours).ask)
     if panel is not None:
         controller.comparisons_loaded.connect(_PanelFeeder(panel).feed)
@@ -349,8 +350,9 @@ class _KeptMarker(QObject):
         super().__init__(view)
         self._view = view
 
-    def mark(self, _conversation: int, _message: int, effort: str, _template: str) -> None:
+    def mark(self, _conversation: int, _message: int, effort: str, template: str) -> None:
         self._view.set_kept(effort)
+        self._view.offer_template(template, effort)
 
 
 class _DifferencesAsker(QObject):

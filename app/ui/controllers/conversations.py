@@ -24,6 +24,7 @@ from app.ui.controllers.turns import NEW
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from app.media.intake import PreparedMedia
     from app.store import Changes, Conversation, Message
     from app.templates.model import Template
     from app.ui.controllers.attachments import AttachmentController
@@ -295,6 +296,39 @@ class ConversationsController(QObject):
             self.note.emit(f"{template.name}: sent with effort {template.effort.title()} "
                            "(template).")
         return started
+
+    def take_for_compare(self, text: str, template: Template | None
+                         ) -> tuple[int | None, str, list[PreparedMedia], str | None] | None:
+        """What the composer holds, taken for a comparison (the checks `send` makes):
+        (conversation id, text, media, title), or None with the reason already emitted."""
+        lib, media_source = self.library, self.attachments
+        if lib.connecting:
+            self.note.emit("Step Desk is still connecting…")
+            return None
+        if not lib.has_key:
+            self.key_needed.emit()
+            return None
+        if media_source.preparing():
+            self.note.emit("Attachments are still being prepared…")
+            return None
+        problem = media_source.limit_problem() or (
+            template.media_problem([m.kind for m in media_source.ready()])
+            if template is not None else None)
+        if problem:
+            self.error.emit(problem)
+            return None
+        text = text.strip()
+        if not text and not media_source.ready():
+            self.note.emit("Type a question or attach something to compare answers to.")
+            return None
+        media = media_source.take_for_send()
+        title = None
+        if template is not None:
+            from app.chat import template_title
+
+            own_words = text.removeprefix(template.prompt.strip()).strip()
+            title = template_title(template.name, own_words, [m.original_name for m in media])
+        return self.current, text, media, title
 
     def regenerate(self, assistant_id: int) -> None:
         if self._can_ask() and self.current is not None:

@@ -21,6 +21,7 @@ from app.services import make_client
 if TYPE_CHECKING:
     from app.api.client import StepClient
     from app.chat import ChatEngine
+    from app.compare import Comparer
     from app.config import KeyLookup, Settings
     from app.services import Services
     from app.store import Conversation, Message, SearchHit, UploadRecord
@@ -74,6 +75,12 @@ class Library:
 
     def engine(self) -> ChatEngine:
         return self.services.engine()
+
+    def comparer(self) -> Comparer:
+        """Effort comparisons on the current engine (rebuilt with it after a settings change)."""
+        from app.compare import Comparer
+
+        return Comparer(self.engine(), self.services.store)
 
     def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
         """Hear what each store write changed (`app.store.Changes`); returns the unsubscribe."""

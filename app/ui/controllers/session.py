@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.compare import CompareController
     from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.image_edits import SentImageEdits
     from app.ui.controllers.library import Library
@@ -27,12 +28,15 @@ class Controllers:
     settings: SettingsController
     templates: TemplatesController
     image_edits: SentImageEdits | None = None  # "Edit again" on sent images
+    compare: CompareController | None = None
 
 
 async def shut_down(controllers: Controllers, library: Library, budget_s: float) -> None:
     """Cancel replies (partial text saved as stopped), background work, then close the HTTP
     client and SQLite."""
-    await controllers.turns.shutdown(budget_s * 0.6)
+    await controllers.turns.shutdown(budget_s * 0.4)
+    if controllers.compare is not None:
+        await controllers.compare.shutdown(budget_s * 0.2)
     await controllers.tasks.shutdown(budget_s * 0.2)
     controllers.conversations.close()
     await library.aclose()

@@ -15,6 +15,7 @@ Signals:
     stop_all_requested(): Stop all.
     differences_toggled(bool): the "Show differences" toggle.
     close_requested(): back to the conversation.
+    template_effort_requested(str, str): "Use <effort> for this template" (slug, effort).
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ class ComparisonView(QFrame):
     stop_all_requested = Signal()
     differences_toggled = Signal(bool)
     close_requested = Signal()
+    template_effort_requested = Signal(str, str)
 
     def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -205,6 +207,12 @@ class ComparisonView(QFrame):
         self.note.setWordWrap(True)
         self.note.hide()
         layout.addWidget(self.note)
+        self.template_button = QPushButton("", self)
+        self.template_button.setAutoDefault(False)
+        self.template_button.hide()
+        self.template_button.clicked.connect(self._template_clicked)
+        self._offer: tuple[str, str] | None = None
+        layout.addWidget(self.template_button, 0, Qt.AlignmentFlag.AlignLeft)
         self._row = QHBoxLayout()
         self._row.setSpacing(8)
         layout.addLayout(self._row, 1)
@@ -236,6 +244,7 @@ class ComparisonView(QFrame):
         self.differences.setChecked(False)
         self.stop_all.setEnabled(True)
         self.set_note("")
+        self.offer_template("", "")
 
     def append(self, effort: str, reasoning: str, content: str) -> None:
         """A coalesced batch of one column's deltas; drawn by the render timer."""
@@ -284,6 +293,14 @@ class ComparisonView(QFrame):
         self.note.setText(text)
         self.note.setVisible(bool(text))
 
+    def offer_template(self, slug: str, effort: str) -> None:
+        """Offer "Use <effort> for this template" (an empty slug takes the offer away)."""
+        self._offer = (slug, effort) if slug else None
+        self.template_button.setText(f"Use {effort} for this template" if slug else "")
+        self.template_button.setToolTip(f"Template {slug}: send with {effort} effort from now "
+                                        "on" if slug else "")
+        self.template_button.setVisible(bool(slug))
+
     def answers(self) -> dict[str, str]:
         return {effort: column.answer.source for effort, column in self.columns.items()}
 
@@ -296,6 +313,11 @@ class ComparisonView(QFrame):
                 more = column.render_step() or more
         if not more:
             self._timer.stop()
+
+    def _template_clicked(self) -> None:
+        if self._offer is not None:
+            self.template_effort_requested.emit(*self._offer)
+            self.offer_template("", "")
 
     def _keep_clicked(self) -> None:
         effort = self._effort_of_sender("keep_button")

@@ -11,6 +11,8 @@ button that turns into Stop while a reply streams.
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QInputMethodEvent, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
@@ -130,6 +132,8 @@ class Composer(QWidget):
         template_requested(): the Template button (the window opens the picker).
         effort_changed(str): "low" | "medium" | "high", chosen by the user.
         model_changed(str): a model id, chosen by the user.
+        compare_requested(list): the Compare button (or one of its menu's effort sets):
+            answer this text at each of these efforts, side by side.
     """
 
     send_requested = Signal(str)
@@ -140,6 +144,7 @@ class Composer(QWidget):
     template_requested = Signal()
     effort_changed = Signal(str)
     model_changed = Signal(str)
+    compare_requested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -208,6 +213,18 @@ class Composer(QWidget):
         self.send_button.setIconSize(QSize(18, 18))
         self.send_button.clicked.connect(self._on_button)
 
+        self.compare_button = QToolButton()
+        self.compare_button.setText("Compare")
+        self.compare_button.setProperty("role", "chip")
+        self.compare_button.setAccessibleName("Compare efforts")
+        self.compare_button.setToolTip("Send at several efforts at once and compare the "
+                                       "answers side by side (Ctrl+Shift+Enter)")
+        self.compare_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.compare_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.compare_button.clicked.connect(self._on_compare)
+        self._compare_sets: list[tuple[str, list[str]]] = [
+            ("Low, medium and high", ["low", "medium", "high"])]
+
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
@@ -219,6 +236,7 @@ class Composer(QWidget):
         row.addSpacing(6)
         row.addWidget(self.effort)
         row.addSpacing(6)
+        row.addWidget(self.compare_button)
         row.addWidget(self.send_button)
         self.card = QFrame()
         self.card.setObjectName("composer-card")
@@ -236,6 +254,22 @@ class Composer(QWidget):
         self.setFocusProxy(self.edit)
 
     # --- state -------------------------------------------------------------------------
+    def set_compare_sets(self, sets: list[tuple[str, list[str]]]) -> None:
+        """The Compare button's menu: (label, efforts) per entry; a click uses the first."""
+        self._compare_sets = list(sets)
+        menu = QMenu(self.compare_button)
+        for label, efforts in sets:
+            action = menu.addAction(label)
+            action.triggered.connect(partial(self._emit_compare, list(efforts)))
+        self.compare_button.setMenu(menu)
+
+    def _on_compare(self) -> None:
+        if self._compare_sets:
+            self.compare_requested.emit(list(self._compare_sets[0][1]))
+
+    def _emit_compare(self, efforts: list[str], _checked: bool = False) -> None:
+        self.compare_requested.emit(efforts)
+
     @property
     def busy(self) -> bool:
         return self._busy

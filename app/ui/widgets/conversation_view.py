@@ -74,6 +74,7 @@ class ConversationView(QWidget):
     regenerate_requested = Signal(int)
     continue_requested = Signal(int)
     edit_requested = Signal(int)
+    compare_requested = Signal(int)
     version_selected = Signal(int)
     attachment_activated = Signal(str)
     attachment_edit_requested = Signal(int, int)
@@ -510,7 +511,8 @@ class ConversationView(QWidget):
 
     def _on_action(self, action: str, message_id: int) -> None:
         signal = {"retry": self.retry_requested, "regenerate": self.regenerate_requested,
-                  "continue": self.continue_requested, "edit": self.edit_requested}[action]
+                  "continue": self.continue_requested, "edit": self.edit_requested,
+                  "compare": self.compare_requested}[action]
         signal.emit(message_id)
 
     def _copy(self, text: str) -> None:

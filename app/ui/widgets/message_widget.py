@@ -149,6 +149,7 @@ class MessageWidget(QFrame):
         self.header_buttons: dict[str, QToolButton] = {}
         self.attachment_buttons: list[AttachmentButton] = []
         self.version_label: QLabel | None = None
+        self.version_info: QLabel | None = None
         self.version_previous: QToolButton | None = None
         self.version_next: QToolButton | None = None
         self.setBackgroundRole(QPalette.ColorRole.AlternateBase if self._is_user
@@ -297,6 +298,12 @@ class MessageWidget(QFrame):
             edit.clicked.connect(lambda: self.action_requested.emit("edit", self.message_id))
             header.addWidget(edit)
             self.header_buttons["edit"] = edit
+            compare = self._tool_button("Compare", "Answer this again at low, medium and high "
+                                                   "effort, side by side")
+            compare.clicked.connect(partial(self.action_requested.emit, "compare",
+                                            self.message_id))
+            header.addWidget(compare)
+            self.header_buttons["compare"] = compare
         copy = self._tool_button("Copy", "Copy message")
         copy.clicked.connect(lambda: self.copy_requested.emit(self.message.content))
         header.addWidget(copy)
@@ -308,8 +315,14 @@ class MessageWidget(QFrame):
             else len(self._versions) - 1
         total = len(self._versions)
         previous = self._tool_button("‹", "Previous version")
+        about = version_about(self.message)
         label = QLabel(f"{index + 1} / {total}", self)
-        label.setAccessibleName(f"Version {index + 1} of {total}")
+        label.setAccessibleName(f"Version {index + 1} of {total}"
+                                + (f", {about}" if about else ""))
+        self.version_info = QLabel(about, self)  # which effort, how long: compare at a glance
+        self.version_info.setProperty("role", "muted")
+        self.version_info.setVisible(bool(about))
+        header.addWidget(self.version_info)
         following = self._tool_button("›", "Next version")
         previous.setEnabled(index > 0)
         following.setEnabled(index < total - 1)
@@ -414,6 +427,18 @@ class MessageWidget(QFrame):
         if m.finished_at and m.created_at:
             seconds = (int(m.finished_at) - int(m.created_at)) / 1000
             self._usage_label.setToolTip(f"{m.model or ''} · {seconds:.1f} s".strip(" ·"))
+
+
+def version_about(message: Message) -> str:
+    """"medium · 3.1 s": the effort and time of the version shown (figures when compared)."""
+    parts = [message.effort] if message.effort else []
+    figures = getattr(message, "figures", None) or {}
+    total = figures.get("total_s")
+    if isinstance(total, int | float):
+        parts.append(f"{total:.1f} s")
+    elif message.finished_at and message.created_at and message.role == "assistant":
+        parts.append(f"{(int(message.finished_at) - int(message.created_at)) / 1000:.1f} s")
+    return " · ".join(parts)
 
 
 def now_ms() -> int:

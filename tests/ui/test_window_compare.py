@@ -1,0 +1,83 @@
+"""Compare efforts in the real window against the stand-in: shortcut, view, keep, switcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from tests.ui.conftest import close_window, next_signal, open_window, run, until
+
+
+def test_shortcut_compares_keep_medium_and_the_conversation_continues_from_it(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        compare = window.controllers.compare
+        window.composer.set_text("Which effort wins?")
+        window.composer.edit.setFocus()
+        finished = next_signal(compare.finished, lambda: QTest.keyClick(
+            window.composer.edit, Qt.Key.Key_Return,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        await finished
+        view = window.compare.view
+        assert window.center.currentWidget() is view
+        assert window.composer.text() == ""  # taken by the comparison, like a send
+        assert sorted(r.json["reasoning_effort"] for r in standin.chat_requests()) == [
+            "high", "low", "medium"]
+        await until(lambda: all(not c.has_pending for c in view.columns.values()),
+                    what="columns drawn")
+        kept = await next_signal(compare.kept, view.columns["medium"].keep_button.click)
+        conversation_id, message_id = kept[0], kept[1]
+        await until(lambda: any("✓" in line for line in window.efforts_panel.lines),
+                    what="efforts panel marks the kept one")
+        assert "✓ medium" in window.efforts_panel.lines[0]
+        view.close_button.click()
+        assert window.center.currentWidget() is window.view
+        await until(lambda: window.view.message_widget(message_id) is not None,
+                    what="the kept answer shown")
+        widget = window.view.message_widget(message_id)
+        assert widget.version_label.text() == "2 / 3"
+        assert widget.version_info.text().startswith("medium · ")
+        assert window.composer.current_effort() == "medium"  # remembered for the conversation
+        window.composer.set_text("And next?")
+        await next_signal(window.controllers.turns.turn_ended,
+                          window.composer.edit.submit.emit)
+        body = standin.chat_requests()[-1].json
+        assert "at medium effort" in body["messages"][1]["content"]
+        assert body["reasoning_effort"] == "medium"
+        assert window.controllers.conversations.current == conversation_id
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_compare_action_on_a_sent_turn_and_the_button_menu(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        window.composer.set_text("Once")
+        await next_signal(window.controllers.turns.turn_ended, window.composer.edit.submit.emit)
+        user = next(m for m in window.controllers.conversations.shown_messages.values()
+                    if m.role == "user")
+        await until(lambda: window.view.message_widget(user.id) is not None, what="turn")
+        button = window.view.message_widget(user.id).header_buttons["compare"]
+        await next_signal(window.controllers.compare.finished, button.click)
+        assert list(window.compare.view.columns) == ["low", "medium", "high"]
+        versions = await window.controllers.conversations.library.services.store.versions(
+            next(m.id for m in window.controllers.conversations.shown_messages.values()
+                 if m.role == "assistant"))
+        assert len(versions) == 4  # the first answer stays a version
+        menu = window.composer.compare_button.menu()
+        labels = [a.text() for a in menu.actions()]
+        assert labels[0] == "Low, medium and high" and "Low and high" in labels
+        window.composer.set_text("Two only")
+        await next_signal(window.controllers.compare.finished,
+                          menu.actions()[labels.index("Low and high")].trigger)
+        assert list(window.compare.view.columns) == ["low", "high"]
+        await close_window(window)
+
+    run(qloop, scenario())
