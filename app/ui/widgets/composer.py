@@ -215,6 +215,8 @@ class Composer(QWidget):
 
         self.compare_button = QToolButton()
         self.compare_button.setText("Compare")
+        self.compare_button.setIcon(icon("columns-3"))
+        self.compare_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.compare_button.setProperty("role", "chip")
         self.compare_button.setAccessibleName("Compare efforts")
         self.compare_button.setToolTip("Send at several efforts at once and compare the "
