@@ -53,3 +53,15 @@ def test_shape_renders_within_budget(baseline: float, shape: str) -> None:
 def test_a_long_single_line(baseline: float) -> None:
     text = prose(10 * SIZE).replace("\n", " ") + " *a*"
     assert _seconds(text) <= BUDGET * baseline * 10
+
+
+@pytest.mark.parametrize("shape", ["emphasis mix", "long table", "open links", "brackets"])
+def test_a_megabyte_of_any_shape_is_proportional(baseline: float, shape: str) -> None:
+    """Past MARKDOWN_LIMIT an answer is shown as plain text: every character, linear time."""
+    from app.ui.render.markdown import MARKDOWN_LIMIT
+
+    text = SHAPES[shape](1_000_000)
+    assert len(text) > MARKDOWN_LIMIT
+    rendered = MarkdownRenderer(RenderTheme()).render(text, cache=False)
+    assert rendered.html.startswith("<p>")
+    assert _seconds(text) <= BUDGET * baseline * len(text) / SIZE

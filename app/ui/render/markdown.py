@@ -41,6 +41,13 @@ _PLAIN_PARAGRAPH = re.compile(
 # paragraph for each one (a 1 MB run of `[` or `![` takes minutes); such a text is rendered
 # with those two rules off, its brackets shown as typed.
 _UNCLOSED_BRACKETS_LIMIT = 256
+# Emphasis delimiters (`*`, `_`) beyond this many, making up a quarter of the text, make the
+# emphasis rule's pairing super-linear (`*_*_…`: 38 s for 1 MB); rendered without that rule.
+_DELIMITERS_LIMIT = 4096
+MARKDOWN_LIMIT = 200_000
+"""Longer answers are shown as plain text: markdown-it costs ~6 s per MB of an ordinary answer
+on the UI thread, and more for some shapes; plain text costs milliseconds and keeps every
+character (Copy still copies the Markdown source)."""
 _MATH_MARKERS = ("$", "\\(", "\\[", "\\begin{")  # where a rule of math_syntax may start
 _MATH_CLOSERS = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
 
@@ -115,7 +122,7 @@ class MarkdownRenderer:
         self._cache_size = cache_size
         self._md: Any = None
         self._math_md: Any = None
-        self._no_links: dict[bool, Any] = {}  # math? → a parser without link/image rules
+        self._restricted: dict[tuple[bool, tuple[str, ...]], Any] = {}  # without some rules
         self._formatter: Any = None
         self._code_bg = "#f8f8f8"
         self._code_fg: str | None = None
@@ -141,6 +148,8 @@ class MarkdownRenderer:
             return hit
         if self.is_plain(text, timestamps):
             result = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
+        elif len(text) > MARKDOWN_LIMIT:
+            result = _as_text(text)
         else:
             result = self._render_tokens(self._parse(text, timestamps), code_start, highlight,
                                          table_start, math=self._has_math(text))
@@ -175,6 +184,8 @@ class MarkdownRenderer:
         if self.is_plain(text, timestamps):
             plain = Rendered(f"<p>{escape(text.strip(), quote=False)}</p>", ())
             return 0, Rendered("", ()), plain
+        if len(text) > MARKDOWN_LIMIT:
+            return 0, Rendered("", ()), _as_text(text)
         tokens = self._parse(text, timestamps)
         math = self._has_math(text)
         split, line = 0, 0
@@ -207,13 +218,20 @@ class MarkdownRenderer:
         """The parser for `text`; without links and images when its brackets would make
         markdown-it re-scan the paragraph for each one (the renderer fuzz test's shapes)."""
         math = self._has_math(text)
+        off: list[str] = []
         opened, closed = text.count("["), text.count("]")
-        if opened - closed <= _UNCLOSED_BRACKETS_LIMIT and \
-                opened - 2 * text.count("](") <= 4 * _UNCLOSED_BRACKETS_LIMIT:
+        if opened - closed > _UNCLOSED_BRACKETS_LIMIT or \
+                opened - 2 * text.count("](") > 4 * _UNCLOSED_BRACKETS_LIMIT:
+            off += ["link", "image"]
+        delimiters = text.count("*") + text.count("_")
+        if delimiters > _DELIMITERS_LIMIT and delimiters * 4 > len(text):
+            off.append("emphasis")
+        if not off:
             return self._parser(math)
-        if math not in self._no_links:
-            self._no_links[math] = self._new_parser(math=math).disable(["link", "image"])
-        return self._no_links[math]
+        key = (math, tuple(off))
+        if key not in self._restricted:
+            self._restricted[key] = self._new_parser(math=math).disable(off)
+        return self._restricted[key]
 
     def _new_parser(self, *, math: bool = False) -> Any:
         from markdown_it import MarkdownIt
@@ -371,6 +389,13 @@ class MarkdownRenderer:
 
     def _rule_td_open(self, tokens: list[Any], idx: int, _o: Any, _e: Any) -> str:
         return self._cell("td", tokens[idx])
+
+
+def _as_text(text: str) -> Rendered:
+    """An answer too long for Markdown, as escaped paragraphs with its line breaks."""
+    paragraphs = (escape(part, quote=False).replace("\n", "<br>")
+                  for part in re.split(r"\n[ \t]*\n", text.strip()) if part)
+    return Rendered("".join(f"<p>{p}</p>" for p in paragraphs), ())
 
 
 def _validate_link(url: str) -> bool:
