@@ -87,6 +87,25 @@ class Desk:
         finally:
             d.close()
 
+    def start_tray(self) -> subprocess.Popen[bytes]:
+        """A system tray (trayer) on this desk; returns once it owns _NET_SYSTEM_TRAY_S0."""
+        from Xlib import display
+
+        tray = subprocess.Popen(["trayer", "--edge", "bottom", "--align", "right",
+                                 "--widthtype", "pixel", "--width", "160", "--height", "24"],
+                                env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        d = display.Display(self.display)
+        try:
+            atom = d.intern_atom("_NET_SYSTEM_TRAY_S0")
+            wait_until(lambda: tray.poll() is not None or d.get_selection_owner(atom) != 0,
+                       30, "the system tray")
+        finally:
+            d.close()
+        if tray.poll() is not None:
+            raise RuntimeError("trayer exited")
+        return tray
+
     def key_taken(self, sequence_mask: int, keysym_name: str) -> bool:
         """Whether another client holds a grab of this key (we try it and see BadAccess)."""
         from Xlib import XK, X, display, error

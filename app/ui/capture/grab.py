@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QCursor, QGuiApplication, QImage, QPainter, QPixmap, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -114,8 +114,11 @@ def compose_all(grabs: Sequence[ScreenGrab]) -> QImage:
 
 
 def _own_windows() -> list[QWidget]:
-    """Step Desk's visible top-level windows (the tray icon is not a window)."""
-    return [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isWindow()]
+    """Step Desk's visible top-level windows. Not the tray icon: on X11 it is a widget too,
+    embedded in the tray with the window manager bypassed, and hiding it would remove it."""
+    bypass = Qt.WindowType.BypassWindowManagerHint
+    return [w for w in QApplication.topLevelWidgets()
+            if w.isVisible() and w.isWindow() and not w.windowFlags() & bypass]
 
 
 class HiddenWindows:

@@ -192,9 +192,17 @@ class CaptureOverlay(QWidget):
         self._set_rect(QRect() if under is None else under.rect.intersected(self._grab.geometry))
 
     def _set_rect(self, rect: QRect) -> None:
-        if rect != self._rect:
-            self._rect = rect
+        """Repaint only what changed (old and new selection, their size labels): a full
+        4K repaint per mouse move would make the drag lag."""
+        if rect == self._rect:
+            return
+        origin = self._grab.geometry.topLeft()
+        dirty = self._rect.united(rect) if not self._rect.isEmpty() else rect
+        self._rect = rect
+        if dirty.isEmpty():
             self.update()
+            return
+        self.update(dirty.translated(-origin).adjusted(-2, -24, 160, 24))
 
     def _set_hint(self, text: str) -> None:
         if text != self._hint:

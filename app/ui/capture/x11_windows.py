@@ -99,11 +99,16 @@ class UnmapWatcher:
 
         self._display = Display()
         self._pending: set[int] = set()
+        from Xlib import error
+
         for xid in xids:
-            top = _top_level(self._display, xid)
-            if top.get_attributes().map_state != X.IsViewable:
+            try:
+                top = _top_level(self._display, xid)
+                if top.get_attributes().map_state != X.IsViewable:
+                    continue
+                top.change_attributes(event_mask=X.StructureNotifyMask)
+            except error.XError:  # gone already, or not ours to watch: nothing to wait for
                 continue
-            top.change_attributes(event_mask=X.StructureNotifyMask)
             self._pending.add(top.id)
         self._display.sync()
 
