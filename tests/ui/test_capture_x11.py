@@ -196,3 +196,36 @@ def test_escape_at_every_step_attaches_nothing(desk: Desk, pattern: int, standin
         assert "never sent" not in str(request)
     finally:
         app.stop()
+
+
+def test_closing_the_window_keeps_step_desk_in_the_tray(desk: Desk, pattern: int, standin: Any,
+                                                        data_dir: Path, tmp_path: Path) -> None:
+    """With a tray, closing hides the window; the shortcut still captures; said once."""
+    import sqlite3
+
+    tray = desk.start_tray()
+    app = start_app(desk, app_env(standin, data_dir), tmp_path / "app.log")
+    try:
+        wait_shortcut(desk, app)
+        window = desk.wait_window("^Step Desk$")
+        desk.xdotool("windowactivate", "--sync", str(window), "key", "alt+F4")
+        wait_until(lambda: not desk.visible("^Step Desk$"), 30, "the window to hide")
+        assert app.popen.poll() is None
+        db = sqlite3.connect(data_dir / "stepdesk.db")
+        try:
+            wait_until(lambda: db.execute("SELECT value FROM settings WHERE key = ?",
+                                          ("background_note_shown",)).fetchone() == ("1",),
+                       30, "the one-time note to be remembered")
+        finally:
+            db.close()
+        screen = desk.root_image()
+        desk.xdotool("key", "ctrl+alt+s")  # still answering from the tray
+        desk.wait_window(OVERLAY)
+        drag(desk, 120, 110, 260, 210)
+        desk.xdotool("key", "Return")
+        (image,) = sent_images(standin, ask(desk, standin, "from the tray"))
+        assert_same(image, screen.crop((120, 110, 260, 210)))
+    finally:
+        app.stop()
+        tray.terminate()
+        tray.wait(10)
