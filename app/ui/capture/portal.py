@@ -27,26 +27,29 @@ DENIED = ("The desktop did not allow Step Desk to take a screenshot: allow scree
 
 
 class _Receiver(QObject):
-    """Receives a Request.Response signal (a QtDBus slot needs a QObject)."""
+    """Receives a Request.Response signal (a QtDBus slot needs a QObject).
+
+    The slot is declared with the signal's own `uint` (QtDBus refuses an `int` slot for
+    it), so QtDBus hands over the results already converted to a dict."""
 
     def __init__(self, future: asyncio.Future[tuple[int, dict[str, Any]]]) -> None:
         super().__init__()
         self._future = future
 
-    @Slot(int, "QVariantMap")
+    @Slot("uint", "QVariantMap")
     def response(self, code: int, results: dict[str, Any]) -> None:
         if not self._future.done():
             self._future.set_result((int(code), dict(results)))
 
 
-def session_bus():  # type: ignore[no-untyped-def]
-    """The session bus, or CaptureError saying why there is none."""
+def session_bus(bus=None):  # type: ignore[no-untyped-def]
+    """The session bus (or the given connection), or CaptureError saying why there is none."""
     try:
         from PySide6.QtDBus import QDBusConnection
     except ImportError as exc:
         raise CaptureError("Talking to the desktop needs QtDBus, which this Qt build "
                            "lacks.") from exc
-    bus = QDBusConnection.sessionBus()
+    bus = QDBusConnection.sessionBus() if bus is None else bus
     if not bus.isConnected():
         raise CaptureError("The session D-Bus is not running, so the desktop's portal cannot "
                            "be asked.")
@@ -59,12 +62,14 @@ def request_handle(bus, token: str) -> str:  # type: ignore[no-untyped-def]
 
 
 async def request(interface: str, method: str, args: list[Any], timeout: float,
-                  what: str) -> tuple[int, dict[str, Any]]:
-    """Call a portal method whose last argument is the options dict; await its Response."""
+                  what: str, bus: Any = None) -> tuple[int, dict[str, Any]]:
+    """Call a portal method whose last argument is the options dict; await its Response.
+
+    `bus`: a QDBusConnection to use instead of the session bus (tests: a private bus)."""
     from PySide6.QtCore import SLOT
     from PySide6.QtDBus import QDBusInterface, QDBusMessage
 
-    bus = session_bus()
+    bus = session_bus(bus)
     token = "stepdesk" + secrets.token_hex(6)
     handle = request_handle(bus, token)
     future: asyncio.Future[tuple[int, dict[str, Any]]] = asyncio.get_running_loop().create_future()
@@ -112,10 +117,10 @@ async def _finished(pending, timeout: float, what: str):  # type: ignore[no-unty
     return watcher.reply()
 
 
-async def screenshot(timeout: float = SCREENSHOT_TIMEOUT_S) -> bytes | None:
+async def screenshot(timeout: float = SCREENSHOT_TIMEOUT_S, bus: Any = None) -> bytes | None:
     """Screenshot(parent_window, {interactive}) → the file's bytes; None when cancelled."""
     code, results = await request("org.freedesktop.portal.Screenshot", "Screenshot",
-                                  ["", {"interactive": True}], timeout, "screenshot")
+                                  ["", {"interactive": True}], timeout, "screenshot", bus)
     if code == 1:
         return None
     if code != 0:

@@ -73,14 +73,19 @@ class CaptureSession:
         keep_visible: windows not to hide (none, normally).
         on_overlays: called with the overlays once shown (the benchmark and tests).
         portal_timeout: seconds to wait for the Screenshot portal (Wayland).
+        use_portal: capture through the portal (default: on Wayland only).
+        portal_bus: the QDBusConnection for the portal (default: the session bus).
     """
 
     def __init__(self, keep_visible: Sequence[QWidget] = (),
                  on_overlays: Callable[[list[CaptureOverlay]], None] | None = None,
-                 portal_timeout: float | None = None) -> None:
+                 portal_timeout: float | None = None, use_portal: bool | None = None,
+                 portal_bus: object = None) -> None:
         self._keep = list(keep_visible)
         self._on_overlays = on_overlays
         self._portal_timeout = portal_timeout
+        self._use_portal = use_portal
+        self._portal_bus = portal_bus
         self.active = False
         self.overlays: list[CaptureOverlay] = []
 
@@ -92,7 +97,7 @@ class CaptureSession:
         self.active = True
         hidden = HiddenWindows(self._keep)
         try:
-            if is_wayland():
+            if self._use_portal if self._use_portal is not None else is_wayland():
                 return await self._portal()
             await hidden.hide()
             windows = pickable_windows() if mode == "window" else []
@@ -146,7 +151,8 @@ class CaptureSession:
     async def _portal(self) -> Captured | None:
         from app.ui.capture import portal
 
-        data = await portal.screenshot(self._portal_timeout or portal.SCREENSHOT_TIMEOUT_S)
+        data = await portal.screenshot(self._portal_timeout or portal.SCREENSHOT_TIMEOUT_S,
+                                       self._portal_bus)
         if data is None:
             return None
         image = QImage.fromData(data)

@@ -1,0 +1,57 @@
+"""A fake xdg-desktop-portal on a private D-Bus bus: the Screenshot calls Step Desk makes.
+
+Run as `python -m tests.fake_portal ADDRESS MODE PNG`; prints "ready" once it owns
+org.freedesktop.portal.Desktop. Written with jeepney (pure Python, already installed with
+keyring on Linux), so the side under test stays Qt's own QtDBus. Modes:
+  ok       Response(0, {uri: file://PNG})      cancel   Response(1, {})
+  deny     Response(2, {}) (GNOME's answer when screenshots are not allowed)
+  error    the call fails with org.freedesktop.portal.Error.NotAllowed
+  silent   the call returns its Request handle and no Response ever comes
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from jeepney import DBusAddress, HeaderFields, MessageType, new_error, new_method_return, new_signal
+from jeepney.bus_messages import message_bus
+from jeepney.io.blocking import open_dbus_connection
+
+NAME = "org.freedesktop.portal.Desktop"
+
+
+def main() -> None:
+    address, mode, png = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    conn = open_dbus_connection(bus=address)
+    reply = conn.send_and_get_reply(message_bus.RequestName(NAME, 4))
+    assert reply.body[0] == 1, f"could not own {NAME}: {reply.body}"
+    print("ready", flush=True)
+    while True:
+        msg = conn.receive()
+        fields = msg.header.fields
+        if msg.header.message_type != MessageType.method_call:
+            continue
+        if fields.get(HeaderFields.member) != "Screenshot":
+            conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
+            continue
+        if mode == "error":
+            conn.send(new_error(msg, "org.freedesktop.portal.Error.NotAllowed", "s",
+                                ("Screenshots are not allowed",)))
+            continue
+        _parent, options = msg.body
+        sender = fields[HeaderFields.sender].lstrip(":").replace(".", "_")
+        handle = f"/org/freedesktop/portal/desktop/request/{sender}/{options['handle_token'][1]}"
+        conn.send(new_method_return(msg, "o", (handle,)))
+        if mode == "silent":
+            continue
+        code, results = {"ok": (0, {"uri": ("s", png.as_uri())}), "cancel": (1, {}),
+                         "deny": (2, {})}[mode]
+        signal = new_signal(DBusAddress(handle, interface="org.freedesktop.portal.Request"),
+                            "Response", "ua{sv}", (code, results))
+        signal.header.fields[HeaderFields.destination] = fields[HeaderFields.sender]
+        conn.send(signal)
+
+
+if __name__ == "__main__":
+    main()
