@@ -59,7 +59,7 @@ def session(bus_address: str, timeout: float = 5.0) -> Any:
 
     from app.ui.capture.session import CaptureSession
 
-    bus = QDBusConnection.connectToBus(bus_address, f"stepdesk-test-{id(bus_address)}")
+    bus = QDBusConnection.connectToBus(bus_address, bus_address)  # one name per daemon
     assert bus.isConnected()
     return CaptureSession(use_portal=True, portal_bus=bus, portal_timeout=timeout)
 
