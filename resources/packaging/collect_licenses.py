@@ -2,8 +2,9 @@
 
 Why generated at build time rather than committed: the texts must match the exact versions
 that were bundled, and the installed distributions carry them (`*.dist-info/licenses/`).
-Only the GNU texts the Qt and FFmpeg notices refer to are committed (resources/licenses/),
-because the PySide6 wheels do not ship them.
+Only the texts the notices refer to are committed (resources/licenses/): the GNU ones for Qt
+and FFmpeg, because the PySide6 wheels do not ship them, and the licences of the two fonts the
+math typesetter bundles (its wheels ship only their code's MIT licence).
 
 Used by build.spec (with the distributions the analysis actually collected) and runnable on
 its own to preview the result:
@@ -26,6 +27,7 @@ DEFAULT_DISTS = (
     "anyio", "idna", "certifi", "Pillow", "pi-heif", "av", "platformdirs", "keyring",
     "jaraco.classes", "jaraco.functools", "jaraco.context", "more-itertools", "SecretStorage",
     "jeepney", "cryptography", "cffi", "markdown-it-py", "mdurl", "Pygments", "truststore",
+    "mdit-py-plugins", "ziamath", "ziafont", "latex2mathml",
 )
 
 QT_NOTICE = """Qt {qt} and PySide6 / Shiboken6 {pyside} (The Qt Company) are used under the GNU
@@ -44,6 +46,11 @@ must offer the corresponding source of those libraries (https://github.com/PyAV-
 builds them; https://ffmpeg.org, https://code.videolan.org/videolan/x264,
 https://bitbucket.org/multicoreware/x265_git). Configuration of the bundled build:
 {configuration}
+"""
+
+FONTS_NOTICE = """Fonts inside the math typesetter: STIX Two Math (ziamath/fonts; The STIX Fonts
+project, SIL Open Font License 1.1, text: OFL-1.1.txt) and DejaVu Sans (ziafont/fonts; Bitstream
+Vera licence with public-domain DejaVu changes, text: Bitstream-Vera.txt).
 """
 
 PYTHON_NOTICE = """Python {version} (Python Software Foundation License; text: Python-LICENSE.txt).
@@ -119,6 +126,8 @@ def collect(out_dir: Path, dists: Iterable[str] = DEFAULT_DISTS,
     if python_licence.is_file():
         shutil.copyfile(python_licence, out_dir / "Python-LICENSE.txt")
     lines += [PYTHON_NOTICE.format(version=sys.version.split()[0])]
+    if "ziamath" in {name.lower() for name in dists}:
+        lines += [FONTS_NOTICE]
     for text in sorted(GNU_TEXTS.glob("*.txt")):
         shutil.copyfile(text, out_dir / text.name)
     lines += ["Python packages (name version — licence — files):", ""]

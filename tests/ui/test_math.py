@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import QToolTip
 
 from app.ui.render.markdown import MarkdownRenderer, RenderTheme
 from app.ui.render.markdown_view import MarkdownView, theme_from_palette
-from app.ui.render.math_images import MATH_SCHEME, FormulaImages
+from app.ui.render.math_images import FormulaImages
 from app.ui.render.math_typeset import FormulaError, FormulaStyle, typeset
 
 ROOT = Path(__file__).parents[2]
@@ -67,9 +69,17 @@ def main_thread_gc(qapp: Any) -> Iterator[None]:
     collector.stop()
 
 
+@pytest.fixture(scope="module")
+def layout() -> Iterator[ProcessPoolExecutor]:
+    """One child process lays out every formula of this module (as the app's one does)."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    yield pool
+    pool.shutdown(cancel_futures=True)
+
+
 @pytest.fixture
-def formulas(main_thread_gc: None) -> Iterator[FormulaImages]:
-    images = FormulaImages()
+def formulas(main_thread_gc: None, layout: ProcessPoolExecutor) -> Iterator[FormulaImages]:
+    images = FormulaImages(layout=layout)
     yield images
     images.close()
 
@@ -88,17 +98,7 @@ def make_view(qtbot: Any, formulas: FormulaImages, palette: QPalette | None = No
 
 def formula_names(view: MarkdownView) -> list[str]:
     """The math image names in the document, in order."""
-    names = []
-    block = view.document().begin()
-    while block.isValid():
-        iterator = block.begin()
-        while not iterator.atEnd():
-            fmt = iterator.fragment().charFormat()
-            if fmt.isImageFormat() and fmt.toImageFormat().name().startswith(MATH_SCHEME):
-                names.append(fmt.toImageFormat().name())
-            iterator += 1
-        block = block.next()
-    return names
+    return view.formula_urls()
 
 
 def wait_typeset(qtbot: Any, view: MarkdownView, formulas: FormulaImages) -> None:
@@ -225,8 +225,9 @@ def test_formula_colour_follows_the_dark_theme(qtbot: Any, formulas: FormulaImag
     assert formula_names(light) != [name]  # another colour, another image
 
 
-def test_images_are_drawn_at_the_device_pixel_ratio(qtbot: Any, main_thread_gc: None) -> None:
-    formulas = FormulaImages(ratio=lambda: 2.0)
+def test_images_are_drawn_at_the_device_pixel_ratio(qtbot: Any, main_thread_gc: None,
+                                                    layout: ProcessPoolExecutor) -> None:
+    formulas = FormulaImages(ratio=lambda: 2.0, layout=layout)
     try:
         view = make_view(qtbot, formulas)
         view.show_markdown("Sharp $\\frac{a}{b}$ at 2x.")
@@ -419,10 +420,14 @@ def test_the_math_stack_is_not_imported_before_the_first_formula() -> None:
         " 'app.ui.render.math_typeset', 'PySide6.QtSvg')\n"
         "print(*[n in sys.modules for n in names])\n"
         "v.show_markdown('Now $x$.')\n"
-        "print('mdit_py_plugins.dollarmath' in sys.modules); f.close()\n")
+        "import time; url = v.formula_urls()[0]; deadline = time.monotonic() + 60\n"
+        "while f.is_pending(url) and time.monotonic() < deadline:\n"
+        "    qt.processEvents(); time.sleep(0.01)\n"
+        "print('mdit_py_plugins.dollarmath' in sys.modules, f.image(url) is not None,"
+        " 'ziamath' in sys.modules); f.close()\n")
     env = {"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT, env=env, timeout=120)
     before, after = out.stdout.splitlines()
     assert before.split() == ["False"] * 8
-    assert after == "True"
+    assert after.split() == ["True", "True", "False"]  # typeset, by the child process

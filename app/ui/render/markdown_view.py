@@ -150,6 +150,23 @@ class SafeTextBrowser(QTextBrowser):
                     return image
         return None
 
+    def formula_urls(self) -> list[str]:
+        """The formula images in the document, in order (URLs; a formula shown as text
+        because it did not typeset is not among them)."""
+        urls: list[str] = []
+        block = self.document().begin()
+        while block.isValid():
+            iterator = block.begin()
+            while not iterator.atEnd():
+                char_format = iterator.fragment().charFormat()
+                if char_format.isImageFormat():
+                    name = char_format.toImageFormat().name()
+                    if name.startswith(f"{MATH_SCHEME}:"):
+                        urls.append(name)
+                iterator += 1
+            block = block.next()
+        return urls
+
     def formula_at(self, pos: QPoint) -> tuple[str, FormulaInfo | None] | None:
         """The formula image under viewport position `pos`: (URL, what it shows), or None."""
         point = QPointF(pos) + QPointF(self.horizontalScrollBar().value(),
@@ -276,24 +293,43 @@ class SafeTextBrowser(QTextBrowser):
         if formulas is None or not hits:
             return
         document = self.document()
-        swapped = False
+        swapped: set[str] = set()
         for url in hits:
             image = formulas.image(url)
             if image is not None:
                 document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
-                swapped = True
+                swapped.add(url)
             elif formulas.error(url) is not None:
                 self._failed.add(url)
             if not formulas.is_pending(url):
                 self._awaiting.discard(url)
         if not self._awaiting:
             formulas.ready.disconnect(self._on_formulas_ready)
-        if swapped:
-            document.markContentsDirty(0, document.characterCount())
+        for position, length, _url in self._images_named(swapped):
+            document.markContentsDirty(position, length)  # only those blocks are laid out
         if self._failed and self._positions_may_move():
             self._show_failed_as_text()
         self._fit_height()
         self.viewport().update()
+
+    def _images_named(self, urls: set[str]) -> list[tuple[int, int, str]]:
+        """(position, length, URL) of the image fragments showing one of `urls`."""
+        found: list[tuple[int, int, str]] = []
+        if not urls:
+            return found
+        block = self.document().begin()
+        while block.isValid():
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                char_format = fragment.charFormat()
+                if char_format.isImageFormat():
+                    name = char_format.toImageFormat().name()
+                    if name in urls:
+                        found.append((fragment.position(), fragment.length(), name))
+                iterator += 1
+            block = block.next()
+        return found
 
     def _positions_may_move(self) -> bool:
         """False while something keeps track of document positions (a stream)."""
@@ -306,18 +342,7 @@ class SafeTextBrowser(QTextBrowser):
         failed, self._failed = self._failed, set()
         if formulas is None:
             return
-        targets: list[tuple[int, int, str]] = []
-        block = self.document().begin()
-        while block.isValid():
-            iterator = block.begin()
-            while not iterator.atEnd():
-                fragment = iterator.fragment()
-                char_format = fragment.charFormat()
-                if char_format.isImageFormat() and char_format.toImageFormat().name() in failed:
-                    targets.append((fragment.position(), fragment.length(),
-                                    char_format.toImageFormat().name()))
-                iterator += 1
-            block = block.next()
+        targets = self._images_named(failed)
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).families()
         for position, length, url in reversed(targets):  # from the end: the rest stay put
             info = formulas.info(url)

@@ -1,27 +1,33 @@
-"""Typeset formulas for the conversation view: cached, drawn off the UI thread.
+"""Typeset formulas for the conversation view: cached, laid out off the UI thread.
 
-Typesetting one formula costs about 2-20 ms of pure Python (ziamath's layout; QtSvg's drawing
+Typesetting one formula costs about 2-25 ms of pure Python (ziamath's layout; QtSvg's drawing
 is well under 1 ms), so a 50-formula answer would stall the window for half a second if done
-inline. Instead `lookup()` answers at once with the formula's image URL and queues the work on
-one worker thread; until the image is ready the document shows the LaTeX source, drawn as code,
-in its place (`placeholder`), and `ready` tells the views to swap the real image in. The URL is
+inline — and even on a worker thread it would hold the GIL the window needs (measured: UI gaps
+of 60-170 ms). So `lookup()` answers at once with the formula's image URL and queues the work:
+one child process (spawned on the first formula) lays the LaTeX out and sends the SVG back;
+the GUI thread polls for finished ones and draws them into QImages (QtSvg: well under 1 ms
+each, a few milliseconds at most per poll). Until the image is ready the document
+shows the LaTeX source, drawn as code, in its place (`placeholder`), and `ready` tells the
+views to swap the real image in. The URL is
 a digest of everything the image depends on — source, display or inline, size, colour, x-height
 and device pixel ratio — so a theme switch or another screen asks for new images and the
 cache never hands out a stale one. Both the images (by count and bytes) and the failures are
 bounded least-recently-used caches.
 
 Nothing is imported for math until the first formula is looked up: `math_typeset` (and with it
-ziamath and QtSvg) loads on the worker thread.
+QtSvg) loads with the first finished formula, ziamath only in the child process.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import queue
+import multiprocessing
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 MATH_SCHEME = "stepdesk-math"
 """`stepdesk-math:<digest>` names a formula image in a document."""
 _POLL_MS = 20  # while formulas are being typeset, results are collected this often
+_DRAW_BUDGET_S = 0.008  # SVGs drawn into images per poll, at most (about 0.5 ms each)
 MATH_SCALE = 1.21
 """Formulas are set this much larger than the text around them, as KaTeX does: math fonts
 have small x-heights, and at the same size a formula looks a size smaller than its text."""
@@ -71,11 +78,12 @@ class _Request:
 
 
 class FormulaImages(QObject):
-    """Formula images by URL, typeset on a worker thread.
+    """Formula images by URL, laid out in a child process.
 
     Args:
         max_images / max_bytes: bounds of the image cache.
-        executor: where typesetting runs (default: one worker thread of its own).
+        layout: where LaTeX becomes SVG (default: one child process of its own, started on
+            the first formula; `math_svg.latex_to_svg` is submitted to it).
         ratio: the device pixel ratio to draw at (default: the highest of all screens).
 
     Signals:
@@ -85,21 +93,24 @@ class FormulaImages(QObject):
     ready = Signal(list)
 
     def __init__(self, parent: QObject | None = None, *, max_images: int = 400,
-                 max_bytes: int = 64 << 20, executor: Executor | None = None,
+                 max_bytes: int = 64 << 20, layout: Executor | None = None,
                  ratio: Callable[[], float] | None = None) -> None:
         super().__init__(parent)
         self._max_images = max_images
         self._max_bytes = max_bytes
-        self._worker = _Worker(executor)
+        self._layout = _Layout(layout)
+        self._finished: deque[tuple[str, _Request, str | None, str | None, float]] = deque()
         self._ratio = ratio or _highest_ratio
         self._images: OrderedDict[str, QImage] = OrderedDict()
         self._bytes = 0
         self._errors: OrderedDict[str, str] = OrderedDict()
         self._requests: OrderedDict[str, _Request] = OrderedDict()  # every URL handed out
+        self._styles: dict[tuple[RenderTheme, float], FormulaStyle] = {}
+        self._urls: dict[tuple[str, bool, FormulaStyle], str] = {}
         self._queued: set[str] = set()
         self._placeholders: OrderedDict[str, QImage] = OrderedDict()
         self.timings: list[float] = []  # seconds per formula typeset (for the benchmark)
-        self.destroyed.connect(self._worker.close)  # a plain object's method: no cycle
+        self.destroyed.connect(self._layout.close)  # a plain object's method: no cycle
         self._poll = QTimer(self)
         self._poll.setInterval(_POLL_MS)
         self._poll.timeout.connect(self._collect)
@@ -111,15 +122,29 @@ class FormulaImages(QObject):
 
     def lookup(self, source: str, display: bool, theme: RenderTheme) -> FormulaRef:
         """The image URL for `source`; queues typesetting when it is not drawn yet."""
-        from app.ui.render.math_typeset import FormulaStyle
+        ratio = float(self._ratio())
+        style = self._styles.get((theme, ratio))
+        if style is None:
+            from app.ui.render.math_typeset import FormulaStyle
 
-        style = FormulaStyle(theme.font_px * MATH_SCALE, theme.text, float(self._ratio()),
-                             theme.x_height)
-        url = f"{MATH_SCHEME}:" + hashlib.sha1(
-            repr((source, display, style)).encode("utf-8")).hexdigest()
-        request = _Request(FormulaInfo(source, display), style, theme.inline_code_bg,
-                           theme.font_px)
-        self._remember(url, request)
+            style = FormulaStyle(theme.font_px * MATH_SCALE, theme.text, ratio, theme.x_height)
+            self._styles[(theme, ratio)] = style
+        key = (source, display, style)
+        url = self._urls.get(key)
+        if url is None:
+            url = f"{MATH_SCHEME}:" + hashlib.sha1(
+                f"{display}|{style.px}|{style.color}|{ratio}|{style.x_height}|{source}"
+                .encode()).hexdigest()
+            self._urls[key] = url
+            while len(self._urls) > 8 * self._max_images:
+                self._urls.pop(next(iter(self._urls)))
+        request = self._requests.get(url)
+        if request is None:
+            request = _Request(FormulaInfo(source, display), style, theme.inline_code_bg,
+                               theme.font_px)
+            self._remember(url, request)
+        else:
+            self._requests.move_to_end(url)
         if url in self._errors:
             self._errors.move_to_end(url)
             return FormulaRef(url, error=self._errors[url])
@@ -173,7 +198,7 @@ class FormulaImages(QObject):
 
     def close(self) -> None:
         """Drop queued work and never deliver again (on quit, and when this object dies)."""
-        self._worker.close()
+        self._layout.close()
         self._poll.stop()
 
     # -- internals -----------------------------------------------------------------------
@@ -185,23 +210,40 @@ class FormulaImages(QObject):
             self._requests.popitem(last=False)
 
     def _queue(self, url: str, request: _Request) -> None:
-        if url in self._queued or self._worker.closed:
+        if url in self._queued or self._layout.closed:
             return
         self._queued.add(url)
-        self._worker.submit(url, request)
+        self._layout.submit(url, request)  # sent at the next poll, after this paint
         if not self._poll.isActive():
             self._poll.start()
 
     def _collect(self) -> None:
-        """Take the finished formulas from the worker and announce them in one batch."""
-        batch = [self._store(*result) for result in self._worker.take()]
-        if not self._queued:
+        """Send what was asked for, draw what came back (for at most `_DRAW_BUDGET_S`;
+        the rest next time) and announce it in one batch."""
+        from app.ui.render.math_svg import FormulaError
+        from app.ui.render.math_typeset import draw_svg
+
+        self._layout.send()
+        self._finished.extend(self._layout.take())
+        batch: list[str] = []
+        deadline = time.perf_counter() + _DRAW_BUDGET_S
+        while self._finished and time.perf_counter() < deadline:
+            url, request, svg, error, seconds = self._finished.popleft()
+            image: QImage | None = None
+            if svg is not None:
+                try:
+                    image = draw_svg(svg, request.info.display, request.style)
+                except FormulaError as failure:
+                    error = str(failure)
+            self._store(url, image, error, seconds)
+            batch.append(url)
+        if not self._layout.busy and not self._finished:
             self._poll.stop()
         if batch:
             self.ready.emit(batch)
 
     def _store(self, url: str, image: QImage | None, error: str | None,
-               seconds: float) -> str:
+               seconds: float) -> None:
         self._queued.discard(url)
         self.timings.append(seconds)
         if image is not None:
@@ -216,7 +258,6 @@ class FormulaImages(QObject):
             while len(self._errors) > self._max_images:
                 self._errors.popitem(last=False)
         self._placeholders.pop(url, None)
-        return url
 
 
 def _highest_ratio() -> float:
@@ -225,63 +266,103 @@ def _highest_ratio() -> float:
     return float(app.devicePixelRatio()) if isinstance(app, QGuiApplication) else 1.0
 
 
-class _Worker:
-    """The typesetting thread and its results, shared with nothing Qt.
+class _Layout:
+    """Sends LaTeX to the child process and hands back finished SVGs; shares nothing Qt.
 
-    The worker thread touches no QObject (a QObject whose last reference dropped on the
-    worker would be destroyed there, timers and all): it only fills a queue the GUI thread
-    polls while work is outstanding.
+    Requests wait for the next poll before they are sent, so the render that asked for them
+    finishes (and paints) first. A child that died (killed, out of memory) is replaced once;
+    when no child can be used at all, layout falls back to one thread of this process —
+    slower for the window (the GIL), but no formula is left undone.
     """
 
-    def __init__(self, executor: Executor | None) -> None:
-        self._executor = executor
-        self._results: queue.SimpleQueue[tuple[str, QImage | None, str | None, float]] = \
-            queue.SimpleQueue()
+    def __init__(self, layout: Executor | None) -> None:
+        self._executor = layout
+        self._owns = layout is None
+        self._waiting: list[tuple[str, _Request]] = []
+        self._jobs: dict[Future[str], tuple[str, _Request, float, int]] = {}
         self.closed = False
 
-    def submit(self, url: str, request: _Request) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="formulas")
-        self._executor.submit(_typeset_job, self._results, url, request)
+    @property
+    def busy(self) -> bool:
+        return bool(self._waiting or self._jobs)
 
-    def take(self) -> list[tuple[str, QImage | None, str | None, float]]:
-        taken = []
-        while True:
+    def submit(self, url: str, request: _Request) -> None:
+        self._waiting.append((url, request))
+
+    def send(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for url, request in waiting:
+            self._send(url, request, time.perf_counter(), 1)
+
+    def take(self) -> list[tuple[str, _Request, str | None, str | None, float]]:
+        """Finished jobs: (url, request, svg, error, seconds since sent)."""
+        from app.ui.render.math_svg import FormulaError
+
+        finished = []
+        for future in [f for f in self._jobs if f.done()]:
+            url, request, started, attempt = self._jobs.pop(future)
+            svg: str | None = None
+            error: str | None = None
             try:
-                taken.append(self._results.get_nowait())
-            except queue.Empty:
-                return taken
+                svg = future.result()
+            except FormulaError as failure:
+                error = str(failure)
+            except BrokenProcessPool:
+                self._replace_child(attempt)
+                self._send(url, request, started, attempt + 1)
+                continue
+            except Exception as failure:  # a bug in the layout costs one formula, no more
+                error = f"This formula could not be typeset ({type(failure).__name__})."
+            finished.append((url, request, svg, error, time.perf_counter() - started))
+        return finished
 
     def close(self) -> None:
-        """Drop queued work (the one formula being typeset finishes on its own)."""
+        """Drop queued work and stop the child."""
         self.closed = True
-        if self._executor is not None:
+        self._waiting = []
+        if self._owns and self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def _send(self, url: str, request: _Request, started: float, attempt: int) -> None:
+        from app.ui.render.math_svg import latex_to_svg, lower_priority
 
-def _typeset_job(results: queue.SimpleQueue[tuple[str, QImage | None, str | None, float]],
-                 url: str, request: _Request) -> None:
-    """Runs on the worker thread: typeset, then hand the QImage (or the reason) back."""
-    from app.ui.render.math_typeset import FormulaError, typeset
+        if self.closed:
+            return
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=lower_priority)
+        info, style = request.info, request.style
+        try:
+            future = self._executor.submit(latex_to_svg, info.source, info.display, style.px,
+                                           style.color)
+        except BrokenProcessPool:
+            self._replace_child(attempt)
+            self._send(url, request, started, attempt + 1)
+            return
+        self._jobs[future] = (url, request, started, attempt)
 
-    started = time.perf_counter()
-    image: QImage | None = None
-    error: str | None = None
-    try:
-        image = typeset(request.info.source, request.info.display, request.style)
-    except FormulaError as failure:
-        error = str(failure)
-    except Exception as failure:  # a bug in the layout must cost one formula, not the window
-        error = f"This formula could not be typeset ({type(failure).__name__})."
-    results.put((url, image, error, time.perf_counter() - started))
+    def _replace_child(self, attempt: int) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if attempt >= 2 or not self._owns:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="formulas")
+            self._owns = True
+        else:
+            self._executor = None
+
+
+@functools.cache
+def _code_font(px: int) -> tuple[QFont, QFontMetricsF]:
+    """The fixed-pitch font at `px` and its metrics (asking for them costs more than drawing)."""
+    font = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    font.setPixelSize(px)
+    return font, QFontMetricsF(font)
 
 
 def _code_image(text: str, style: FormulaStyle, background: str, px: float) -> QImage:
     """`text` in the fixed-pitch font on the inline-code background, padded like a typeset
     inline formula so it sits on the baseline the same way (see math_typeset)."""
-    font = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-    font.setPixelSize(max(1, round(px)))
-    metrics = QFontMetricsF(font)
+    font, metrics = _code_font(max(1, round(px)))
     shown = text if len(text) <= 200 else text[:199] + "…"
     width = metrics.horizontalAdvance(shown) + 2
     ascent, depth = metrics.ascent(), metrics.descent()

@@ -1,9 +1,4 @@
-"""LaTeX → a transparent QImage of the formula, safe to call on a worker thread.
-
-ziamath lays the formula out (LaTeX → MathML via latex2mathml, then its own OpenType-math
-layout with the STIX Two Math font it ships) and writes SVG paths; QtSvg draws them. ziamath's
-default SVG 2 output puts glyphs in `<symbol>`/`<use>`, which QtSvg does not draw (only the
-rules of fractions would show), hence `config.svg2 = False`.
+"""A formula's SVG (from `math_svg`) → a transparent QImage, safe on a worker thread.
 
 The image is drawn at `ratio` device pixels per logical pixel and says so
 (`setDevicePixelRatio`), so QTextDocument lays it out at its logical size and paints it sharp.
@@ -18,26 +13,15 @@ Nothing here touches QPixmap or a widget: only QImage, which worker threads may 
 from __future__ import annotations
 
 import math
-import re
-import threading
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import QByteArray, QRectF
 from PySide6.QtGui import QImage, QPainter
 
-MAX_SOURCE_CHARS = 4_000
-"""Longer LaTeX is not typeset (the layout is pure Python; a hostile formula must not hog it)."""
+from app.ui.render.math_svg import FormulaError, latex_to_svg
+
 MAX_SIDE_PX = 4_000
 """A formula image larger than this (logical pixels) is refused rather than drawn."""
-_UNKNOWN_COMMAND = re.compile(r"\\[A-Za-z]+")
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-_setup = threading.Lock()
-_ziamath: Any = None
-
-
-class FormulaError(Exception):
-    """The LaTeX could not be typeset; the message is one sentence for a tooltip."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +35,15 @@ class FormulaStyle:
 
 
 def typeset(source: str, display: bool, style: FormulaStyle) -> QImage:
-    """Draw `source` (LaTeX without delimiters); raises FormulaError when it does not parse.
+    """Lay out and draw `source` (LaTeX without delimiters) in this thread; raises
+    FormulaError when it does not parse. (The app lays out in a child process and calls
+    `draw_svg`; this is the same in one step, for tests and tools.)"""
+    return draw_svg(latex_to_svg(source, display, style.px, style.color), display, style)
 
-    `display`: display style (big operators, fractions at full size), drawn without the inline
-    baseline padding.
-    """
-    if len(source) > MAX_SOURCE_CHARS:
-        raise FormulaError(f"This formula is too long to typeset ({len(source):,} characters).")
-    svg = _svg(source, display, style)
+
+def draw_svg(svg: str, display: bool, style: FormulaStyle) -> QImage:
+    """Draw a formula's SVG. `display`: display math, drawn without the inline baseline
+    padding."""
     from PySide6.QtSvg import QSvgRenderer
 
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
@@ -87,43 +72,3 @@ def typeset(source: str, display: bool, style: FormulaStyle) -> QImage:
     renderer.render(painter, QRectF(0, top, width, height))
     painter.end()
     return image
-
-
-def _svg(source: str, display: bool, style: FormulaStyle) -> str:
-    zm = _library()
-    try:
-        formula = zm.Latex(source, size=style.px, color=style.color, inline=not display)
-    except Exception as error:  # ziamath/latex2mathml raise many kinds; each means "bad LaTeX"
-        raise FormulaError(_reason(error)) from None
-    for element in formula.mathml.iter():
-        text = element.text or ""
-        unknown = _UNKNOWN_COMMAND.match(text.strip())
-        if unknown:
-            raise FormulaError(f"Unknown LaTeX command {unknown.group()}.")
-    try:
-        return str(formula.svg())
-    except Exception as error:
-        raise FormulaError(_reason(error)) from None
-
-
-def _reason(error: Exception) -> str:
-    """latex2mathml names its errors (`MissingSuperScriptOrSubscriptError`): make that a
-    sentence; anything else (ziamath asserts) is a generic one."""
-    name = type(error).__name__
-    if name.endswith("Error") and name not in ("AssertionError", "Error") \
-            and type(error).__module__.startswith("latex2mathml"):
-        words = _CAMEL.sub(" ", name.removesuffix("Error")).lower()
-        return f"This LaTeX does not parse: {words}."
-    return "This LaTeX does not parse."
-
-
-def _library() -> Any:
-    """ziamath, configured once (its config is global; set before any thread renders)."""
-    global _ziamath
-    with _setup:
-        if _ziamath is None:
-            import ziamath
-
-            ziamath.config.svg2 = False
-            _ziamath = ziamath
-    return _ziamath

@@ -20,12 +20,15 @@ REQUIRED_MODULES = (
     "app.ui.widgets.composer", "app.ui.widgets.sidebar", "app.ui.dialogs.settings",
     "app.ui.platform.capture", "app.ui.controllers.library", "app.ui.controllers.conversations",
     "app.ui.platform.file_open", "app.ui.platform.single_instance", "app.chat", "app.cli.main",
+    "app.ui.render.math_syntax", "app.ui.render.math_images", "app.ui.render.math_typeset",
     "app.services",
     "app.api.client", "app.store", "app.media", "app.templates",
     # Third-party modules imported inside functions (easy for a freezer to miss).
     "qasync", "httpx", "markdown_it", "pygments.lexers.python",
     "pygments.formatters.html", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin",
     "PIL.WebPImagePlugin", "PIL.GifImagePlugin", "pi_heif", "av", "keyring", "truststore",
+    "mdit_py_plugins.dollarmath", "mdit_py_plugins.amsmath", "ziamath", "latex2mathml.converter",
+    "PySide6.QtSvg",
     "platformdirs", "sqlite3", "ssl",
 )
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "ico", "svg")

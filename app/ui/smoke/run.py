@@ -58,6 +58,8 @@ def smoke(value: int) -> int:
 ```
 
 Inline `code`, a [link](https://platform.stepfun.ai/) and **bold** text.
+
+Math: $\\frac{-b \\pm \\sqrt{b^2 - 4ac}}{2a}$ (typeset by ziamath, drawn by QtSvg).
 """
 
 
@@ -212,12 +214,31 @@ async def _check_conversation(window: Any, tmp: Path) -> str:
     if not re.search(r'color:#[0-9a-fA-F]{6}[^"]*">def<', answer.toHtml()):
         raise SmokeFailure("markdown: the Python code block was not syntax-highlighted "
                            "(Pygments lexers missing?)")
+    formula = await _check_formula(answer)
     question = view.message_widget(user.id)
     if question is None or not _has_thumbnail(question):
         raise SmokeFailure("conversation: the image attachment shows no thumbnail")
     if window.grab().isNull():
         raise SmokeFailure("window: painting it into a pixmap failed")
-    return "conversation: Markdown table, highlighted code and image thumbnail shown"
+    return f"conversation: Markdown table, highlighted code, {formula} and image thumbnail shown"
+
+
+async def _check_formula(answer: Any) -> str:
+    """The formula was typeset: ziamath, its fonts, latex2mathml's table and QtSvg are in."""
+    formulas = answer.formula_images()
+    urls = answer.formula_urls()
+    if formulas is None or len(urls) != 1:
+        raise SmokeFailure(f"math: the formula was not found in the answer ({len(urls)} found)")
+    (url,) = urls
+    await _until(lambda: not formulas.is_pending(url), "math: the formula was never typeset")
+    image = formulas.image(url)
+    if image is None:
+        raise SmokeFailure(f"math: the formula did not typeset: {formulas.error(url)}")
+    inked = sum(image.pixelColor(x, y).alpha() > 128 for x in range(image.width())
+                for y in range(image.height()))
+    if inked < 50:
+        raise SmokeFailure(f"math: the typeset formula is blank ({inked} pixels drawn)")
+    return f"a typeset formula ({image.width()}×{image.height()} px)"
 
 
 async def _check_file_open(window: Any, tmp: Path) -> str:

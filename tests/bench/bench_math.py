@@ -1,0 +1,236 @@
+"""Benchmark: formulas in the conversation view, against the same answer with code spans.
+
+Offscreen, real MarkdownView / ConversationView, ratios measured in one run:
+1. A 50-formula answer (inline, display, environments; all different) rendered, laid out and
+   painted, vs the same answer with every formula written as a code span (budget ≤ 1.5×);
+   then again with the formula images cached (budget ≤ 1.1×). Each repetition renders a text
+   never seen before (a numbered line at the end), so the renderer's own memo does not help.
+   Also: how long the worker thread takes per formula, until the last image is swapped in,
+   and the largest UI heartbeat gap while it does (typesetting is off the UI thread).
+2. The 20,000-delta flood of bench_ui_stream with formulas in every section (each one new,
+   so the worker typesets throughout), vs the same flood without formulas: the largest UI
+   heartbeat gap (budget ≤ 50 ms).
+Run: `python tests/bench/bench_math.py`.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["QT_API"] = "pyside6"
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.ui.app import MainThreadGC  # noqa: E402
+from app.ui.render.markdown import MarkdownRenderer  # noqa: E402
+from app.ui.render.markdown_view import MarkdownView, theme_from_palette  # noqa: E402
+from app.ui.render.math_images import FormulaImages  # noqa: E402
+from app.ui.render.math_svg import latex_to_svg, lower_priority  # noqa: E402
+from tests.bench.bench_ui_stream import (  # noqa: E402
+    GAP_BUDGET_MS,
+    Delta,
+    Heartbeat,
+    feed_sliced,
+    message,
+    new_view,
+    run_until,
+)
+
+REPEATS = 15
+FORMULAS = [
+    "x^{{2}} + y^{{2}} = r_{{{n}}}^{{2}}",
+    "\\frac{{-b \\pm \\sqrt{{b^2 - 4ac}}}}{{2a_{{{n}}}}}",
+    "\\sum_{{i=1}}^{{{n}}} i = \\frac{{n(n+1)}}{{2}}",
+    "\\int_0^{{{n}}} e^{{-x^2}}\\,dx",
+    "\\begin{{pmatrix}} 1 & {n} \\\\ 0 & 1 \\end{{pmatrix}}",
+    "\\alpha_{{{n}}} + \\beta",
+    "\\lim_{{x \\to {n}}} \\frac{{\\sin x}}{{x}}",
+    "\\begin{{aligned}} a &= b + {n} \\\\ c &= d \\end{{aligned}}",
+    "\\hat{{\\theta}}_{{{n}}} = \\arg\\max_\\theta L(\\theta)",
+    "E = m c^{{{n}}}",
+]
+
+
+def answer(formulas: int, as_code: bool, salt: int) -> str:
+    """Paragraphs of prose with inline formulas, every fifth one displayed on its own."""
+    parts = ["## Working\n"]
+    for n in range(formulas):
+        source = FORMULAS[n % len(FORMULAS)].format(n=n + 1)
+        if n % 5 == 4:
+            parts.append(f"\n`{source}`\n" if as_code else f"\n$$\n{source}\n$$\n")
+        else:
+            shown = f"`{source}`" if as_code else f"${source}$"
+            parts.append(f"Step {n}: we use {shown} and carry on with the argument here.")
+    parts.append(f"\nRun {salt}.\n")
+    return "\n".join(parts)
+
+
+def timed_render(app: QApplication, view: MarkdownView, text: str) -> float:
+    """Render, lay out and paint once (what a user waits for before seeing the answer)."""
+    start = time.perf_counter()
+    view.show_markdown(text)
+    view.document().size()  # the whole layout
+    view.grab()  # and one paint
+    return time.perf_counter() - start
+
+
+def idle_gap(app: QApplication, seconds: float) -> float:
+    """The largest heartbeat gap while the loop does nothing: this machine's own noise."""
+    beat = Heartbeat()
+    beat.start()
+    until = time.perf_counter() + seconds
+    run_until(app, lambda: time.perf_counter() > until)
+    return beat.stop()
+
+
+def bench_render(app: QApplication, layout: Executor) -> None:
+    theme = theme_from_palette(app.palette())
+    plain = MarkdownView(MarkdownRenderer(theme))
+    plain.resize(900, 600)
+    plain.show()
+    code_times, first_times, cached_times, ready_times, gaps = [], [], [], [], []
+    # The app's one child process, started and warmed (ziamath imported) before timing.
+    warm = FormulaImages(layout=layout)
+    warmup = MarkdownView(MarkdownRenderer(theme, formulas=warm))
+    warmup.show_markdown("$x$")
+    run_until(app, lambda: not warm.is_pending(warmup.formula_urls()[0]))
+    timed_render(app, plain, answer(50, True, -1))
+    beat = Heartbeat()
+    for salt in range(REPEATS):
+        code_times.append(timed_render(app, plain, answer(50, True, salt)))
+        formulas = FormulaImages(layout=layout)
+        view = MarkdownView(MarkdownRenderer(theme, formulas=formulas))
+        view.resize(900, 600)
+        view.show()
+        timed_render(app, view, answer(3, False, 1000 + salt))  # parser built, not timed
+        run_until(app, lambda v=view, f=formulas: not any(f.is_pending(u)
+                                                          for u in v.formula_urls()))
+        formulas.timings.clear()
+        beat.start()
+        start = time.perf_counter()
+        first_times.append(timed_render(app, view, answer(50, False, salt)))
+        run_until(app, lambda v=view, f=formulas: not v._awaiting and not any(
+            f.is_pending(u) for u in v.formula_urls()))
+        ready_times.append(time.perf_counter() - start)
+        gaps.append(beat.stop())
+        assert len(view.formula_urls()) == 50, len(view.formula_urls())
+        cached_times.append(timed_render(app, view, answer(50, False, 100 + salt)))
+        view.deleteLater()
+        formulas.close()
+    code, first, cached = (statistics.median(t) for t in (code_times, first_times,
+                                                           cached_times))
+    low = {name: min(t) * 1000 for name, t in (("code", code_times), ("first", first_times),
+                                                ("cached", cached_times))}
+    sources = [FORMULAS[n % len(FORMULAS)].format(n=n + 1) for n in range(50)]
+    start = time.perf_counter()
+    for n, source in enumerate(sources):
+        latex_to_svg(source, n % 5 == 4, 17.0, "#000000")
+    each = (time.perf_counter() - start) / len(sources)
+    print(f"render: a 50-formula answer (median of {REPEATS}; min in brackets) vs the same"
+          " with code spans")
+    print(f"  formulas as code spans                 {code * 1000:8.1f} ms  [{low['code']:.1f}]")
+    print(f"  formulas, first paint (source shown)   {first * 1000:8.1f} ms  [{low['first']:.1f}]"
+          f"   ratio {first / code:4.2f}x [{low['first'] / low['code']:.2f}]  (budget 1.5)")
+    print(f"  formulas, images cached                {cached * 1000:8.1f} ms  "
+          f"[{low['cached']:.1f}]   ratio {cached / code:4.2f}x "
+          f"[{low['cached'] / low['code']:.2f}]  (budget 1.1)")
+    ready = statistics.median(ready_times)
+    print(f"  until every image is in (child)        {ready * 1000:8.1f} ms")
+    print(f"  layout per formula, in-process         {each * 1000:8.1f} ms  (ziamath; the"
+          " child's work)")
+    print(f"  largest UI heartbeat gap meanwhile     {max(gaps):8.1f} ms  (budget {GAP_BUDGET_MS};"
+          f" idle loop on this machine: {idle_gap(app, ready):.1f} ms)")
+
+
+def flood_text(with_math: bool, chars: int) -> str:
+    section = ("## Section {n}\n\nSome *prose* with `inline code` and a [link](https://"
+               "example.com). The rate is {inline} per step, more words follow.\n\n"
+               "{display}"
+               "| name | value | note |\n|:--|--:|:-:|\n| alpha | 1 | a |\n| beta | 22 | b |\n\n"
+               "```python\ndef f{n}(x):\n    return x * {n}\n```\n\n- item one costs $5\n"
+               "- item two\n\n")
+    text, n = "", 0
+    while len(text) < chars:
+        inline = f"$\\frac{{{n}}}{{k+1}}$" if with_math else f"`{n}/(k+1)`"
+        display = (f"$$\n\\sum_{{i=1}}^{{{n}}} a_i^2\n$$\n\n" if with_math
+                   else f"`sum a_i^2 up to {n}`\n\n")
+        text += section.format(n=n, inline=inline, display=display)
+        n += 1
+    return text
+
+
+def flood(with_math: bool) -> list[Delta]:
+    text = flood_text(with_math, 15_000 * 4)
+    thoughts = "I should consider the question carefully. " * 700
+    out: list[Delta] = [(True, thoughts[i * 5:i * 5 + 5]) for i in range(5_000)]
+    out += [(False, text[i * 4:i * 4 + 4]) for i in range(15_000)]
+    return out
+
+
+def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, int]:
+    deltas = flood(with_math)
+    view = new_view(app)
+    view.show_conversation([message(1, "user", "hi"), message(2, "assistant", "hello")],
+                           None, lambda _sha: None)
+    run_until(app, view.is_idle)
+    view.begin_reply(message(3, "user", "flood"), message(4, "assistant", status="streaming"))
+
+    def consume(delta: Delta) -> None:
+        if delta[0]:
+            view.append_reasoning(4, delta[1])
+        else:
+            view.append_content(4, delta[1])
+
+    beat = Heartbeat()
+    beat.start()
+    start = time.perf_counter()
+    feed_sliced(app, deltas, consume, 200)
+    view.finish_reply(4, "complete", None)
+    run_until(app, view.is_idle)
+    widget = view.message_widget(4)
+    assert widget is not None
+    body = widget.body
+    formulas = body.formula_images()
+    def done() -> bool:
+        return formulas is None or not any(formulas.is_pending(u) for u in body.formula_urls())
+
+    run_until(app, done)
+    elapsed = time.perf_counter() - start
+    gap = beat.stop()
+    count = len(body.formula_urls())
+    view.deleteLater()
+    return elapsed, gap, count
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication(sys.argv)
+    collector = MainThreadGC()  # as in the app
+    layout = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=lower_priority)
+    bench_render(app, layout)
+    plain_s, plain_gap, _ = bench_flood(app, False)
+    math_s, math_gap, count = bench_flood(app, True)
+    print("flood: 20,000 deltas (5,000 reasoning, 15,000 content), with and without formulas")
+    print(f"  without formulas                       {plain_s * 1000:8.1f} ms, largest gap "
+          f"{plain_gap:5.1f} ms")
+    print(f"  with {count} formulas (all typeset)     {math_s * 1000:8.1f} ms, largest gap "
+          f"{math_gap:5.1f} ms  (budget {GAP_BUDGET_MS})")
+    print(f"  ratio                                  {math_s / plain_s:8.2f} x")
+    layout.shutdown()
+    collector.stop()
+    gc.collect()
+
+
+if __name__ == "__main__":
+    main()
