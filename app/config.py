@@ -105,7 +105,7 @@ class Settings:
     def resolve(cls, env: Mapping[str, str], stored: Mapping[str, str], paths: Paths) -> Settings:
         """Environment beats stored values beats defaults; bad values raise ConfigError."""
         base_url = (env.get("STEP_BASE_URL") or stored.get("base_url") or DEFAULT_BASE_URL).strip()
-        _check_base_url(base_url)
+        check_base_url(base_url)
         effort = stored.get("effort", "medium")
         detail = stored.get("detail", "high")
         api_style = stored.get("api_style", "chat")
@@ -153,7 +153,7 @@ class Settings:
         return self.proxy
 
 
-def _check_base_url(base_url: str) -> None:
+def check_base_url(base_url: str) -> None:
     """Refuse what is not an http(s) address, and credentials inside the URL: Step Desk sends
     the key itself, and a password in the URL would end up in logs, errors and the settings."""
     from app.redact import redact

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.config import ConfigError, account_id, store_api_key
+from app.config import ConfigError, account_id, check_base_url, store_api_key
 from app.services import make_client
 
 if TYPE_CHECKING:
@@ -266,6 +266,10 @@ class Library:
 
         store = self.services.store
         note = None
+        try:  # credentials in the URL or no http(s) address: refused with the reason
+            check_base_url(values.base_url)
+        except ConfigError as exc:
+            return str(exc)
         if values.api_key:
             paths = self.services.paths
             try:

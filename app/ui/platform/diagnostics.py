@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
 
+from app.redact import redact, url_secrets
+from app.safetext import visible
+
 if TYPE_CHECKING:
     from app.ui.controllers.library import Library
 
@@ -35,9 +38,15 @@ def diagnostics(library: Library | None, trace_id: str | None) -> str:
         lines += [
             f"Data dir {library.services.paths.data_dir}",
             f"Base URL {settings.base_url} · model {settings.model} · "
-            f"API style {settings.api_style}",
+            f"API style {settings.api_style} · proxy {settings.proxy or 'none'}",
             f"API key {'set' if key and key.key else 'missing'}"
             f"{f' (from the {key.source})' if key and key.key else ''}",
         ]
     lines.append(f"Last X-Trace-Id {trace or 'none'}")
-    return "\n".join(lines)
+    secrets: list[str] = []
+    if library is not None:
+        key = library.key
+        secrets = [key.key] if key and key.key else []
+        secrets += sorted(url_secrets(library.settings.proxy))
+    # The one redaction function (a proxy with user:password@, a key pasted in a path).
+    return visible(redact("\n".join(lines), secrets))
