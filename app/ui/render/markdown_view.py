@@ -383,6 +383,14 @@ class SafeTextBrowser(QTextBrowser):
         elif url.scheme().lower() in _EXTERNAL_SCHEMES:
             QDesktopServices.openUrl(url)
 
+    def set_fold_height(self, height: int | None) -> None:
+        """Show at most `height` pixels, clipped without a scroll bar (a folded message), or
+        everything (None)."""
+        self._max_height = height
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalScrollBar().setValue(0)
+        self._fit_height()
+
     def _fit_height(self, *_: object) -> None:
         height = math.ceil(self.document().size().height()) + 2 * self.frameWidth()
         if self.horizontalScrollBar().isVisible():

@@ -1,4 +1,10 @@
-"""One message of a conversation: header, attachments, thinking, answer, status and actions.
+"""One message of a conversation: attachments, thinking, answer, status and actions.
+
+Laid out the way people read chats: every message sits in a centred column about 75
+characters wide (it grows with the window only to that width); the user's turns are bubbles
+on the right with their attachments as thumbnails, folded after about 12 lines with "Show
+more"; the row of icon actions (copy, edit, regenerate, versions) appears under a message on
+hover and when one of them has keyboard focus, so the conversation itself stays quiet.
 
 A widget never talks to the store or the engine. It shows a `Message` (app.store's record,
 duck-typed here) and reports what the user clicked; the conversation view forwards that as
@@ -12,10 +18,23 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QEnterEvent,
+    QFont,
+    QFontDatabase,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QFrame,
+    QGraphicsOpacityEffect,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -28,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.render.markdown import MarkdownRenderer
 from app.ui.render.markdown_view import MarkdownView, SafeTextBrowser
+from app.ui.style.icons import icon
 from app.ui.widgets.message_thumbnails import THUMB_SIDE
 from app.ui.widgets.thinking_section import ThinkingSection
 
@@ -50,6 +70,24 @@ STATUS_ACTIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 }
 _PROGRESSIVE_CHARS = 4_000  # longer answers are rendered in steps, not in one go
 _GRID_COLUMNS = 6
+READABLE_CHARS = 75  # the column's width in average characters of prose…
+CODE_COLUMNS = 80  # …or at least this many columns of code, so code blocks do not scroll
+FOLD_LINES = 12  # a longer user turn folds, with "Show more"
+BUBBLE_SHARE = 0.85  # a user bubble is at most this share of the column
+_ICON_ACTIONS = {"regenerate": ("refresh-cw", "Regenerate the answer")}
+"""Status actions shown as hover icons rather than buttons (the calm, finished states)."""
+
+
+def readable_width(widget: QWidget) -> int:
+    """About `READABLE_CHARS` characters of the widget's font in pixels, widened to fit
+    `CODE_COLUMNS` of the fixed-pitch font (plus a code block's padding)."""
+    metrics = widget.fontMetrics()
+    sample = "the quick brown fox jumps over a lazy dog "
+    prose = round(metrics.horizontalAdvance(sample) / len(sample) * READABLE_CHARS)
+    code_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    code_font.setPointSizeF(widget.font().pointSizeF() or code_font.pointSizeF())
+    code = QFontMetrics(code_font).horizontalAdvance("m" * CODE_COLUMNS) + 32
+    return max(prose, code)
 
 
 def _duration_text(seconds: float) -> str:
@@ -152,22 +190,44 @@ class MessageWidget(QFrame):
         self.version_info: QLabel | None = None
         self.version_previous: QToolButton | None = None
         self.version_next: QToolButton | None = None
-        self.setBackgroundRole(QPalette.ColorRole.AlternateBase if self._is_user
-                               else QPalette.ColorRole.Base)
-        self.setAutoFillBackground(True)
+        self.fold_button: QToolButton | None = None
+        self._folded = False
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(12, 8, 12, 8)
+        self.setAccessibleName("Your message" if self._is_user else "Answer from Step")
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(12, 6, 12, 6)
+        self.column = QWidget(self)
+        outer.addStretch(1)
+        outer.addWidget(self.column, 100)
+        outer.addStretch(1)
+        self._layout = QVBoxLayout(self.column)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
-        self._layout.addLayout(self._build_header())
+        self.bubble: QFrame | None = None
+        content_layout = self._layout
+        if self._is_user:
+            self.bubble = QFrame(self.column)
+            self.bubble.setProperty("role", "bubble")
+            self.bubble.setObjectName("user-bubble")
+            bubble_row = QHBoxLayout()
+            bubble_row.setContentsMargins(0, 0, 0, 0)
+            bubble_row.addStretch(1)
+            bubble_row.addWidget(self.bubble)
+            self._layout.addLayout(bubble_row)
+            content_layout = QVBoxLayout(self.bubble)
+            content_layout.setContentsMargins(12, 8, 12, 8)
+            content_layout.setSpacing(6)
         if message.attachments:
-            self._layout.addLayout(self._build_attachments(message.attachments, thumbnails))
+            grid = self._build_attachments(message.attachments, thumbnails)
+            if self._is_user:
+                grid.setAlignment(Qt.AlignmentFlag.AlignRight)
+            content_layout.addLayout(grid)
         if not self._is_user and (message.reasoning or message.status == "streaming"):
             self._ensure_thinking()
         self._body: SafeTextBrowser
         if self._is_user:
-            self._body = SafeTextBrowser(self)
+            self._body = SafeTextBrowser(self.bubble)
             self._body.setPlainText(message.content)
         else:
             self._body = MarkdownView(renderer, self, timestamps=timestamps)
@@ -183,8 +243,20 @@ class MessageWidget(QFrame):
         self._body.table_copy_requested.connect(self.copy_requested)
         self._body.table_save_requested.connect(self.table_save_requested)
         self._body.seek_requested.connect(self.seek_requested)
-        self._layout.addWidget(self._body)
-        self._action_buttons: list[QPushButton] = []
+        content_layout.addWidget(self._body)
+        if self._is_user:
+            self._fold_if_long(content_layout)
+        self._action_buttons: list[QAbstractButton] = []
+        self._hover_row = QWidget(self.column)
+        self._hover_row.setObjectName("message-actions")
+        self._hover_layout = QHBoxLayout(self._hover_row)
+        self._hover_layout.setContentsMargins(0, 0, 0, 0)
+        self._hover_layout.setSpacing(2)
+        self._build_actions(self._hover_layout)
+        self._hover_effect = QGraphicsOpacityEffect(self._hover_row)
+        self._hover_effect.setOpacity(0.0)
+        self._hover_row.setGraphicsEffect(self._hover_effect)
+        self._layout.addWidget(self._hover_row)
         self._footer = QHBoxLayout()
         self._status_label: QLabel | None = None
         self._usage_label: QLabel | None = None
@@ -216,7 +288,7 @@ class MessageWidget(QFrame):
         return self._body
 
     @property
-    def action_buttons(self) -> dict[str, QPushButton]:
+    def action_buttons(self) -> dict[str, QAbstractButton]:
         """The status line's buttons by action name (for tests and focus handling)."""
         return {str(b.property("action")): b for b in self._action_buttons}
 
@@ -283,38 +355,123 @@ class MessageWidget(QFrame):
 
     # -- building --------------------------------------------------------------------------
 
-    def _build_header(self) -> QHBoxLayout:
-        header = QHBoxLayout()
-        who = QLabel("You" if self._is_user else "Step", self)
-        font = QFont(who.font())
-        font.setBold(True)
-        who.setFont(font)
-        header.addWidget(who)
-        header.addStretch(1)
-        if len(self._versions) > 1:
-            self._add_version_switcher(header)
+    def _build_actions(self, row: QHBoxLayout) -> None:
+        """Copy, edit (your turns), then the versions switcher; Regenerate joins when due."""
         if self._is_user:
-            edit = self._tool_button("Edit", "Edit and resend this message")
-            edit.clicked.connect(lambda: self.action_requested.emit("edit", self.message_id))
-            header.addWidget(edit)
+            row.addStretch(1)
+        copy = self._icon_button("copy", "Copy message")
+        copy.clicked.connect(self._copy)
+        row.addWidget(copy)
+        self.header_buttons["copy"] = copy
+        if self._is_user:
+            edit = self._icon_button("pencil", "Edit and resend this message")
+            edit.clicked.connect(partial(self.action_requested.emit, "edit", self.message_id))
+            row.addWidget(edit)
             self.header_buttons["edit"] = edit
-            compare = self._tool_button("Compare", "Answer this again at low, medium and high "
-                                                   "effort, side by side")
+            compare = self._icon_button("columns-3", "Compare: answer this again at low, "
+                                                     "medium and high effort, side by side")
+            compare.setAccessibleName("Compare efforts")
             compare.clicked.connect(partial(self.action_requested.emit, "compare",
                                             self.message_id))
-            header.addWidget(compare)
+            row.addWidget(compare)
             self.header_buttons["compare"] = compare
-        copy = self._tool_button("Copy", "Copy message")
-        copy.clicked.connect(lambda: self.copy_requested.emit(self.message.content))
-        header.addWidget(copy)
-        self.header_buttons["copy"] = copy
-        return header
+        if len(self._versions) > 1:
+            self._add_version_switcher(row)
+        if not self._is_user:
+            row.addStretch(1)
+
+    def _copy(self) -> None:
+        self.copy_requested.emit(self.message.content)
+
+    def _icon_button(self, name: str, tip: str) -> QToolButton:
+        button = self._tool_button("", tip)
+        button.setIcon(icon(name))
+        button.setProperty("role", "icon")
+        button.installEventFilter(self)  # keyboard focus shows the row (see eventFilter)
+        return button
+
+    # -- the hover row ---------------------------------------------------------------------
+    def actions_shown(self) -> bool:
+        return self._hover_effect.opacity() > 0
+
+    def _set_actions_shown(self, shown: bool) -> None:
+        self._hover_effect.setOpacity(1.0 if shown else 0.0)
+
+    def _focus_within_actions(self) -> bool:
+        focus = self.focusWidget()
+        return focus is not None and self._hover_row.isAncestorOf(focus)
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        self._set_actions_shown(True)
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._set_actions_shown(self._focus_within_actions())
+        super().leaveEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusIn:
+            self._set_actions_shown(True)
+        elif event.type() == QEvent.Type.FocusOut:
+            self._set_actions_shown(self.underMouse())
+        return super().eventFilter(watched, event)
+
+    # -- the column and the bubble ---------------------------------------------------------
+    def _fold_if_long(self, layout: QVBoxLayout) -> None:
+        lines = self.message.content.count("\n") + 1
+        if lines <= FOLD_LINES and len(self.message.content) <= FOLD_LINES * READABLE_CHARS:
+            return
+        self.fold_button = QToolButton(self.bubble)
+        self.fold_button.setAutoRaise(True)
+        self.fold_button.clicked.connect(self.toggle_fold)
+        layout.addWidget(self.fold_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.set_folded(True)
+
+    @property
+    def folded(self) -> bool:
+        return self._folded
+
+    def set_folded(self, folded: bool) -> None:
+        if self.fold_button is None:
+            return
+        self._folded = folded
+        line = self._body.fontMetrics().lineSpacing()
+        self._body.set_fold_height(FOLD_LINES * line + 8 if folded else None)
+        text = "Show more" if folded else "Show less"
+        self.fold_button.setText(text)
+        self.fold_button.setAccessibleName(text)
+        self.fold_button.setToolTip("Show the whole message" if folded else
+                                    "Fold the message to its first lines")
+
+    def toggle_fold(self) -> None:
+        self.set_folded(not self._folded)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_column()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_column()
+
+    def _fit_column(self) -> None:
+        width = readable_width(self)
+        if self.column.maximumWidth() != width:
+            self.column.setMaximumWidth(width)
+        if self.bubble is not None:
+            available = min(width, self.width() - 24)
+            text = self.message.content[:4000]
+            longest = max((self._body.fontMetrics().horizontalAdvance(line)
+                           for line in text.splitlines() or [""]), default=0)
+            self.bubble.setMaximumWidth(max(80, min(int(available * BUBBLE_SHARE),
+                                                    longest + 40)))
 
     def _add_version_switcher(self, header: QHBoxLayout) -> None:
         index = self._versions.index(self.message_id) if self.message_id in self._versions \
             else len(self._versions) - 1
         total = len(self._versions)
-        previous = self._tool_button("‹", "Previous version")
+        previous = self._icon_button("chevron-left", "Previous version")
         about = version_about(self.message)
         label = QLabel(f"{index + 1} / {total}", self)
         label.setAccessibleName(f"Version {index + 1} of {total}"
@@ -323,11 +480,15 @@ class MessageWidget(QFrame):
         self.version_info.setProperty("role", "muted")
         self.version_info.setVisible(bool(about))
         header.addWidget(self.version_info)
-        following = self._tool_button("›", "Next version")
+        following = self._icon_button("chevron-right", "Next version")
         previous.setEnabled(index > 0)
         following.setEnabled(index < total - 1)
-        previous.clicked.connect(lambda: self.version_selected.emit(self._versions[index - 1]))
-        following.clicked.connect(lambda: self.version_selected.emit(self._versions[index + 1]))
+        if index > 0:
+            previous.clicked.connect(partial(self.version_selected.emit,
+                                             self._versions[index - 1]))
+        if index < total - 1:
+            following.clicked.connect(partial(self.version_selected.emit,
+                                              self._versions[index + 1]))
         self.version_previous, self.version_next = previous, following
         self.version_label = label
         for widget in (previous, label, following):
@@ -388,19 +549,27 @@ class MessageWidget(QFrame):
                 else self.message.error
         self._status_label.setText(text)
         self._status_label.setAccessibleName(f"Status: {text or status}")
-        for button in self._action_buttons:
-            self._footer.removeWidget(button)
-            button.deleteLater()
+        for old in self._action_buttons:
+            old.hide()
+            old.deleteLater()
         self._action_buttons = []
+        calm = len(actions) == 1 and actions[0][1] in _ICON_ACTIONS
         for n, (label, action) in enumerate(actions):
-            button = QPushButton(label, self)
+            button: QAbstractButton
+            if calm:  # a finished answer: Regenerate is a quiet icon among the others
+                name, tip = _ICON_ACTIONS[action]
+                button = self._icon_button(name, tip)
+                self._hover_layout.insertWidget(self._hover_layout.count() - 1, button)
+            else:  # something went wrong or was cut off: the way on is a visible button
+                push = QPushButton(label, self)
+                push.setAutoDefault(False)
+                button = push
+                self._footer.insertWidget(1 + n, button)
             button.setProperty("action", action)
             button.setAccessibleName(label.replace("&&", "&"))
-            button.setAutoDefault(False)
-            button.clicked.connect(lambda _=False, a=action: self._on_action(a))
+            button.clicked.connect(partial(self._on_action, action))
             if action == "edit" and self.message.reply_to is None:
                 button.setEnabled(False)
-            self._footer.insertWidget(1 + n, button)
             self._action_buttons.append(button)
 
     def _on_action(self, action: str) -> None:
