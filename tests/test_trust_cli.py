@@ -1,7 +1,7 @@
 """Hostile input per command-line entry point: one line on stderr and the right exit code,
 never a traceback, a hang or lost data; model and server text shown, never obeyed.
 
-Each table row is one hostile input; `test_hostile_counts` reports how many per entry point.
+Each table row (each parametrized case) is one hostile input.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from app.safetext import has_controls, visible
 from tests.clihelp import ask, rows, stepdesk
 from tests.hostile import one_line, run_limited, run_unprivileged
 
@@ -432,19 +431,19 @@ def test_templates_export_to_a_full_disk(standin, data_dir: Path) -> None:
 
 def test_templates_show_hostile_names_inert(standin, data_dir: Path, tmp_path: Path) -> None:
     doc = {"format": "stepdesk-templates", "schema_version": 1, "templates": [{
-        "slug": "evil", "name": f"Evil {HOSTILE}", "icon": "\x1b]0;x\x07",
+        "slug": "evil", "name": "Evil \x1b]0;pwned\x07 \x9b31m\u202eeman", "icon": "🧾",
         "prompt": f"Do {HOSTILE}", "effort": "low", "media": "image",
         "output": {"kind": "text"}}]}
     source = tmp_path / "evil.json"
     source.write_text(json.dumps(doc))
     imported = stepdesk(standin.base_url, data_dir, "templates", "import", str(source))
-    if imported.code != 0:  # refusing control characters in names is as good
-        one_line(imported)
-        return
+    assert imported.code == 0, imported.err
     for argv in (["list"], ["show", "evil"], ["export"]):
         result = stepdesk(standin.base_url, data_dir, "templates", *argv)
         assert result.code == 0, (argv, result.err)
         _inert(result.out)
+    exported = stepdesk(standin.base_url, data_dir, "templates", "export", "evil")
+    assert json.loads(exported.out)["templates"][0]["name"] == doc["templates"][0]["name"]
 
 
 # -- media intake (the window's drop/paste/open share it) ------------------------------------
@@ -462,18 +461,3 @@ def test_media_intake_hostile_paths(tmp_path: Path, label: str) -> None:
     message = str(caught.value)
     assert "\n" not in message and message.endswith((".", "”"))
     assert list(work.iterdir()) == []  # nothing left behind
-
-
-def test_hostile_counts(capsys: pytest.CaptureFixture[str]) -> None:
-    """Not a check but the figures for the report: hostile inputs tried per entry point."""
-    counts = {
-        "ask": len(ASK_BAD_INPUT) + 1 + 3 + 2 + 3 + 9 + 3 + 3,  # + secrets table
-        "history": len(HISTORY_BAD_INPUT) + 8 + 1 + 4 + 1 + 3 + 7,
-        "files": len(FILES_BAD_INPUT) + 1 + 3,
-        "templates": len(TEMPLATE_IMPORTS) + len(TEMPLATES_BAD_INPUT) + 2,
-        "media intake": len(PATHS) + 2 + 4 + 5,
-    }
-    with capsys.disabled():
-        print("\nhostile inputs per entry point:", counts)
-    assert all(count >= 5 for count in counts.values())
-    assert visible(HOSTILE) != HOSTILE and not has_controls(visible(HOSTILE))

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.safetext import json_dumps
 from app.templates.model import Template, TemplateError, template_from_dict, unique_slug
 
 FORMAT = "stepdesk-templates"
@@ -40,7 +41,7 @@ def export_text(templates: Iterable[Template]) -> str:
             item["prompt"] = template.prompt.split("\n")
         items.append(item)
     doc = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "templates": items}
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    return json_dumps(doc) + "\n"  # exact text; C1 and bidi controls \u-escaped
 
 
 def nesting_depth(text: str) -> int:
