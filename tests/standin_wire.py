@@ -43,7 +43,7 @@ STATUS_MESSAGES = {
 # Stream faults apply to the streaming endpoints only; `status_NNN` applies anywhere.
 STREAM_FAULTS = frozenset({"drop", "stall", "malformed", "truncate", "finish_length",
                            "finish_content_filter", "flood", "paced", "file_not_found",
-                           "keepalive", "trickle", "rendezvous"})
+                           "keepalive", "trickle", "rendezvous", "deep_json"})
 # Faults for every endpoint besides `status_NNN`: `echo_auth [status]` answers with an error
 # whose message quotes the request's Authorization header, as careless servers and proxies do.
 # `slow_headers [seconds]` waits before answering at all (a read timeout before the first byte).
@@ -522,6 +522,9 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
             h.drop()  # the other streams never got this far: they were not concurrent
             return
         events = events[after:]
+    if name == "deep_json":  # a chunk nested deeper than any parser's recursion limit
+        events = [*events[:after], b"data: " + b"[" * 200_000 + b"]" * 200_000 + b"\n\n",
+                  *events[after:]]
     if name == "malformed":
         events = [*events[:after], b'data: {"id": "broken", "choices": [{"delta": \n\n',
                   *events[after:]]

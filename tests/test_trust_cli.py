@@ -153,6 +153,23 @@ def test_ask_server_error_text_is_shown_not_obeyed(standin, data_dir: Path,
     _inert(one_line(result))
 
 
+@pytest.mark.parametrize("style", ["chat", "messages"])
+def test_ask_deeply_nested_chunk_from_the_server(standin, data_dir: Path, style: str) -> None:
+    from tests.clihelp import rows as _rows
+
+    assert stepdesk(standin.base_url, data_dir, "history", "list").code == 0
+    con = sqlite3.connect(data_dir / "stepdesk.db")
+    con.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('api_style', ?)", (style,))
+    con.commit()
+    con.close()
+    standin.fault("deep_json", endpoint="messages" if style == "messages" else "chat", after=2)
+    result = ask(standin.base_url, data_dir, "hi")
+    assert result.code == 3, result.err
+    assert "malformed" in one_line(result)
+    assert _rows(data_dir, "SELECT status FROM messages WHERE role='assistant'") == [
+        ("interrupted",)]
+
+
 @pytest.mark.parametrize("fault", ["keepalive", "trickle"])
 def test_ask_connection_alive_but_silent_times_out(standin, data_dir: Path,
                                                    fault: str) -> None:

@@ -221,7 +221,7 @@ class StepClient:
         trace_id = response.headers.get("x-trace-id")
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting a server controls
             body = None
         if not isinstance(body, dict):
             raise ApiError("The server sent a reply that is not valid JSON.",

@@ -113,7 +113,7 @@ def error_body(body: bytes) -> tuple[str, str]:
     """(message, type) from `{"error": {"message", "type"}}`, tolerating any other shape."""
     try:
         data: Any = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting a server controls
         text = body.decode("utf-8", "replace").strip()
         return (text[:200] if text and "<" not in text[:1] else ""), ""
     err = data.get("error") if isinstance(data, dict) else None

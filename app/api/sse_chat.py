@@ -63,7 +63,7 @@ async def chat_events(batches: AsyncIterator[list[str]], trace_id: str | None
             try:
                 chunk = loads(data)
                 choices = chunk.get("choices")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):  # a server controls nesting
                 raise StreamInterrupted(MALFORMED, trace_id=trace_id) from None
             if choices:
                 choice = choices[0]

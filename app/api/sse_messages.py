@@ -41,7 +41,7 @@ async def messages_events(batches: AsyncIterator[list[str]], trace_id: str | Non
         try:
             event = loads(data)
             kind = event.get("type")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # a server controls nesting
             raise StreamInterrupted(MALFORMED, trace_id=trace_id) from None
         if kind == "content_block_delta":
             delta = event.get("delta") or {}
