@@ -45,6 +45,10 @@ class CompareWiring(QObject):
         c.finished.connect(self._finished)
         c.kept.connect(self._kept)
         c.failed.connect(controllers.conversations.error)
+        # The composer's media leave the tray once the comparison's turn is stored.
+        c.upload_progress.connect(controllers.attachments.upload_progress)
+        c.started.connect(controllers.attachments.sent)
+        c.finished.connect(controllers.attachments.sent)
         connect_view(c, self._ensure_view(), panel)
 
     # -- commands ----------------------------------------------------------------------------

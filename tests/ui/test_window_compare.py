@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -11,10 +13,14 @@ from tests.ui.conftest import close_window, next_signal, open_window, run, until
 
 
 def test_shortcut_compares_keep_medium_and_the_conversation_continues_from_it(
-        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    picture = tmp_path / "receipt.png"
+    Image.new("RGB", (60, 40), (200, 180, 20)).save(picture)
+
     async def scenario() -> None:
-        window = await open_window(gui_env)
+        window = await open_window(gui_env, [picture])
         await until(lambda: window.compare is not None, what="compare wired")
+        await until(lambda: window.attachments.ready(), what="the picture prepared")
         compare = window.controllers.compare
         window.composer.set_text("Which effort wins?")
         window.composer.edit.setFocus()
@@ -25,6 +31,8 @@ def test_shortcut_compares_keep_medium_and_the_conversation_continues_from_it(
         view = window.compare.view
         assert window.center.currentWidget() is view
         assert window.composer.text() == ""  # taken by the comparison, like a send
+        await until(lambda: window.composer.tray.items() == [], what="the tray emptied")
+        assert len(standin.upload_requests()) == 1  # one upload for three answers
         assert sorted(r.json["reasoning_effort"] for r in standin.chat_requests()) == [
             "high", "low", "medium"]
         await until(lambda: all(not c.has_pending for c in view.columns.values()),

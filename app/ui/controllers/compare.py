@@ -12,6 +12,8 @@ Signals:
     deltas(str, str, str): effort, reasoning, answer text (a coalesced batch).
     figures_changed(str, dict): effort and its figures so far (`app.compare.Figures` as dict).
     column_status(str, str, str): effort, status, error text ("" unless failed).
+    upload_progress(str, str, int, int): sha256, name, bytes sent, total (the one upload of
+        each medium, before the columns fan out).
     note(str): a line about the whole run (media left out, uploads, a failure before streaming).
     finished(int): conversation id: every column has ended.
     kept(int, int, str, str): conversation id, kept answer id, its effort, and the template
@@ -76,6 +78,7 @@ class CompareController(QObject):
     deltas = Signal(str, str, str)
     figures_changed = Signal(str, dict)
     column_status = Signal(str, str, str)
+    upload_progress = Signal(str, str, int, int)
     note = Signal(str)
     finished = Signal(int)
     kept = Signal(int, int, str, str)
@@ -229,6 +232,7 @@ class CompareController(QObject):
         elif isinstance(item, MediaOmitted):
             self.note.emit(f"Left out {', '.join(item.names)}: {item.reason}")
         elif isinstance(item, UploadProgress) and item.total:
+            self.upload_progress.emit(item.sha256, item.name, item.sent, item.total)
             done = item.sent >= item.total
             self.note.emit("" if done else f"Uploading {item.name}… "
                                            f"{100 * item.sent // item.total} %")
