@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.api.client import StepClient
@@ -144,8 +144,8 @@ class ChatEngine:
         model = model or self._settings.model
         user, prepared = await self.add_turn(conversation_id, text, media, effort=effort,
                                              model=model, title=title)
-        for event in prepared:
-            yield event
+        for done in prepared:
+            yield done
         async for event in self._reply(user, model=model, effort=effort, version_of=None):
             yield event
 
@@ -173,7 +173,7 @@ class ChatEngine:
         return user, prepared
 
     async def answer(self, user_message_id: int, *, effort: str, model: str | None = None,
-                     version_of: int | None = None) -> AsyncIterator[TurnEvent]:
+                     version_of: int | None = None) -> AsyncGenerator[TurnEvent, None]:
         """One more answer to a stored user turn (a comparison's column), as a version of
         `version_of` when given."""
         user = await self._require(user_message_id, "user")
@@ -181,7 +181,7 @@ class ChatEngine:
                                        effort=effort, version_of=version_of):
             yield event
 
-    async def upload_media(self, user_message_id: int) -> AsyncIterator[TurnEvent]:
+    async def upload_media(self, user_message_id: int) -> AsyncGenerator[TurnEvent, None]:
         """Upload whatever the turn's request needs and is not on the server yet.
 
         Done once before answering the same turn several times at once, so each medium is

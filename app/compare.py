@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -233,7 +233,7 @@ class Comparison:
             if task is not None:
                 task.cancel()
 
-    async def events(self) -> AsyncIterator[CompareEvent]:
+    async def events(self) -> AsyncGenerator[CompareEvent, None]:
         if self._used:
             raise RuntimeError("a Comparison runs once")
         self._used = True
