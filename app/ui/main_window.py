@@ -58,6 +58,7 @@ from app.ui.widgets.conversation_view import ConversationView
 from app.ui.widgets.drop_overlay import DropOverlay, media_from_mime
 from app.ui.widgets.efforts_panel import EffortsPanel
 from app.ui.widgets.sidebar import Sidebar
+from app.ui.widgets.welcome import WelcomeScreen
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -197,6 +198,13 @@ class MainWindow(QMainWindow):
         # The conversation, or the comparison view in its place while one is looked at.
         self.center = QStackedWidget()
         self.center.addWidget(self.view)
+        self.welcome = WelcomeScreen()  # a new, empty conversation shows this instead
+        self.welcome.attach_requested.connect(self.choose_files)
+        self.welcome.capture_requested.connect(self.capture)
+        self.welcome.key_requested.connect(self.open_key_settings)
+        self.welcome.template_chosen.connect(self._welcome_template)
+        self.center.addWidget(self.welcome)
+        self.center.setCurrentWidget(self.welcome)
         col.addWidget(self.center, 1)
         col.addWidget(self.composer)
         self.compare: CompareWiring | None = None
@@ -372,6 +380,7 @@ class MainWindow(QMainWindow):
         conv.list_changed.connect(self._refresh_title)
         conv.shown.connect(self._show)
         conv.reply_started.connect(view.begin_reply)
+        conv.reply_started.connect(self._show_view)
         conv.reasoning.connect(view.append_reasoning)
         conv.content.connect(view.append_content)
         conv.usage.connect(view.set_usage)
@@ -410,6 +419,7 @@ class MainWindow(QMainWindow):
 
         self.template_flow = flow = TemplateFlow(c.templates, composer, c.attachments,
                                                  self.tasks, self)
+        c.templates.changed.connect(self.welcome.set_templates)
         flow.send_requested.connect(self._send_composed)
 
     # --- controller → widgets ------------------------------------------------------------
@@ -417,6 +427,7 @@ class MainWindow(QMainWindow):
         self._shown_id = shown.conversation_id
         self._refresh_title()
         self.view.show_conversation(shown.messages, shown.versions, shown.thumbnail_for)
+        self.center.setCurrentWidget(self.view if shown.messages else self.welcome)
         self.composer.set_effort(shown.effort)
         self._set_busy(shown.busy)
         self.sidebar.select(shown.conversation_id)
@@ -424,6 +435,24 @@ class MainWindow(QMainWindow):
             self.focus_composer()
         self.conversation_shown.emit(NEW if shown.conversation_id is None
                                      else shown.conversation_id)
+
+    def _show_view(self, *_reply: object) -> None:
+        if self.center.currentWidget() is self.welcome:
+            self.center.setCurrentWidget(self.view)
+
+    def _welcome_template(self, slug: str) -> None:
+        if self.template_flow is not None:
+            self.tasks.spawn(self._use_template(slug), "templates")
+
+    async def _use_template(self, slug: str) -> None:
+        if self.template_flow is not None:
+            self.template_flow.use(await self.template_flow.templates.template(slug))
+
+    def open_key_settings(self) -> None:
+        """Settings, with the key field focused (the welcome screen's "Set API key")."""
+        self.open_settings()
+        if self.settings_dialog is not None:
+            self.settings_dialog.key.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _refresh_title(self, *_changed: object) -> None:
         """The open conversation's title above the view (it arrives after the first turn)."""
@@ -470,10 +499,12 @@ class MainWindow(QMainWindow):
         self.connection_label.setToolTip(one_line(tooltip))
 
     def _key_missing(self, text: str) -> None:
+        self.welcome.set_key_missing(True)
         self._banner_mode = "key"
         self.banner.show_message(text, "Set API key")
 
     def _key_present(self) -> None:
+        self.welcome.set_key_missing(False)
         if self._banner_mode == "key":
             self.banner.hide()
 

@@ -128,3 +128,53 @@ def test_every_visible_control_has_an_accessible_name(qloop: Any,
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_new_conversation_welcomes_with_templates_and_ways_to_bring_media(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    standin.reply(content="Done.", chunks=2)
+
+    async def scenario() -> None:
+        from tests.ui.conftest import next_signal, until
+
+        window = await open_window(gui_env)
+        welcome = window.welcome
+        assert window.center.currentWidget() is welcome
+        await until(lambda: welcome.cards, what="the template cards")
+        assert all(card.accessibleName().startswith("Template ") for card in welcome.cards)
+        assert "Ctrl+Shift+S" in welcome.capture_way.toolTip()
+        assert "Ctrl+V" in welcome.paste_way.toolTip()
+        assert not welcome.key_note.isVisible()  # the stand-in key is set
+        card = welcome.cards[0]
+        card.click()
+        await until(lambda: window.composer.template is not None, what="the template in use")
+        assert window.composer.template.slug == card.property("slug")
+        window.composer.set_template(None)
+        window.composer.set_text("hello")
+        await next_signal(window.controllers.turns.turn_ended, window.composer.edit.submit.emit)
+        assert window.center.currentWidget() is window.view
+        window.new_conversation()
+        await until(lambda: window.center.currentWidget() is welcome, what="welcome again")
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_welcome_offers_the_key_when_none_is_set(qloop: Any, gui_env: dict[str, str]) -> None:
+    env = {k: v for k, v in gui_env.items() if k != "STEP_API_KEY"}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+    async def scenario() -> None:
+        from app.ui.dialogs.settings import SettingsDialog
+        from tests.ui.conftest import until
+
+        window = await open_window(env)
+        await until(window.welcome.key_note.isVisible, what="the key note")
+        window.welcome.key_button.click()
+        await until(lambda: window.findChildren(SettingsDialog), what="Settings")
+        dialog = window.findChildren(SettingsDialog)[0]
+        assert window.settings_dialog is dialog
+        dialog.reject()
+        await close_window(window)
+
+    run(qloop, scenario())
