@@ -427,7 +427,8 @@ class MainWindow(QMainWindow):
         self._shown_id = shown.conversation_id
         self._refresh_title()
         self.view.show_conversation(shown.messages, shown.versions, shown.thumbnail_for)
-        self.center.setCurrentWidget(self.view if shown.messages else self.welcome)
+        if self.center.currentWidget() in (self.view, self.welcome):  # not a comparison
+            self.center.setCurrentWidget(self.view if shown.messages else self.welcome)
         self.composer.set_effort(shown.effort)
         self._set_busy(shown.busy)
         self.sidebar.select(shown.conversation_id)
