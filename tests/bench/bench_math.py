@@ -104,7 +104,7 @@ def bench_render(app: QApplication, layout: Executor) -> None:
     warm = FormulaImages(layout=layout)
     warmup = MarkdownView(MarkdownRenderer(theme, formulas=warm))
     warmup.show_markdown("$x$")
-    run_until(app, lambda: not warm.is_pending(warmup.formula_urls()[0]))
+    run_until(app, lambda: not warmup.pending_formula_urls())
     timed_render(app, plain, answer(50, True, -1))
     beat = Heartbeat()
     for salt in range(REPEATS):
@@ -114,14 +114,12 @@ def bench_render(app: QApplication, layout: Executor) -> None:
         view.resize(900, 600)
         view.show()
         timed_render(app, view, answer(3, False, 1000 + salt))  # parser built, not timed
-        run_until(app, lambda v=view, f=formulas: not any(f.is_pending(u)
-                                                          for u in v.formula_urls()))
+        run_until(app, lambda v=view: not v.pending_formula_urls())
         formulas.timings.clear()
         beat.start()
         start = time.perf_counter()
         first_times.append(timed_render(app, view, answer(50, False, salt)))
-        run_until(app, lambda v=view, f=formulas: not v._awaiting and not any(
-            f.is_pending(u) for u in v.formula_urls()))
+        run_until(app, lambda v=view: not v.pending_formula_urls())
         ready_times.append(time.perf_counter() - start)
         gaps.append(beat.stop())
         assert len(view.formula_urls()) == 50, len(view.formula_urls())
@@ -203,7 +201,7 @@ def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, int]:
     body = widget.body
     formulas = body.formula_images()
     def done() -> bool:
-        return formulas is None or not any(formulas.is_pending(u) for u in body.formula_urls())
+        return formulas is None or not body.pending_formula_urls()
 
     run_until(app, done)
     elapsed = time.perf_counter() - start

@@ -101,10 +101,25 @@ def formula_names(view: MarkdownView) -> list[str]:
     return view.formula_urls()
 
 
+def shown_formulas(view: MarkdownView, formulas: FormulaImages) -> list[str]:
+    """The LaTeX of every formula shown, typeset or still being typeset, in order."""
+    urls = {position: url for position, _n, url in view._pending_sources()}
+    block = view.document().begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            fmt = fragment.charFormat()
+            if fmt.isImageFormat() and fmt.toImageFormat().name().startswith("stepdesk-math:"):
+                urls[fragment.position()] = fmt.toImageFormat().name()
+            iterator += 1
+        block = block.next()
+    return [formulas.info(urls[p]).source for p in sorted(urls)]  # type: ignore[union-attr]
+
+
 def wait_typeset(qtbot: Any, view: MarkdownView, formulas: FormulaImages) -> None:
     """Until no formula of the view is still being typeset (the ready signal has run)."""
-    qtbot.waitUntil(lambda: not view._awaiting and not any(
-        formulas.is_pending(n) for n in formula_names(view)), timeout=20_000)
+    qtbot.waitUntil(lambda: not view.pending_formula_urls(), timeout=20_000)
 
 
 def image_position(view: MarkdownView, name: str) -> QPoint:
@@ -131,13 +146,14 @@ def test_an_answer_shows_images_for_good_formulas_and_source_for_a_broken_one(
         qtbot: Any, formulas: FormulaImages) -> None:
     view = make_view(qtbot, formulas)
     view.show_markdown(ANSWER)
-    shown = formula_names(view)
-    assert [formulas.info(n).source for n in shown] == [*GOOD, BROKEN]  # type: ignore[union-attr]
+    assert formula_names(view) == []  # nothing typeset yet: every source shown as code
+    assert shown_formulas(view, formulas) == [*GOOD, BROKEN]
+    assert "$x^2 + y^2 = r^2$" in view.toPlainText()
     wait_typeset(qtbot, view, formulas)
     names = formula_names(view)
     assert [formulas.info(n).source for n in names] == GOOD  # type: ignore[union-attr]
     document = view.document()
-    for name in names:  # the typeset image itself, not the placeholder, is in the document
+    for name in names:  # the typeset image itself is in the document
         image = formulas.image(name)
         assert image is not None and not image.isNull()
         shown_image = document.resource(QTextDocument.ResourceType.ImageResource, name)
@@ -190,11 +206,10 @@ CASES = [
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_what_is_math(formulas: FormulaImages, text: str, expected: list[str]) -> None:
     html = MarkdownRenderer(RenderTheme(), formulas=formulas).render(text, cache=False).html
-    titles = [t.replace("&amp;", "&").replace("&quot;", '"')
-              for t in re.findall(r'<img src="stepdesk-math:[0-9a-f]+" title="([^"]*)"', html)]
-    assert titles == expected
+    urls = re.findall(r"stepdesk-math:[0-9a-f]+", html)  # an image, or its source until ready
+    assert [formulas.info(u).source for u in urls] == expected  # type: ignore[union-attr]
     if not expected:
-        assert "<img" not in html
+        assert "<img" not in html and "<a name" not in html
 
 
 def test_currency_and_shell_render_as_text(qtbot: Any, formulas: FormulaImages) -> None:
@@ -306,16 +321,14 @@ def test_streaming_a_formula_split_across_many_deltas(qtbot: Any,
         view.append(text[n])
         view.render_step()
         if n + 1 in checkpoints:
-            shown = [formulas.info(name).source  # type: ignore[union-attr]
-                     for name in formula_names(view)]
-            assert shown == checkpoints[n + 1], text[:n + 1]
-    assert "$\\pi r^2$" not in view.toPlainText()
+            assert shown_formulas(view, formulas) == checkpoints[n + 1], text[:n + 1]
     view.finish_stream()
     while view.render_step(final=True):
         pass
     wait_typeset(qtbot, view, formulas)
     assert [formulas.info(n).source for n in formula_names(view)] == [  # type: ignore[union-attr]
         inline, display]
+    assert "$\\pi r^2$" not in view.toPlainText()
     assert view.toPlainText().endswith("costs $5 there.")
     full = make_view(qtbot, formulas)
     full.show_markdown(text)
@@ -420,10 +433,10 @@ def test_the_math_stack_is_not_imported_before_the_first_formula() -> None:
         " 'app.ui.render.math_typeset', 'PySide6.QtSvg')\n"
         "print(*[n in sys.modules for n in names])\n"
         "v.show_markdown('Now $x$.')\n"
-        "import time; url = v.formula_urls()[0]; deadline = time.monotonic() + 60\n"
-        "while f.is_pending(url) and time.monotonic() < deadline:\n"
+        "import time; url = v.pending_formula_urls()[0]; deadline = time.monotonic() + 60\n"
+        "while v.pending_formula_urls() and time.monotonic() < deadline:\n"
         "    qt.processEvents(); time.sleep(0.01)\n"
-        "print('mdit_py_plugins.dollarmath' in sys.modules, f.image(url) is not None,"
+        "print('mdit_py_plugins.dollarmath' in sys.modules, v.formula_urls() == [url],"
         " 'ziamath' in sys.modules); f.close()\n")
     env = {"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

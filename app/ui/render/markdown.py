@@ -283,15 +283,23 @@ class MarkdownRenderer:
             return escape(written, quote=False)
         ref = (self.formulas.lookup(source, display, self.theme) if self.formulas is not None
                else FormulaRef(error="Formulas are not typeset here."))
-        if ref.error is not None:
-            code = (f'<code style="background-color:{self.theme.inline_code_bg};"'
-                    f' title="{_attr(ref.error)}">{escape(written, quote=False)}</code>')
-            return f'<p style="white-space:pre-wrap">{code}</p>\n' if block else code
-        env["formulas_pending"] = env["formulas_pending"] or ref.pending
-        image = f'<img src="{_attr(ref.url)}" title="{_attr(source)}"'
-        if not block:
-            return image + ' style="vertical-align:middle">'
-        return f'<p align="center">{image}></p>\n'
+        if ref.error is not None or ref.pending:
+            # The source as code: for good when it failed (the reason as tooltip), or
+            # until its image is ready (the anchor tells the view which formula it is).
+            # Qt names only the first character of an anchor, so the name also carries the
+            # length; whitespace is collapsed here so that the HTML import keeps that length.
+            written = " ".join(written.split())
+            shown = escape(written, quote=False)
+            inner = (f'<a name="{_attr(ref.url)}/{len(written)}">{shown}</a>'
+                     if ref.error is None else shown)
+            title = f' title="{_attr(ref.error)}"' if ref.error is not None else ""
+            env["formulas_pending"] = env["formulas_pending"] or ref.pending
+            shown = (f'<code style="background-color:{self.theme.inline_code_bg};"{title}>'
+                     f'{inner}</code>')
+        else:
+            shown = (f'<img src="{_attr(ref.url)}" title="{_attr(source)}"'
+                     ' style="vertical-align:middle">')
+        return f'<p align="center">{shown}</p>\n' if block else shown
 
     def _highlighter(self) -> Any:
         if self._formatter is None:

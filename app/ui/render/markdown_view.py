@@ -9,11 +9,13 @@ re-rendered. Finished blocks are appended to the QTextDocument once, so a tick c
 the tail, not of the whole answer; a backlog (a flood, a long message opened from history) is
 worked off in steps of about `STEP_CHARS`, so no single step blocks the UI for long.
 
-Formulas are images named `stepdesk-math:…` (see `math_images`): the browser serves them from
-the shared `FormulaImages`, shows the LaTeX as code until an image is ready, then swaps it in
-without touching the text (the image character stays where it was, so the stream's bookkeeping
-of document positions holds). A right-click on a formula offers "Copy LaTeX", hovering shows
-its source (or why it did not typeset), and copying a selection puts the LaTeX in its place.
+Formulas are images named `stepdesk-math:…` (see `math_images`), served from the shared
+`FormulaImages`. A formula still being typeset is its LaTeX as code text (so the first paint
+costs what code spans cost, and the source can be read and selected meanwhile), marked by an
+anchor named after its URL; when `ready` says its image is there, the text is replaced by the
+image (the stream's record of where its finished part ends is moved along). A right-click on
+a formula offers "Copy LaTeX", hovering shows its source (or why it did not typeset), and
+copying a selection puts the LaTeX in its place.
 """
 
 from __future__ import annotations
@@ -29,11 +31,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl, Signal
 from PySide6.QtGui import (
-    QColor,
     QContextMenuEvent,
     QDesktopServices,
     QFont,
-    QFontDatabase,
     QFontInfo,
     QFontMetricsF,
     QGuiApplication,
@@ -44,6 +44,7 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
+    QTextImageFormat,
     QTextOption,
 )
 from PySide6.QtWidgets import QFrame, QMenu, QSizePolicy, QTextBrowser, QToolTip, QWidget
@@ -121,8 +122,8 @@ class SafeTextBrowser(QTextBrowser):
         self.document().setUndoRedoEnabled(False)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_anchor)
-        self._awaiting: set[str] = set()  # formula URLs shown as their source until ready
-        self._failed: set[str] = set()  # formulas that did not typeset, to show as text
+        self._watching = False  # connected to the formulas' `ready`
+        self._swap_due = False  # formulas became ready while positions could not move
         self._fit_height()
 
     def code_blocks(self) -> list[CodeBlock]:
@@ -141,7 +142,8 @@ class SafeTextBrowser(QTextBrowser):
         """Refuse every resource except our own thumbnails and formulas, so nothing is
         fetched or read."""
         if url.scheme() == MATH_SCHEME:
-            return self._formula_image(url.toString())
+            formulas = self.formula_images()
+            return formulas.image(url.toString()) if formulas is not None else None
         if url.scheme() == THUMB_SCHEME and self._thumbnail_for is not None:
             path = self._thumbnail_for(url.path())
             if path is not None:
@@ -272,90 +274,82 @@ class SafeTextBrowser(QTextBrowser):
             block = block.next()
         return found
 
-    def _formula_image(self, url: str) -> QImage | None:
+    def pending_formula_urls(self) -> list[str]:
+        """Formulas still shown as their source while being typeset (URLs, in order)."""
+        return [url for _position, _length, url in self._pending_sources()]
+
+    def _watch_formulas(self) -> None:
+        """The document now shows formulas being typeset: swap them in when `ready`."""
+        formulas = self.formula_images()
+        if formulas is not None and not self._watching:
+            formulas.ready.connect(self._on_formulas_ready)
+            self._watching = True
+
+    def _on_formulas_ready(self, _urls: list[str]) -> None:
+        if self._positions_may_move():
+            self._swap_formulas()
+        else:
+            self._swap_due = True  # after the stream (see MarkdownView.render_step)
+
+    def _swap_formulas(self) -> None:
+        """Replace each typeset formula's source with its image (the text shifts, so this
+        runs only while nothing tracks document positions, or adjusts what does); a formula
+        that did not typeset keeps its source, now with the reason as tooltip."""
+        self._swap_due = False
         formulas = self.formula_images()
         if formulas is None:
-            return None
-        image = formulas.image(url)
-        if image is not None:
-            return image
-        if not self._awaiting:
-            formulas.ready.connect(self._on_formulas_ready, Qt.ConnectionType.UniqueConnection)
-        self._awaiting.add(url)
-        return formulas.placeholder(url)
-
-    def _on_formulas_ready(self, urls: list[str]) -> None:
-        """Swap typeset images in for the sources shown meanwhile (same character, so no
-        document position moves); the layout is redone once for the batch. A formula that
-        did not typeset becomes its source as code text once positions may move."""
-        formulas = self.formula_images()
-        hits = self._awaiting.intersection(urls)
-        if formulas is None or not hits:
             return
-        document = self.document()
-        swapped: set[str] = set()
-        for url in hits:
-            image = formulas.image(url)
-            if image is not None:
-                document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
-                swapped.add(url)
-            elif formulas.error(url) is not None:
-                self._failed.add(url)
-            if not formulas.is_pending(url):
-                self._awaiting.discard(url)
-        if not self._awaiting:
+        waiting = False
+        for position, length, url in reversed(self._pending_sources()):  # from the end
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(position)
+            cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+            image, error, info = formulas.image(url), formulas.error(url), formulas.info(url)
+            if image is not None and info is not None:
+                picture = QTextImageFormat()
+                picture.setName(url)
+                picture.setVerticalAlignment(QTextCharFormat.VerticalAlignment.AlignMiddle)
+                picture.setToolTip(info.source)
+                cursor.removeSelectedText()
+                cursor.insertImage(picture)
+                self._positions_shifted(position, length - 1)
+            elif error is not None or not formulas.is_pending(url):
+                settled = QTextCharFormat()
+                settled.setAnchor(False)
+                settled.setAnchorNames([])
+                settled.setToolTip(error or "This formula could not be typeset.")
+                cursor.mergeCharFormat(settled)
+            else:
+                waiting = True
+        if not waiting and self._watching:
             formulas.ready.disconnect(self._on_formulas_ready)
-        for position, length, _url in self._images_named(swapped):
-            document.markContentsDirty(position, length)  # only those blocks are laid out
-        if self._failed and self._positions_may_move():
-            self._show_failed_as_text()
+            self._watching = False
         self._fit_height()
-        self.viewport().update()
 
-    def _images_named(self, urls: set[str]) -> list[tuple[int, int, str]]:
-        """(position, length, URL) of the image fragments showing one of `urls`."""
+    def _pending_sources(self) -> list[tuple[int, int, str]]:
+        """(position, length, URL) of each formula source shown while it is typeset (the
+        renderer marks them with an anchor named after the formula's URL)."""
         found: list[tuple[int, int, str]] = []
-        if not urls:
-            return found
+        prefix = f"{MATH_SCHEME}:"
         block = self.document().begin()
         while block.isValid():
             iterator = block.begin()
             while not iterator.atEnd():
                 fragment = iterator.fragment()
-                char_format = fragment.charFormat()
-                if char_format.isImageFormat():
-                    name = char_format.toImageFormat().name()
-                    if name in urls:
-                        found.append((fragment.position(), fragment.length(), name))
+                for name in fragment.charFormat().anchorNames():
+                    url, _, length = name.rpartition("/")  # "stepdesk-math:<digest>/<length>"
+                    if url.startswith(prefix) and length.isdigit():
+                        found.append((fragment.position(), int(length), url))
                 iterator += 1
             block = block.next()
         return found
 
     def _positions_may_move(self) -> bool:
-        """False while something keeps track of document positions (a stream)."""
+        """False while something keeps positions in the document that a swap would shift."""
         return True
 
-    def _show_failed_as_text(self) -> None:
-        """Replace the images of formulas that did not typeset with their LaTeX as code
-        (with the reason as tooltip), as a fresh rendering would show them."""
-        formulas = self.formula_images()
-        failed, self._failed = self._failed, set()
-        if formulas is None:
-            return
-        targets = self._images_named(failed)
-        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).families()
-        for position, length, url in reversed(targets):  # from the end: the rest stay put
-            info = formulas.info(url)
-            if info is None:
-                continue
-            code = QTextCharFormat()
-            code.setFontFamilies(fixed)
-            code.setBackground(QColor(formulas.code_background(url)))
-            code.setToolTip(formulas.error(url) or "")
-            cursor = QTextCursor(self.document())
-            cursor.setPosition(position)
-            cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
-            cursor.insertText(info.latex * length, code)
+    def _positions_shifted(self, position: int, removed: int) -> None:
+        """`removed` characters went away at `position` (a source became one image)."""
 
     def _on_anchor(self, url: QUrl) -> None:
         text = url.toString()
@@ -437,7 +431,13 @@ class MarkdownView(SafeTextBrowser):
         return formulas if isinstance(formulas, FormulaImages) else None
 
     def _positions_may_move(self) -> bool:
-        return not self._streaming
+        # While streaming, a swap in the finished part is fine (its end is adjusted below)
+        # unless the tail is a growing plain paragraph, which remembers its own positions.
+        return not self._streaming or self._plain_tail is None
+
+    def _positions_shifted(self, position: int, removed: int) -> None:
+        if 0 <= position < self._stable_end:
+            self._stable_end -= removed
 
     def tables(self) -> list[Table]:
         """Parsed from the source on demand (same parser and preset as the rendering)."""
@@ -464,6 +464,8 @@ class MarkdownView(SafeTextBrowser):
         self._stable_codes = list(rendered.code_blocks)
         self._is_markdown = True
         self.setHtml(rendered.html)
+        if rendered.formulas_pending:
+            self._watch_formulas()
 
     def begin_progressive(self, renderer: MarkdownRenderer | None = None) -> None:
         """Render the current text in bounded `render_step(final=True)` slices (long texts)."""
@@ -500,8 +502,8 @@ class MarkdownView(SafeTextBrowser):
         and the view would paint twice per tick (new text, then the scroll that follows it).
         """
         more = self._draw_step(final)
-        if self._failed and not self._streaming:
-            self._show_failed_as_text()
+        if self._swap_due and self._positions_may_move():
+            self._swap_formulas()
         self._fit_height()
         return more
 
@@ -557,6 +559,8 @@ class MarkdownView(SafeTextBrowser):
         self._plain_tail = None
         if cut:
             self._append_html(finished.html)
+            if finished.formulas_pending:
+                self._watch_formulas()
             self._stable_codes.extend(finished.code_blocks)
             self._stable_tables += finished.tables
             self._stable_len += cut
@@ -571,6 +575,8 @@ class MarkdownView(SafeTextBrowser):
         elif rest and last is not None and not partial:
             self._append_html(last.html)
             self._tail_codes = last.code_blocks
+            if last.formulas_pending:
+                self._watch_formulas()
             if self._renderer.is_plain(rest, self._timestamps):  # times need their links
                 self._plain_tail = rest.strip()
         self._dirty = partial

@@ -7,8 +7,7 @@ of 60-170 ms). So `lookup()` answers at once with the formula's image URL and qu
 one child process (spawned on the first formula) lays the LaTeX out and sends the SVG back;
 the GUI thread polls for finished ones and draws them into QImages (QtSvg: well under 1 ms
 each, a few milliseconds at most per poll). Until the image is ready the document
-shows the LaTeX source, drawn as code, in its place (`placeholder`), and `ready` tells the
-views to swap the real image in. The URL is
+shows the LaTeX source as code, and `ready` tells the views to swap the image in. The URL is
 a digest of everything the image depends on — source, display or inline, size, colour, x-height
 and device pixel ratio — so a theme switch or another screen asks for new images and the
 cache never hands out a stale one. Both the images (by count and bytes) and the failures are
@@ -20,7 +19,6 @@ QtSvg) loads with the first finished formula, ziamath only in the child process.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import multiprocessing
 import time
@@ -31,15 +29,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontDatabase,
-    QFontMetricsF,
     QGuiApplication,
     QImage,
-    QPainter,
 )
 
 from app.ui.render.markdown import FormulaRef, RenderTheme
@@ -73,8 +66,6 @@ class FormulaInfo:
 class _Request:
     info: FormulaInfo
     style: FormulaStyle
-    code_bg: str  # the placeholder is drawn like inline code, at the text's size
-    text_px: float
 
 
 class FormulaImages(QObject):
@@ -108,7 +99,6 @@ class FormulaImages(QObject):
         self._styles: dict[tuple[RenderTheme, float], FormulaStyle] = {}
         self._urls: dict[tuple[str, bool, FormulaStyle], str] = {}
         self._queued: set[str] = set()
-        self._placeholders: OrderedDict[str, QImage] = OrderedDict()
         self.timings: list[float] = []  # seconds per formula typeset (for the benchmark)
         self.destroyed.connect(self._layout.close)  # a plain object's method: no cycle
         self._poll = QTimer(self)
@@ -140,8 +130,7 @@ class FormulaImages(QObject):
                 self._urls.pop(next(iter(self._urls)))
         request = self._requests.get(url)
         if request is None:
-            request = _Request(FormulaInfo(source, display), style, theme.inline_code_bg,
-                               theme.font_px)
+            request = _Request(FormulaInfo(source, display), style)
             self._remember(url, request)
         else:
             self._requests.move_to_end(url)
@@ -174,27 +163,8 @@ class FormulaImages(QObject):
         """Why the formula did not typeset, or None."""
         return self._errors.get(url)
 
-    def code_background(self, url: str) -> str:
-        """The inline-code background a formula's source is shown on (when it fails)."""
-        request = self._requests.get(url)
-        return request.code_bg if request is not None else "transparent"
-
     def is_pending(self, url: str) -> bool:
         return url in self._queued
-
-    def placeholder(self, url: str) -> QImage | None:
-        """The source as code, drawn as an image of the same kind (shown until `ready`)."""
-        cached = self._placeholders.get(url)
-        if cached is not None:
-            return cached
-        request = self._requests.get(url)
-        if request is None:
-            return None
-        image = _code_image(request.info.latex, request.style, request.code_bg, request.text_px)
-        self._placeholders[url] = image
-        while len(self._placeholders) > 256:
-            self._placeholders.popitem(last=False)
-        return image
 
     def close(self) -> None:
         """Drop queued work and never deliver again (on quit, and when this object dies)."""
@@ -257,7 +227,6 @@ class FormulaImages(QObject):
             self._errors[url] = error or "This LaTeX does not parse."
             while len(self._errors) > self._max_images:
                 self._errors.popitem(last=False)
-        self._placeholders.pop(url, None)
 
 
 def _highest_ratio() -> float:
@@ -349,35 +318,3 @@ class _Layout:
             self._owns = True
         else:
             self._executor = None
-
-
-@functools.cache
-def _code_font(px: int) -> tuple[QFont, QFontMetricsF]:
-    """The fixed-pitch font at `px` and its metrics (asking for them costs more than drawing)."""
-    font = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-    font.setPixelSize(px)
-    return font, QFontMetricsF(font)
-
-
-def _code_image(text: str, style: FormulaStyle, background: str, px: float) -> QImage:
-    """`text` in the fixed-pitch font on the inline-code background, padded like a typeset
-    inline formula so it sits on the baseline the same way (see math_typeset)."""
-    font, metrics = _code_font(max(1, round(px)))
-    shown = text if len(text) <= 200 else text[:199] + "…"
-    width = metrics.horizontalAdvance(shown) + 2
-    ascent, depth = metrics.ascent(), metrics.descent()
-    half_x = style.x_height / 2
-    total = max(2 * ascent - half_x, 2 * depth + half_x, ascent + depth)
-    top = (total + half_x) / 2 - ascent
-    image = QImage(max(1, round(width * style.ratio)), max(1, round(total * style.ratio)),
-                   QImage.Format.Format_ARGB32_Premultiplied)
-    image.setDevicePixelRatio(style.ratio)
-    image.fill(0)
-    painter = QPainter(image)
-    painter.fillRect(QRectF(0, top, width, ascent + depth), QColor(background))
-    painter.setFont(font)
-    painter.setPen(QColor(style.color))
-    painter.drawText(QRectF(1, top, width, ascent + depth),
-                     int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
-    painter.end()
-    return image

@@ -226,13 +226,13 @@ async def _check_conversation(window: Any, tmp: Path) -> str:
 async def _check_formula(answer: Any) -> str:
     """The formula was typeset: ziamath, its fonts, latex2mathml's table and QtSvg are in."""
     formulas = answer.formula_images()
-    urls = answer.formula_urls()
-    if formulas is None or len(urls) != 1:
-        raise SmokeFailure(f"math: the formula was not found in the answer ({len(urls)} found)")
-    (url,) = urls
-    await _until(lambda: not formulas.is_pending(url), "math: the formula was never typeset")
+    found = answer.formula_urls() + answer.pending_formula_urls()
+    if formulas is None or len(found) != 1:
+        raise SmokeFailure(f"math: the formula was not found in the answer ({len(found)} found)")
+    (url,) = found
+    await _until(lambda: not answer.pending_formula_urls(), "math: the formula was never typeset")
     image = formulas.image(url)
-    if image is None:
+    if image is None or answer.formula_urls() != [url]:
         raise SmokeFailure(f"math: the formula did not typeset: {formulas.error(url)}")
     inked = sum(image.pixelColor(x, y).alpha() > 128 for x in range(image.width())
                 for y in range(image.height()))
