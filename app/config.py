@@ -11,26 +11,26 @@ asked off the calling thread with a timeout, and never stored in SQLite.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
-from app.api.timeouts import DEFAULT_READ_TIMEOUT_S, Timeouts
+from app import options
+from app.api.timeouts import Timeouts
 
 APP_NAME = "stepdesk"
-DEFAULT_BASE_URL = "https://api.stepfun.ai/v1"
-DEFAULT_MODEL = "step-3.7-flash"
-EFFORTS = ("low", "medium", "high")
-DETAILS = ("low", "high")
-API_STYLES = ("chat", "messages")
-APPEARANCES = ("system", "light", "dark")
+DEFAULT_BASE_URL = options.DEFAULT_BASE_URL
+DEFAULT_MODEL = options.DEFAULT_MODEL
+EFFORTS = options.EFFORT.values
 KEYRING_SERVICE = "stepdesk"
 KEYRING_TIMEOUT_S = 2.0
 KEY_NAME = "api_key"  # the API key's name in the secret store (keychain / key file)
 
-ApiStyle = Literal["chat", "messages"]
+ApiStyle = options.ApiStyle
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -77,68 +77,60 @@ def resolve_paths(env: Mapping[str, str]) -> Paths:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Every preference with its default, declared once (Picard's options.py pattern)."""
+    """The resolved preferences: one typed attribute per option of `app.options.OPTIONS`.
+
+    Defaults, validation and the stored form live in the registry; this class only gives each
+    option its static type (a test checks the attributes and the registry agree).
+    """
 
     paths: Paths
-    base_url: str = DEFAULT_BASE_URL
-    model: str = DEFAULT_MODEL
-    effort: str = "medium"
-    detail: str = "high"
-    api_style: ApiStyle = "chat"
-    upload_media: bool = True
-    max_tokens: int | None = None
-    proxy: str | None = None
+    base_url: str = options.BASE_URL.default
+    model: str = options.MODEL.default
+    effort: str = options.EFFORT.default
+    detail: str = options.DETAIL.default
+    api_style: ApiStyle = options.API_STYLE.default
+    upload_media: bool = options.UPLOAD_MEDIA.default
+    max_tokens: int | None = options.MAX_TOKENS.default
+    proxy: str | None = options.PROXY.default
+    use_system_trust: bool = options.USE_SYSTEM_TRUST.default
+    show_thinking_expanded: bool = options.SHOW_THINKING_EXPANDED.default
+    read_timeout: float = options.READ_TIMEOUT.default
+    appearance: str = options.APPEARANCE.default
+    # From the environment only (not a preference): hosts the proxy must not be used for.
     no_proxy: tuple[str, ...] = ()
-    use_system_trust: bool = False
-    show_thinking_expanded: bool = False
-    appearance: str = "system"  # "system" | "light" | "dark"
-    timeouts: Timeouts = field(default_factory=Timeouts)
 
     # Keys of preferences stored in SQLite's settings table (readable by the CLI without Qt).
-    STORED_KEYS = (
-        "base_url", "model", "effort", "detail", "api_style", "upload_media", "max_tokens",
-        "proxy", "use_system_trust", "show_thinking_expanded", "read_timeout",
-        "appearance",
-    )
+    STORED_KEYS: ClassVar[tuple[str, ...]] = tuple(option.key for option in options.OPTIONS)
 
     @classmethod
     def resolve(cls, env: Mapping[str, str], stored: Mapping[str, str], paths: Paths) -> Settings:
-        """Environment beats stored values beats defaults; bad values raise ConfigError."""
-        base_url = (env.get("STEP_BASE_URL") or stored.get("base_url") or DEFAULT_BASE_URL).strip()
-        check_base_url(base_url)
-        effort = stored.get("effort", "medium")
-        detail = stored.get("detail", "high")
-        api_style = stored.get("api_style", "chat")
-        appearance = stored.get("appearance", "system")
-        read_timeout = _positive_float(
-            env.get("STEPDESK_READ_TIMEOUT") or stored.get("read_timeout"), DEFAULT_READ_TIMEOUT_S)
-        max_tokens = stored.get("max_tokens")
-        proxy = (stored.get("proxy") or env.get("HTTPS_PROXY") or env.get("https_proxy")
-                 or env.get("ALL_PROXY") or env.get("all_proxy") or None)
+        """Environment beats stored values beats defaults.
+
+        A bad value in the environment raises ConfigError (the user typed it for this run); a
+        bad stored value is logged and replaced by the default, so an old or hand-edited
+        database never stops the app.
+        """
+        values = {option.key: _resolve_option(option, env, stored) for option in options.OPTIONS}
         no_proxy = tuple(
             item.strip().lower()
             for item in (env.get("NO_PROXY") or env.get("no_proxy") or "").split(",")
             if item.strip()
         )
-        return cls(
-            paths=paths,
-            base_url=base_url.rstrip("/"),
-            model=stored.get("model") or DEFAULT_MODEL,
-            effort=effort if effort in EFFORTS else "medium",
-            detail=detail if detail in DETAILS else "high",
-            api_style=api_style if api_style in API_STYLES else "chat",  # type: ignore[arg-type]
-            upload_media=_flag(stored.get("upload_media"), True),
-            max_tokens=int(max_tokens) if max_tokens and max_tokens.isdigit() else None,
-            proxy=proxy,
-            no_proxy=no_proxy,
-            use_system_trust=_flag(stored.get("use_system_trust"), False),
-            show_thinking_expanded=_flag(stored.get("show_thinking_expanded"), False),
-            appearance=appearance if appearance in APPEARANCES else "system",
-            timeouts=Timeouts(read=read_timeout),
-        )
+        return cls(paths=paths, no_proxy=no_proxy, **values)  # type: ignore[arg-type]
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(read=self.read_timeout)
+
+    def value(self, key: str) -> object:
+        """The current value of the option stored under `key` (for forms built from it)."""
+        return getattr(self, options.option(key).key)
 
     def with_changes(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with some options changed; raises OptionError for a value an option refuses."""
+        checked = {key: options.BY_KEY[key].validate(value) if key in options.BY_KEY else value
+                   for key, value in changes.items()}
+        return replace(self, **checked)  # type: ignore[arg-type]
 
     def proxy_for(self, url: str) -> str | None:
         """The proxy to use for `url`: never for loopback, never for NO_PROXY hosts."""
@@ -154,23 +146,11 @@ class Settings:
 
 
 def check_base_url(base_url: str) -> None:
-    """Refuse what is not an http(s) address, and credentials inside the URL: Step Desk sends
-    the key itself, and a password in the URL would end up in logs, errors and the settings."""
-    from app.redact import redact
-
-    try:
-        parts = urlsplit(base_url)
-        host, user, password = parts.hostname, parts.username, parts.password
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise ConfigError(f"The base URL {redact(base_url)!r} is not a valid address.") from None
-    if user or password or "@" in parts.netloc:
-        raise ConfigError("The base URL contains a user name or password (user:password@…); "
-                          "remove them: Step Desk sends the API key itself.")
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"The base URL {redact(base_url)!r} is not an http(s) address.")
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7f for ch in base_url):
-        raise ConfigError("The base URL contains spaces or control characters.")
+    """Raise ConfigError (one sentence, the URL never quoted back) unless `base_url` is an
+    http(s) address without credentials: the registry's rule for the base URL option."""
+    problem = options.BASE_URL.problem(base_url)
+    if problem:
+        raise ConfigError(problem)
 
 
 def _is_loopback(host: str) -> bool:
@@ -182,18 +162,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+def _resolve_option(option: options.Option[object], env: Mapping[str, str],
+                    stored: Mapping[str, str]) -> object:
+    from_env = option.from_env(env)
+    if from_env is not None and option.env_wins:
+        return _from_environment(option, from_env)
+    text = stored.get(option.key)
+    if text is not None and text.strip():
+        try:
+            return option.parse(text)
+        except options.OptionError as exc:
+            log.warning("Ignoring the stored setting %s: %s", option.key, exc)
+    if from_env is not None:
+        return _from_environment(option, from_env)
+    return option.default
 
 
-def _positive_float(value: str | None, default: float) -> float:
+def _from_environment(option: options.Option[object], text: str) -> object:
     try:
-        number = float(value) if value else default
-    except ValueError:
-        return default
-    return number if number > 0 else default
+        return option.parse(text)
+    except options.OptionError as exc:
+        names = " / ".join(option.env)
+        raise ConfigError(f"{names}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------

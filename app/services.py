@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.config import KeyLookup, Paths, Settings, account_id, resolve_paths
+from app.options import BY_KEY, OPTIONS
 
 if TYPE_CHECKING:
     from app.api.client import StepClient
@@ -20,15 +20,33 @@ if TYPE_CHECKING:
     from app.store import BlobStore, Store
 
 
-@dataclass
 class Services:
-    paths: Paths
-    settings: Settings
-    store: Store
-    blobs: BlobStore
-    key: KeyLookup | None = None
-    client: StepClient | None = None
-    _engine: ChatEngine | None = field(default=None, repr=False)
+    """Store, blobs, settings, key, client and engine of one process.
+
+    `settings` is the one current copy: assigning it (a saved Settings dialog, a new default
+    effort) also reaches the engine, whose next turn runs with it.
+    """
+
+    def __init__(self, paths: Paths, settings: Settings, store: Store, blobs: BlobStore,
+                 key: KeyLookup | None = None, client: StepClient | None = None) -> None:
+        self.paths = paths
+        self._settings = settings
+        self.store = store
+        self.blobs = blobs
+        self.key = key
+        self.client = client
+        self._engine: ChatEngine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self._settings = settings
+        if self._engine is not None:
+            self._engine.update_settings(settings, self._engine.snapshot().client,
+                                         self._engine_account())
 
     def engine(self) -> ChatEngine:
         """The chat engine, built on first use (it needs a client, hence a key)."""
@@ -38,8 +56,11 @@ class Services:
             if self.client is None or self.key is None or not self.key.key:
                 raise RuntimeError("engine() needs an API key and a client")
             self._engine = ChatEngine(store=self.store, client=self.client, blobs=self.blobs,
-                                      settings=self.settings, account=account_id(self.key.key))
+                                      settings=self.settings, account=self._engine_account())
         return self._engine
+
+    def _engine_account(self) -> str:
+        return account_id(self.key.key) if self.key is not None and self.key.key else ""
 
     def rebuild_client(self) -> StepClient | None:
         """Build the one HTTP client for the current settings and key (None without a key).
@@ -63,6 +84,23 @@ class Services:
                                              account_id(self.key.key))
         return old
 
+    async def save_options(self, changes: Mapping[str, object]) -> Settings:
+        """Validate `changes` (option key → value) through the registry, store them in one
+        transaction and make them the current settings; returns the new `Settings`.
+
+        Raises OptionError (one sentence) for an unknown key or a refused value, before
+        anything is written. A value equal to the option's default is stored anyway, so a
+        later change of the default does not silently change a user's choice. The caller
+        decides whether the client needs rebuilding (`rebuild_client`).
+        """
+        from app.options import option
+
+        checked = {key: option(key).validate(value) for key, value in changes.items()}
+        await self.store.set_settings({key: BY_KEY[key].to_text(value)
+                                       for key, value in checked.items()})
+        self.settings = self.settings.with_changes(**checked)
+        return self.settings
+
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()
@@ -78,11 +116,7 @@ async def open_core(env: Mapping[str, str] | None = None) -> Services:
     await asyncio.to_thread(prepare_private_dirs, paths)
     store = await Store.open(paths.db_path, owner_dir=paths.owner_dir)
     try:
-        stored = {}
-        for key in Settings.STORED_KEYS:
-            value = await store.get_setting(key)
-            if value is not None:
-                stored[key] = value
+        stored = await store.get_settings([option.key for option in OPTIONS])
         settings = Settings.resolve(env, stored, paths)
     except BaseException:
         await store.close()

@@ -111,6 +111,10 @@ async def _command(args: argparse.Namespace, env: Mapping[str, str], services: S
         from app.cli.history import run_history
 
         return await run_history(args, services, out)
+    if args.command == "settings":
+        from app.cli.settings import run_settings
+
+        return await run_settings(args, services, env, out)
     if args.command == "templates":
         from app.cli.templates import run_templates
 

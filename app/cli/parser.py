@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from app.cli.edit_flags import add_edit_arguments
 from app.cli.errors import EXIT_BAD_INPUT, CliError
-from app.config import EFFORTS
+from app.options import EFFORT, MODEL, OPTIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("prompt", nargs="*", help="the question (joined with spaces)")
     ask.add_argument("--file", "-f", action="append", default=[], type=Path,
                      help="an image or video to show the model (repeatable)")
-    ask.add_argument("--effort", choices=EFFORTS, help="reasoning effort (default: settings)")
-    ask.add_argument("--model", help="model ID (default: settings)")
+    ask.add_argument("--effort", choices=EFFORT.values,
+                     help="reasoning effort (default: settings)")
+    ask.add_argument("--model", help=f"model ID (default: settings, else {MODEL.default})")
     ask.add_argument("--conversation", "-c", type=record_id, help="continue conversation ID")
     ask.add_argument("--show-reasoning", action="store_true", help="print thinking to stderr")
     ask.add_argument("--verbose", "-v", action="store_true",
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--compare", metavar="EFFORTS", type=_efforts,
                      help="answer at each of these efforts at once, e.g. low,medium,high; "
                           "all are kept as versions of the turn")
-    ask.add_argument("--keep", choices=EFFORTS,
+    ask.add_argument("--keep", choices=EFFORT.values,
                      help="with --compare: make this effort's answer the turn's answer")
     ask.add_argument("--json", action="store_true",
                      help="with --compare: print one JSON object with the answers and figures")
@@ -137,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     timport = tpl.add_parser("import", help="add the templates of a JSON file "
                                             "(a taken slug gets a -2 suffix)")
     timport.add_argument("file", type=Path)
+
+    settings = commands.add_parser("settings", help="the preferences the window also uses")
+    sets = settings.add_subparsers(dest="action", required=True)
+    sets.add_parser("list", help="every setting, its value and where it comes from")
+    keys = [option.key for option in OPTIONS]
+    sset = sets.add_parser("set", help="store a setting")
+    sset.add_argument("key", choices=keys, metavar="KEY")
+    sset.add_argument("value")
+    sreset = sets.add_parser("reset", help="back to the default")
+    sreset.add_argument("key", choices=keys, metavar="KEY")
 
     files = commands.add_parser("files", help="the account's uploaded files")
     fil = files.add_subparsers(dest="action", required=True)

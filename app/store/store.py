@@ -399,8 +399,16 @@ class Store:
 
     async def set_setting(self, key: str, value: str | None) -> None:
         """Store a preference; `None` removes it."""
-        await self._run(_set_setting, key, value)
-        self.changes.report(Changes(settings=frozenset({key})))
+        await self.set_settings({key: value})
+
+    async def get_settings(self, keys: Sequence[str]) -> dict[str, str]:
+        """The stored values of `keys` (absent keys left out), in one read."""
+        return await self._run(_get_settings, tuple(keys))
+
+    async def set_settings(self, values: Mapping[str, str | None]) -> None:
+        """Store several preferences in one transaction; a `None` value removes its key."""
+        await self._run(_set_settings, dict(values))
+        self.changes.report(Changes(settings=frozenset(values)))
 
     async def export_conversation(
         self, id: int, fmt: ExportFormat, dest: Path | None, blobs: BlobStore,
@@ -424,9 +432,17 @@ def _get_setting(db: Database, key: str, default: str | None) -> str | None:
     return default if row is None else row[0]
 
 
-def _set_setting(db: Database, key: str, value: str | None) -> None:
+def _get_settings(db: Database, keys: tuple[str, ...]) -> dict[str, str]:
+    marks = ", ".join("?" * len(keys))
+    rows = db.conn.execute(f"SELECT key, value FROM settings WHERE key IN ({marks})", keys)
+    return dict(rows.fetchall())
+
+
+def _set_settings(db: Database, values: dict[str, str | None]) -> None:
     with db.write() as c:
-        if value is None:
-            c.execute("DELETE FROM settings WHERE key = ?", (key,))
-        else:
-            c.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
+        for key, value in values.items():
+            if value is None:
+                c.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                c.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
+                          (key, value))
