@@ -9,6 +9,7 @@ old one is closed at shutdown, not at once, because a reply may still be streami
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.config import ConfigError, account_id, check_base_url, store_api_key
+from app.options import OPTIONS, OptionError
 from app.services import make_client
 
 if TYPE_CHECKING:
@@ -170,8 +172,7 @@ class Library:
         store = self.services.store
         if conversation_id is not None:
             await store.set_conversation_effort(conversation_id, effort)
-        await store.set_setting("effort", effort)
-        self.services.settings = self.services.settings.with_changes(effort=effort)
+        await self.services.save_options({"effort": effort})
 
     async def set_conversation_effort(self, conversation_id: int, effort: str) -> None:
         """This conversation's effort only (a template's turn keeps the selector's)."""
@@ -249,7 +250,10 @@ class Library:
         key = values.api_key or (self.services.key.key if self.services.key else None)
         if not key:
             return False, "Enter an API key first."
-        settings = self._apply(values)
+        try:
+            settings = self._apply(values)
+        except OptionError as exc:
+            return False, str(exc)
         client = make_client(settings, key)
         try:
             models = await client.list_models()
@@ -264,11 +268,11 @@ class Library:
         """Persist `values`, store a new key, rebuild the client; returns a note or None."""
         from app.config import KeyLookup
 
-        store = self.services.store
         note = None
         try:  # credentials in the URL or no http(s) address: refused with the reason
             check_base_url(values.base_url)
-        except ConfigError as exc:
+            self._apply(values)  # every option checked before anything is stored
+        except (ConfigError, OptionError) as exc:
             return str(exc)
         if values.api_key:
             paths = self.services.paths
@@ -279,17 +283,7 @@ class Library:
                 return str(exc)
             self.services.key = KeyLookup(values.api_key, where)  # type: ignore[arg-type]
             note = f"API key saved in the {where}."
-        for name, value in (("base_url", values.base_url), ("model", values.model),
-                            ("effort", values.effort), ("detail", values.detail),
-                            ("api_style", values.api_style),
-                            ("upload_media", "1" if values.upload_media else "0"),
-                            ("proxy", values.proxy or None),
-                            ("use_system_trust", "1" if values.use_system_trust else "0"),
-                            ("show_thinking_expanded",
-                             "1" if values.show_thinking_expanded else "0"),
-                            ("appearance", values.appearance)):
-            await store.set_setting(name, value)
-        self.services.settings = self._apply(values)
+        await self.services.save_options(_option_changes(values))
         self.rebuild_client()
         return note
 
@@ -306,15 +300,21 @@ class Library:
             self._retired.append(old)
 
     def _apply(self, values: SettingsValues) -> Settings:
-        return self.services.settings.with_changes(
-            base_url=values.base_url, model=values.model, effort=values.effort,
-            detail=values.detail, api_style=values.api_style, upload_media=values.upload_media,
-            proxy=values.proxy or None, use_system_trust=values.use_system_trust,
-            show_thinking_expanded=values.show_thinking_expanded,
-            appearance=values.appearance)
+        return self.services.settings.with_changes(**_option_changes(values))
 
     async def aclose(self) -> None:
         for client in self._retired:
             await client.aclose()
         self._retired.clear()
         await self.services.aclose()
+
+
+def _option_changes(values: SettingsValues) -> dict[str, object]:
+    """The dialog's fields that are options (by the registry's keys); an empty text is unset."""
+    present = {f.name for f in dataclasses.fields(values)}
+    changes: dict[str, object] = {}
+    for option in OPTIONS:
+        if option.key in present:
+            value = getattr(values, option.key)
+            changes[option.key] = None if option.optional and value == "" else value
+    return changes
