@@ -478,3 +478,4 @@ def test_media_intake_hostile_paths(tmp_path: Path, label: str) -> None:
     message = str(caught.value)
     assert "\n" not in message and message.endswith((".", "”"))
     assert list(work.iterdir()) == []  # nothing left behind
+
