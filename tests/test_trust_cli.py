@@ -478,4 +478,3 @@ def test_media_intake_hostile_paths(tmp_path: Path, label: str) -> None:
     message = str(caught.value)
     assert "\n" not in message and message.endswith((".", "”"))
     assert list(work.iterdir()) == []  # nothing left behind
-
