@@ -296,3 +296,19 @@ def test_a_long_plain_paragraph_about_a_video_keeps_its_timestamp_links(
         pass
     html = view.toHtml()
     assert f"{SEEK_PREFIX}83" in html and f"{SEEK_PREFIX}125" in html
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_code_block_has_a_header_bar_with_language_copy_and_save(dark: bool) -> None:
+    from PySide6.QtGui import QColor
+
+    rendered = MarkdownRenderer(RenderTheme(dark=dark)).render("```python\nx = 1\n```\n")
+    doc = QTextDocument()
+    doc.setHtml(rendered.html)
+    text = doc.toPlainText()
+    assert text.index("python") < text.index("Copy") < text.index("Save") < text.index("x = 1")
+    colours = re.findall(r'bgcolor="(#[0-9a-fA-F]{6})"', rendered.html)
+    code_bg, header_bg = QColor(colours[0]), QColor(colours[1])
+    assert code_bg != header_bg  # the bar stands out from the code, a shade off
+    assert (code_bg.lightnessF() < 0.5) == dark  # syntax colours for the theme
+    assert abs(code_bg.lightnessF() - header_bg.lightnessF()) < 0.2

@@ -75,6 +75,23 @@ class Rendered:
     formulas_pending: bool = False
 
 
+def _blend(base: str, other: str, share: float) -> str:
+    """`base` moved `share` of the way to `other` (both #rrggbb): a header bar a shade off
+    the code background, in light and dark styles alike."""
+    def rgb(colour: str) -> tuple[int, int, int]:
+        colour = colour.lstrip("#")
+        if len(colour) == 3:
+            colour = "".join(ch * 2 for ch in colour)
+        return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+
+    try:
+        a, b = rgb(base), rgb(other)
+    except ValueError:
+        return base
+    mixed = (round(x + (y - x) * share) for x, y in zip(a, b, strict=True))
+    return "#" + "".join(f"{value:02x}" for value in mixed)
+
+
 @dataclass(frozen=True, slots=True)
 class RenderTheme:
     """Colours the HTML needs, taken from the widget palette by the caller (Qt-free here)."""
@@ -349,13 +366,16 @@ class MarkdownRenderer:
             body = f'<font color="{self._code_fg}">{body}</font>'
         label = escape(language) if language else "code"
         muted = self.theme.muted if not self._code_fg else self._code_fg
-        return (
-            f'<table width="100%" cellspacing="0" cellpadding="8" bgcolor="{self._code_bg}"'
-            f' style="margin-top:4px; margin-bottom:8px;"><tr><td>'
-            f'<p style="margin:0; color:{muted};"><small>{label} &nbsp; '
-            f'<a href="{COPY_CODE_PREFIX}{number}">Copy</a> · '
-            f'<a href="{SAVE_CODE_PREFIX}{number}">Save</a></small></p>'
-            f'<pre style="margin:0;">{body}</pre>'
+        header = _blend(self._code_bg, muted, 0.12)
+        return (  # a header bar (language | Copy, Save) over the highlighted code
+            f'<table width="100%" cellspacing="0" cellpadding="0" bgcolor="{self._code_bg}"'
+            f' style="margin-top:4px; margin-bottom:8px;">'
+            f'<tr><td bgcolor="{header}" style="padding:4px 10px;">'
+            f'<small><font color="{muted}">{label}</font></small></td>'
+            f'<td bgcolor="{header}" align="right" style="padding:4px 10px;"><small>'
+            f'<a href="{COPY_CODE_PREFIX}{number}">Copy</a> &nbsp; '
+            f'<a href="{SAVE_CODE_PREFIX}{number}">Save…</a></small></td></tr>'
+            f'<tr><td colspan="2" style="padding:8px 10px;"><pre style="margin:0;">{body}</pre>'
             "</td></tr></table>\n"
         )
 
