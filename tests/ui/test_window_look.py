@@ -178,3 +178,50 @@ def test_welcome_offers_the_key_when_none_is_set(qloop: Any, gui_env: dict[str, 
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_refusals_are_readable_however_many_attachments(qloop: Any, gui_env: dict[str, str],
+                                                       standin: Any, tmp_path: Any) -> None:
+    import os
+
+    from tests import media_factory as mf
+    from tests.test_cli_ask import make_png
+
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    files = [folder, fifo, mf.huge_png_header(tmp_path), make_png(tmp_path / "ok.png")]
+    from pathlib import Path
+
+    files.insert(2, Path("/dev/zero"))
+    standin.reply(content="Seen.", chunks=2)
+
+    async def scenario() -> None:
+        from tests.ui.conftest import next_signal, until
+
+        window = await open_window(gui_env, files)
+        tray = window.composer.tray
+        await until(lambda: all(i.state in ("ready", "failed") for i in tray.items())
+                    and len(tray.items()) == 5, what="all five prepared")
+        failed = [i for i in tray.items() if i.state == "failed"]
+        assert len(failed) == 4
+        lines = tray.refusal_lines()
+        assert len(lines) == 4
+        shown = tray.refusals.text()
+        for item in failed:
+            assert item.reason and item.reason in shown  # whole, not elided
+            assert item.property("state") == "failed"
+        assert tray.refusals.isVisible() and "Send leaves these 4 files out." in shown
+        # the strip's scroll bar has room of its own: every card is fully inside the view
+        viewport = tray.strip.viewport().rect()
+        for item in tray.items():
+            top_left = item.mapTo(tray.strip.viewport(), item.rect().topLeft())
+            assert top_left.y() >= 0 and top_left.y() + item.height() <= viewport.height()
+        window.composer.set_text("What is this?")
+        await next_signal(window.controllers.turns.turn_ended, window.composer.edit.submit.emit)
+        [upload] = standin.upload_requests()
+        assert upload is not None  # only ok.png went out
+        await close_window(window)
+
+    run(qloop, scenario())

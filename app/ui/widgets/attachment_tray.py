@@ -1,7 +1,10 @@
 """The row of attachments above the composer: thumbnail, what the pipeline changed, ×.
 
 Every item that enters the tray stays visible until the user removes it or it is sent:
-a refused file shows its reason inline in red, never a silent drop. The tray is a view with
+a refused file is marked (red frame, alert icon) and its whole reason is written out under
+the strip, one wrapped line per refusal, however many attachments there are — never a silent
+drop, never a reason cut off by the card's width or hidden under a scroll bar. Refused files
+are left out of the send, and the tray says so. The tray is a view with
 setters by item key; `controllers/attachments.py` decides what goes in it.
 """
 
@@ -52,8 +55,10 @@ class TrayItem(QFrame):
         self.key = key
         self.name = name
         self.state = "preparing"
+        self.reason = ""
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(180)
+        self.setFixedSize(180, THUMB + 8)  # a card never outgrows the strip; long text is in
+        # the tooltip (and, for a refusal, written out under the strip)
         self.thumb = QLabel()
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -122,6 +127,7 @@ class TrayItem(QFrame):
     def set_preparing(self) -> None:
         """Prepared again (an edit was applied): back to "Preparing…" until ready."""
         self.state = "preparing"
+        self.reason = ""
         self.edit_button.hide()
         self.close_button.setEnabled(True)
         self.caption.setStyleSheet("")
@@ -151,12 +157,18 @@ class TrayItem(QFrame):
 
     def set_failed(self, reason: str) -> None:
         self.state = "failed"
+        self.reason = reason
         self.edit_button.hide()
-        self.thumb.setText("⚠")
-        self.caption.setText(reason)
+        self.thumb.setPixmap(icon("circle-alert", colour=ERROR_COLOR).pixmap(
+            QSize(28, 28), self.devicePixelRatioF()))
+        self.caption.setText("Refused — the reason is below")  # whole, under the strip
+        self.caption.setToolTip(reason)
         self.caption.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.setProperty("state", "failed")
+        self.setStyleSheet(f"TrayItem {{ border: 1px solid {ERROR_COLOR}; "
+                           "border-radius: 6px; }")
         self.setToolTip(reason)
-        self.setAccessibleDescription(reason)
+        self.setAccessibleDescription(f"Refused: {reason}")
         self.progress.hide()
 
     def set_sending(self) -> None:
@@ -179,8 +191,8 @@ class TrayItem(QFrame):
             self.caption.setText(f"Uploaded {format_bytes(total)}")
 
 
-class AttachmentTray(QScrollArea):
-    """A horizontal strip of `TrayItem`s; hidden while empty.
+class AttachmentTray(QWidget):
+    """A horizontal strip of `TrayItem`s over the reasons for any refusals; hidden while empty.
 
     Signals:
         remove_requested(int): the user pressed × on the item with this key.
@@ -193,16 +205,32 @@ class AttachmentTray(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Attachments")
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFixedHeight(THUMB + 28)
+        self.strip = QScrollArea(self)
+        self.strip.setAccessibleName("Attached files")
+        self.strip.setWidgetResizable(True)
+        self.strip.setFrameShape(QFrame.Shape.NoFrame)
+        self.strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Room for the cards *and* the scroll bar under them: it never covers a card.
+        bar = self.strip.horizontalScrollBar().sizeHint().height()
+        self.strip.setFixedHeight(THUMB + 12 + bar)
         inner = QWidget()
         self._row = QHBoxLayout(inner)
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.addStretch(1)
-        self.setWidget(inner)
+        self.strip.setWidget(inner)
+        self.refusals = QLabel(self)
+        self.refusals.setAccessibleName("Refused attachments")
+        self.refusals.setWordWrap(True)
+        self.refusals.setTextFormat(Qt.TextFormat.PlainText)
+        self.refusals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refusals.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.refusals.hide()
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
+        col.addWidget(self.strip)
+        col.addWidget(self.refusals)
         self._items: dict[int, TrayItem] = {}
         self.hide()
 
@@ -234,6 +262,20 @@ class AttachmentTray(QScrollArea):
     def set_failed(self, key: int, reason: str) -> None:
         if (item := self._items.get(key)) is not None:
             item.set_failed(reason)
+            self._show_refusals()
+
+    def refusal_lines(self) -> list[str]:
+        return [f"⚠ {item.name} — {item.reason}" for item in self._items.values()
+                if item.state == "failed"]
+
+    def _show_refusals(self) -> None:
+        """Every refusal's whole reason, then what happens to those files on send."""
+        lines = self.refusal_lines()
+        if lines:
+            some = "this file" if len(lines) == 1 else f"these {len(lines)} files"
+            lines.append(f"Send leaves {some} out.")
+        self.refusals.setText("\n".join(lines))
+        self.refusals.setVisible(bool(lines))
 
     def set_sending(self, key: int) -> None:
         if (item := self._items.get(key)) is not None:
@@ -248,4 +290,5 @@ class AttachmentTray(QScrollArea):
         if item is not None:
             item.setParent(None)
             item.deleteLater()
+        self._show_refusals()
         self.setVisible(bool(self._items))
