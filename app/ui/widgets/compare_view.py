@@ -6,8 +6,8 @@ Each column shows its answer live (the same streaming Markdown view as a message
 column on with a word-level highlight of what it adds or changes against the one to its left.
 
 The view only shows and emits: the comparison controller owns the tasks and calls the setters.
-Streamed text is drawn by one render timer for all columns (at most ~30 paints a second), so
-three streams cost the UI thread about what one does.
+Streamed text is drawn by one render timer for all columns, one column per tick in turn (at
+most ~30 paints a second in all), so three streams cost the UI thread about what one does.
 
 Signals:
     keep_requested(str): "Use this answer" on the column of that effort.
@@ -216,6 +216,7 @@ class ComparisonView(QFrame):
         self._row = QHBoxLayout()
         self._row.setSpacing(8)
         layout.addLayout(self._row, 1)
+        self._turn = 0
         self._timer = QTimer(self)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._render)
@@ -307,11 +308,16 @@ class ComparisonView(QFrame):
     # -- internals ---------------------------------------------------------------------------
 
     def _render(self) -> None:
-        more = False
-        for column in self.columns.values():
-            if column.has_pending:
-                more = column.render_step() or more
-        if not more:
+        """Draw ONE column per tick, taking turns: the UI thread's render work per second
+        stays that of a single stream however many columns stream (each gets ~30/N paints
+        a second, plenty for text)."""
+        pending = [c for c in self.columns.values() if c.has_pending]
+        if not pending:
+            self._timer.stop()
+            return
+        self._turn = (self._turn + 1) % len(pending)
+        pending[self._turn].render_step()
+        if not any(c.has_pending for c in self.columns.values()):
             self._timer.stop()
 
     def _template_clicked(self) -> None:
