@@ -114,7 +114,7 @@ def window_id(env: dict[str, str]) -> str:
 
 
 def run_scenario(out_dir: Path, appearance: str, env: dict[str, str], standin: StandIn,
-                 media: list[Path], suffix: str) -> None:
+                 media: list[Path], suffix: str, scale: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="stepdesk-shots-"))
     app_env = {**env, "STEPDESK_DATA_DIR": str(data), "STEP_BASE_URL": standin.base_url,
                "STEP_API_KEY": KEY, "QT_QPA_PLATFORM": "xcb",
@@ -134,7 +134,9 @@ def run_scenario(out_dir: Path, appearance: str, env: dict[str, str], standin: S
     try:
         wid = window_id(app_env)
         subprocess.run(["xdotool", "windowactivate", "--sync", wid], env=app_env)
-        subprocess.run(["xdotool", "windowsize", "--sync", wid, "1400", "900"], env=app_env)
+        subprocess.run(["xdotool", "windowmove", "--sync", wid, "0", "0"], env=app_env)
+        subprocess.run(["xdotool", "windowsize", "--sync", wid, str(1400 * scale),
+                        str(880 * scale)], env=app_env)
         settle(app_env, out_dir / f"composer-{appearance}{suffix}.png")
         subprocess.run(["xdotool", "type", "--delay", "5",
                         "What is the total, and which month is best?"], env=app_env)
@@ -167,7 +169,7 @@ def main() -> None:
                 env["QT_SCALE_FACTOR"] = str(args.scale)
             media = make_media(Path(folder))
             for appearance in ("light", "dark"):
-                run_scenario(args.out, appearance, env, standin, media, suffix)
+                run_scenario(args.out, appearance, env, standin, media, suffix, args.scale)
     finally:
         standin.stop()
     print(f"pictures in {args.out}")
