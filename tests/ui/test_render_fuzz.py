@@ -35,28 +35,40 @@ def _seconds(text: str, repeat: int = 1) -> float:
 
 
 @pytest.fixture(scope="module")
-def baseline() -> float:
-    _seconds(typical_answer(2000))  # imports markdown-it and Pygments outside the measurement
-    return _seconds(typical_answer(SIZE), repeat=3)
+def warmed() -> None:
+    """markdown-it and Pygments imported (and their caches filled) outside the measurements."""
+    _seconds(typical_answer(2000))
+    _seconds(typical_answer(SIZE))
+
+
+def ratio(text: str, tries: int = 3) -> float:
+    """`text`'s render time over an ordinary answer's of the same size, each pair measured
+    back to back; the smallest of a few pairs, so the machine being busy during one
+    measurement (other processes, a loaded CI host) does not count as the renderer being slow.
+    A super-linear shape is 100× and more in every pair."""
+    reference = typical_answer(SIZE)
+    best = float("inf")
+    for _ in range(tries):
+        base = _seconds(reference)
+        best = min(best, _seconds(text) / base / max(1.0, len(text) / SIZE))
+        if best <= BUDGET:
+            break
+    return best
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
-def test_shape_renders_within_budget(baseline: float, shape: str) -> None:
-    text = SHAPES[shape](SIZE)
-    allowed = BUDGET * baseline * max(1.0, len(text) / SIZE)
-    spent = _seconds(text)
-    if spent > allowed:  # one more try, so a pause of the machine is not a failure
-        spent = min(spent, _seconds(text))
-    assert spent <= allowed, f"{shape}: {spent / baseline:.1f}× a typical answer (budget {BUDGET}×)"
+def test_shape_renders_within_budget(warmed: None, shape: str) -> None:
+    spent = ratio(SHAPES[shape](SIZE))
+    assert spent <= BUDGET, f"{shape}: {spent:.1f}× a typical answer (budget {BUDGET}×)"
 
 
-def test_a_long_single_line(baseline: float) -> None:
+def test_a_long_single_line(warmed: None) -> None:
     text = prose(10 * SIZE).replace("\n", " ") + " *a*"
-    assert _seconds(text) <= BUDGET * baseline * 10
+    assert ratio(text) <= BUDGET
 
 
 @pytest.mark.parametrize("shape", ["emphasis mix", "long table", "open links", "brackets"])
-def test_a_megabyte_of_any_shape_is_proportional(baseline: float, shape: str) -> None:
+def test_a_megabyte_of_any_shape_is_proportional(warmed: None, shape: str) -> None:
     """Past MARKDOWN_LIMIT an answer is shown as plain text: every character, linear time."""
     from app.ui.render.markdown import MARKDOWN_LIMIT
 
@@ -64,4 +76,4 @@ def test_a_megabyte_of_any_shape_is_proportional(baseline: float, shape: str) ->
     assert len(text) > MARKDOWN_LIMIT
     rendered = MarkdownRenderer(RenderTheme()).render(text, cache=False)
     assert rendered.html.startswith("<p>")
-    assert _seconds(text) <= BUDGET * baseline * len(text) / SIZE
+    assert ratio(text) <= BUDGET
