@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from tests.ui.conftest import run
+from tests.ui.conftest import next_signal, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +104,40 @@ def test_no_portal_on_the_bus_is_a_sentence(qloop: Any, bus_address: str) -> Non
 
     with pytest.raises(CaptureError, match=r"refused the screenshot request"):
         run(qloop, session(bus_address).run("region"))
+
+
+def test_global_shortcut_through_the_portal_is_bound_and_pressed(qloop: Any, bus_address: str,
+                                                                  portal: Any) -> None:
+    """CreateSession + BindShortcuts (a(sa{sv}) as the portal expects), then Activated."""
+    from app.ui.capture.hotkeys.portal import PortalHotkeys
+
+    portal[0]("ok")
+    hotkeys = PortalHotkeys(bus_address)
+
+    async def scenario() -> tuple[Any, ...]:
+        try:
+            assert hotkeys.register("capture", "Ctrl+Alt+S") is None
+            assert hotkeys.register("quick_ask", "Ctrl+Alt+Space") is None
+            return await next_signal(hotkeys.activated, timeout=20)
+        finally:
+            hotkeys.close()
+
+    assert run(qloop, scenario()) == ("capture",)  # the fake presses CTRL+ALT+s
+
+
+@pytest.mark.parametrize("mode", ["deny", "error"])
+def test_global_shortcut_refused_by_the_desktop_says_what_to_do(qloop: Any, bus_address: str,
+                                                                portal: Any, mode: str) -> None:
+    from app.ui.capture.hotkeys.portal import REFUSED, PortalHotkeys
+
+    portal[0](mode)
+    hotkeys = PortalHotkeys(bus_address)
+
+    async def scenario() -> tuple[Any, ...]:
+        try:
+            hotkeys.register("capture", "Ctrl+Alt+S")
+            return await next_signal(hotkeys.refused, timeout=20)
+        finally:
+            hotkeys.close()
+
+    assert run(qloop, scenario()) == ("capture", REFUSED)

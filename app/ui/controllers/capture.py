@@ -51,6 +51,7 @@ class CaptureController(QObject):
         self.problems: dict[str, str] = {}  # from the last apply_shortcuts
         if hotkeys is not None:
             hotkeys.activated.connect(self._on_hotkey)
+            hotkeys.refused.connect(self._on_refused)
 
     def set_editor(self, editor: Editor | None) -> None:
         """The image editor's hook (issue "edit"): called with every capture before the panel."""
@@ -97,6 +98,12 @@ class CaptureController(QObject):
     def close(self) -> None:
         if self._hotkeys is not None:
             self._hotkeys.close()
+
+    def _on_refused(self, name: str, problem: str) -> None:
+        """The desktop said no later (a portal): forget the grab; Settings says what to do."""
+        self.shortcuts.pop(name, None)
+        self.problems[name] = problem
+        self.shortcut_problems.emit(dict(self.problems))  # Settings shows it
 
     def _on_hotkey(self, name: str) -> None:
         if name == CAPTURE:

@@ -27,9 +27,12 @@ class HotkeyBackend(QObject):
 
     Signals:
         activated(str): the registered name of the shortcut that was pressed.
+        refused(str, str): a name whose shortcut the desktop refused later (portals answer
+            asynchronously), with the sentence saying what to do instead.
     """
 
     activated = Signal(str)
+    refused = Signal(str, str)
 
     def register(self, name: str, sequence: str) -> str | None:
         """Grab `sequence` ("Ctrl+Alt+S") under `name`; None, or why it failed."""
@@ -104,6 +107,10 @@ def make_backend() -> HotkeyBackend:
             return X11Hotkeys()
         except OSError:
             return HotkeyBackend()
+    if "wayland" in platform.lower():
+        from app.ui.capture.hotkeys.portal import PortalHotkeys
+
+        return PortalHotkeys()
     if sys.platform == "win32":
         from app.ui.capture.hotkeys.windows import WindowsHotkeys
 
