@@ -16,15 +16,23 @@ from PySide6.QtWidgets import QApplication, QLabel
 QUADRANTS = ((220, 30, 30), (30, 200, 60), (40, 60, 230), (240, 220, 40))
 
 
+def colour_at(x: int, y: int, width: int, height: int) -> tuple[int, int, int]:
+    if x % 10 == 0 or y % 10 == 0:
+        return (x * 7) % 256, (y * 5) % 256, (x + y) % 256
+    return QUADRANTS[(x >= width // 2) + 2 * (y >= height // 2)]
+
+
+def pattern_bytes(width: int = 800, height: int = 600) -> bytes:
+    """The pattern as RGB bytes (tests compare the screen with it)."""
+    return b"".join(bytes(colour_at(x, y, width, height))
+                    for y in range(height) for x in range(width))
+
+
 def pattern(width: int, height: int) -> QImage:
     image = QImage(width, height, QImage.Format.Format_RGB32)
     for y in range(height):
         for x in range(width):
-            if x % 10 == 0 or y % 10 == 0:
-                colour = ((x * 7) % 256, (y * 5) % 256, (x + y) % 256)
-            else:
-                colour = QUADRANTS[(x >= width // 2) + 2 * (y >= height // 2)]
-            image.setPixelColor(x, y, QColor(*colour))
+            image.setPixelColor(x, y, QColor(*colour_at(x, y, width, height)))
     return image
 
 

@@ -39,9 +39,28 @@ def pattern(desk: Desk, tmp_path: Path) -> Iterator[int]:
         assert proc.read_line() == "ready", proc.text()
         xid = desk.wait_window("^capture-pattern$")
         desk.xdotool("windowactivate", "--sync", str(xid))
+        wait_drawn(desk, xid)
         yield xid
     finally:
         proc.stop()
+
+
+PATTERN: list[Image.Image] = []
+
+
+def wait_drawn(desk: Desk, xid: int) -> None:
+    """Until the X server shows the whole pattern (a raised window repaints after Expose)."""
+    from tests.capture_pattern import pattern_bytes
+
+    if not PATTERN:
+        PATTERN.append(Image.frombytes("RGB", (800, 600), pattern_bytes()))
+    x, y, w, h = desk.client_rect(xid)
+
+    def shown() -> bool:
+        got = desk.root_image().crop((x, y, x + w, y + h))
+        return ImageChops.difference(got, PATTERN[0]).getbbox() is None
+
+    wait_until(shown, 30, "the pattern on screen")
 
 
 def app_env(standin: Any, data_dir: Path, scale: int = 1) -> dict[str, str]:
@@ -104,6 +123,7 @@ def test_shortcut_region_is_exact_in_physical_pixels(desk: Desk, pattern: int, s
     try:
         wait_shortcut(desk, app)
         desk.xdotool("windowactivate", "--sync", str(pattern))  # another app has the focus
+        wait_drawn(desk, pattern)
         screen = desk.root_image()
         desk.xdotool("key", "ctrl+alt+s")
         desk.wait_window(OVERLAY)
@@ -145,6 +165,8 @@ def test_cli_capture_hands_over_to_the_running_instance(desk: Desk, pattern: int
     app = start_app(desk, env, tmp_path / "app.log")
     try:
         wait_shortcut(desk, app)
+        desk.xdotool("windowactivate", "--sync", str(pattern))
+        wait_drawn(desk, pattern)
         screen = desk.root_image()
         second = start_app(desk, env, tmp_path / "second.log", "capture", "--region",
                            "describe", "it")
@@ -167,6 +189,8 @@ def test_escape_at_every_step_attaches_nothing(desk: Desk, pattern: int, standin
     app = start_app(desk, app_env(standin, data_dir), tmp_path / "app.log")
     try:
         wait_shortcut(desk, app)
+        desk.xdotool("windowactivate", "--sync", str(pattern))
+        wait_drawn(desk, pattern)
         screen = desk.root_image()
         desk.xdotool("key", "ctrl+alt+s")  # 1: Esc in the picker before dragging
         desk.wait_window(OVERLAY)
@@ -218,6 +242,8 @@ def test_closing_the_window_keeps_step_desk_in_the_tray(desk: Desk, pattern: int
                        30, "the one-time note to be remembered")
         finally:
             db.close()
+        desk.xdotool("windowactivate", "--sync", str(pattern))
+        wait_drawn(desk, pattern)
         screen = desk.root_image()
         desk.xdotool("key", "ctrl+alt+s")  # still answering from the tray
         desk.wait_window(OVERLAY)
