@@ -87,6 +87,21 @@ class Desk:
         finally:
             d.close()
 
+    def keyboard_free(self) -> bool:
+        """No client holds an active keyboard grab (ours succeeds, then is released)."""
+        from Xlib import X, display
+
+        d = display.Display(self.display)
+        try:
+            root = d.screen().root
+            status = root.grab_keyboard(False, X.GrabModeAsync, X.GrabModeAsync, X.CurrentTime)
+            if status == X.GrabSuccess:
+                d.ungrab_keyboard(X.CurrentTime)
+                d.sync()
+            return status == X.GrabSuccess
+        finally:
+            d.close()
+
     def start_tray(self) -> subprocess.Popen[bytes]:
         """A system tray (trayer) on this desk; returns once it owns _NET_SYSTEM_TRAY_S0."""
         from Xlib import display

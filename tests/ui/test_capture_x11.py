@@ -195,12 +195,14 @@ def test_escape_at_every_step_attaches_nothing(desk: Desk, pattern: int, standin
         desk.xdotool("key", "ctrl+alt+s")  # 1: Esc in the picker before dragging
         desk.wait_window(OVERLAY)
         desk.xdotool("key", "Escape")
-        wait_until(lambda: not desk.visible(OVERLAY), 30, "the picker to close")
+        wait_until(lambda: not desk.visible(OVERLAY) and desk.keyboard_free(), 30,
+                   "the picker to close and let the keyboard go")
         desk.xdotool("key", "ctrl+alt+s")  # 2: Esc after a drag, before Enter
         desk.wait_window(OVERLAY)
         drag(desk, 80, 80, 200, 200)
         desk.xdotool("key", "Escape")
-        wait_until(lambda: not desk.visible(OVERLAY), 30, "the picker to close")
+        wait_until(lambda: not desk.visible(OVERLAY) and desk.keyboard_free(), 30,
+                   "the picker to close and let the keyboard go")
         desk.xdotool("key", "ctrl+alt+s")  # 3: Esc in the quick-ask panel
         desk.wait_window(OVERLAY)
         drag(desk, 90, 90, 250, 250)
