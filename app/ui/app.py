@@ -214,7 +214,8 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     settings = SettingsController(library, tasks, window)
     templates = TemplatesController(library, window)
     image_edits = SentImageEdits(library, turns, tasks, window)
-    compare = CompareController(library.comparer, partial(_template_effort, templates), window)
+    compare = CompareController(library.comparer, partial(_template_effort, templates), window,
+                                comparisons=library.comparisons)
     controllers = Controllers(tasks=tasks, attachments=attachments, turns=turns,
                               conversations=conversations, settings=settings,
                               templates=templates, image_edits=image_edits, compare=compare)

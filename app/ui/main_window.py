@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         # The last look is applied before the first paint (no light flash before a dark
         # theme); the Settings choice confirms or changes it once the store is open.
         self.look = Look(app, appearance=str(self._geometry.value("appearance", "system")),
-                         text_scale=float(self._geometry.value("text_scale", 1.0)))
+                         text_scale=float(str(self._geometry.value("text_scale", 1.0))))
         self.look.apply()
         self.look.text_scale_changed.connect(self._remember_text_scale)
         self.sidebar = Sidebar()

@@ -89,9 +89,13 @@ class CompareController(QObject):
 
     def __init__(self, comparer: Callable[[], Comparer],
                  set_template_effort: Callable[[str, str], Awaitable[Any]] | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *,
+                 comparisons: Callable[[int], Awaitable[list[ComparisonRecord]]] | None = None
+                 ) -> None:
         super().__init__(parent)
         self._comparer = comparer
+        # The efforts panel reads the store only: it must not need the engine (no key yet).
+        self._comparisons = comparisons
         self._set_template_effort = set_template_effort
         self._comparison: Comparison | None = None
         self._task: asyncio.Task[None] | None = None
@@ -288,7 +292,8 @@ class CompareController(QObject):
 
     async def _load(self, conversation_id: int) -> None:
         try:
-            records = await self._comparer().comparisons(conversation_id)
+            records = await (self._comparisons(conversation_id) if self._comparisons
+                             else self._comparer().comparisons(conversation_id))
         except Exception as exc:
             log.exception("loading comparisons failed")
             self.failed.emit(f"Could not load the comparisons: {exc}")

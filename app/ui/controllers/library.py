@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from app.compare import Comparer
     from app.config import KeyLookup, Settings
     from app.services import Services
-    from app.store import Conversation, Message, SearchHit, UploadRecord
+    from app.store import ComparisonRecord, Conversation, Message, SearchHit, UploadRecord
     from app.store.changes import ChangeListener
     from app.templates.model import Template
     from app.templates.service import TemplateCatalogue
@@ -83,6 +83,10 @@ class Library:
         from app.compare import Comparer
 
         return Comparer(self.engine(), self.services.store)
+
+    async def comparisons(self, conversation_id: int) -> list[ComparisonRecord]:
+        """The effort comparisons made in a conversation (the store only: no key needed)."""
+        return await self.services.store.list_comparisons(conversation_id)
 
     def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
         """Hear what each store write changed (`app.store.Changes`); returns the unsubscribe."""

@@ -59,5 +59,5 @@ class ShortcutsSheet(QDialog):
         self.resize(460, 480)
 
     def rows(self) -> list[tuple[str, str]]:
-        return [(self.table.topLevelItem(i).text(0), self.table.topLevelItem(i).text(1))
-                for i in range(self.table.topLevelItemCount())]
+        items = (self.table.topLevelItem(i) for i in range(self.table.topLevelItemCount()))
+        return [(item.text(0), item.text(1)) for item in items if item is not None]

@@ -16,8 +16,9 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -41,6 +42,9 @@ from PySide6.QtWidgets import (
 from app.safetext import one_line
 from app.ui.style.icons import icon
 from app.ui.widgets.date_groups import group_by_date
+
+if TYPE_CHECKING:
+    from app.store import Conversation, SearchHit, UploadRecord
 
 HIT_OPEN = "\x02"
 HIT_CLOSE = "\x03"
@@ -100,7 +104,7 @@ class RowActions(QFrame):
             row.addWidget(button)
         self.hide()
 
-    def _button(self, name: str, tip: str, signal: Signal) -> QToolButton:
+    def _button(self, name: str, tip: str, signal: SignalInstance) -> QToolButton:
         button = QToolButton(self)
         button.setIcon(icon(name))
         button.setToolTip(tip)
@@ -215,7 +219,7 @@ class Sidebar(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.stack, "Chats")
         self.tabs.addTab(files_page, "Uploaded files")
-        self.tabs.currentChanged.connect(lambda i: i == 1 and self.files_requested.emit())
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -235,7 +239,8 @@ class Sidebar(QWidget):
         self.list.addActions([rename, delete])
 
     # --- content -----------------------------------------------------------------------
-    def set_conversations(self, conversations: Sequence[object], current: int | None) -> None:
+    def set_conversations(self, conversations: Sequence[Conversation],
+                          current: int | None) -> None:
         """Fill the list (ordered pinned-first, newest first by the store) under date groups."""
         self.list.blockSignals(True)
         self._hide_row_actions()
@@ -342,7 +347,7 @@ class Sidebar(QWidget):
         self.list.clearSelection()
         self.list.setCurrentRow(-1)
 
-    def set_search_results(self, query: str, hits: Sequence[object]) -> None:
+    def set_search_results(self, query: str, hits: Sequence[SearchHit]) -> None:
         """Show hits (or leave search mode when the query is empty)."""
         self.hits.clear()
         if not query.strip():
@@ -371,7 +376,7 @@ class Sidebar(QWidget):
             self.hits.addItem(item)
             self.hits.setItemWidget(item, label)
 
-    def set_uploads(self, uploads: Sequence[object], note: str | None = None) -> None:
+    def set_uploads(self, uploads: Sequence[UploadRecord], note: str | None = None) -> None:
         self.files.clear()
         for up in uploads:
             item = QTreeWidgetItem([up.name or up.file_id, format_size(up.bytes),
@@ -384,6 +389,10 @@ class Sidebar(QWidget):
             if uploads else "No uploaded files for this account."))
 
     # --- slots -------------------------------------------------------------------------
+    def _tab_changed(self, index: int) -> None:
+        if index == 1:
+            self.files_requested.emit()
+
     def focus_search(self) -> None:
         self.tabs.setCurrentIndex(0)
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
