@@ -32,11 +32,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -49,6 +51,7 @@ from app.ui.widgets.drop_overlay import media_from_mime
 THUMB = QSize(320, 180)
 PANEL_WIDTH = 460
 GAP = 12
+TILE_COLUMNS = 3
 
 
 class Thumbnail(QLabel):
@@ -113,8 +116,9 @@ class QuickAskPanel(QWidget):
         self.choice_row.hide()
 
         self.tiles_row = QWidget()
-        self._tiles = QHBoxLayout(self.tiles_row)
+        self._tiles = QGridLayout(self.tiles_row)  # rows of TILE_COLUMNS: names stay whole
         self._tiles.setContentsMargins(0, 0, 0, 0)
+        self._tiles.setSpacing(4)
         self.tiles_row.hide()
 
         self.prompt = ComposerEdit()
@@ -211,15 +215,15 @@ class QuickAskPanel(QWidget):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        for slug, label in tiles:
+        for index, (slug, label) in enumerate(tiles):
             tile = QToolButton()
             tile.setText(label)
+            tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             tile.setAccessibleName(f"Ask with template {label}")
             tile.setToolTip("Send now with this template")
             tile.setProperty("slug", slug)
             tile.clicked.connect(self._on_tile)
-            self._tiles.addWidget(tile)
-        self._tiles.addStretch(1)
+            self._tiles.addWidget(tile, index // TILE_COLUMNS, index % TILE_COLUMNS)
         self.tiles_row.setVisible(bool(tiles))
 
     def offer_add_to_last(self, title: str | None) -> None:
