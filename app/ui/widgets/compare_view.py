@@ -303,7 +303,8 @@ class ComparisonView(QFrame):
         self.template_button.setVisible(bool(slug))
 
     def answers(self) -> dict[str, str]:
-        return {effort: column.answer.source for effort, column in self.columns.items()}
+        """Each column's answer as read (rendered, without Markdown markup): what is diffed."""
+        return {effort: column.answer.toPlainText() for effort, column in self.columns.items()}
 
     # -- internals ---------------------------------------------------------------------------
 
