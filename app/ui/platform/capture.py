@@ -175,7 +175,7 @@ class _PortalReceiver(QObject):
         super().__init__()
         self._future = future
 
-    @Slot(int, "QVariantMap")
+    @Slot("uint", "QVariantMap")  # the signal's own type: QtDBus refuses an int slot
     def response(self, code: int, results: dict) -> None:
         if not self._future.done():
             self._future.set_result((int(code), dict(results)))
