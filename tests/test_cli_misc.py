@@ -1,8 +1,7 @@
-"""`stepdesk --version`, history and files commands, and the layering rule."""
+"""`stepdesk --version`, history and files commands (the layering rules: test_architecture)."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -32,29 +31,6 @@ def test_cli_ask_never_imports_qt(standin, data_dir: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, env=env, timeout=60)
     assert proc.stdout.strip().endswith("NOQT 0"), proc.stderr
-
-
-CORE = ["app/api", "app/media", "app/store", "app/chat.py", "app/context.py", "app/templates",
-        "app/results", "app/cli", "app/config.py", "app/services.py",
-        "app/turn_events.py", "app/limits.py"]
-
-
-def test_core_modules_never_import_qt() -> None:
-    files: list[Path] = []
-    for entry in CORE:
-        path = ROOT / entry
-        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    assert len(files) > 10
-    for file in files:
-        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert not name.startswith(("PySide6", "qasync", "shiboken6", "app.ui")), \
-                    f"{file.relative_to(ROOT)} imports {name}"
 
 
 def test_history_list_show_search_export(standin, data_dir: Path, tmp_path: Path) -> None:

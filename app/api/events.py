@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.usage import Usage  # a stream event too; defined below the layers (the store keeps it)
+
+__all__ = ["ContentDelta", "Finished", "ReasoningDelta", "Retrying", "StreamEvent", "Usage"]
+
 
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
@@ -21,20 +25,6 @@ class ContentDelta:
     """A piece of the answer text."""
 
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts so far (StepFun sends cumulative usage on every chunk).
-
-    `reasoning` is the part of `completion` spent thinking, when the server says so (the
-    OpenAI-style `completion_tokens_details.reasoning_tokens`; StepFun's Chat docs show none).
-    """
-
-    prompt: int
-    completion: int
-    cached: int = 0
-    reasoning: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

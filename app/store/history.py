@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from app.api.events import Usage
 from app.store.db import Database
 from app.store.records import STATUSES, AttachmentRecord, Conversation, Message
 from app.store.search import index_message
+from app.usage import Usage
 
 INTERRUPTED_ERROR = "Step Desk closed before this reply finished."
 

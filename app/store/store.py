@@ -17,7 +17,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.api.events import Usage
 from app.store import comparisons, export, history, search, templates, uploads
 from app.store.blobs import BlobStore
 from app.store.changes import ChangeFeed, Changes
@@ -34,6 +33,7 @@ from app.store.records import (
     UploadRecord,
 )
 from app.store.templates import TemplateRecord
+from app.usage import Usage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

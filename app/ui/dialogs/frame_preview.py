@@ -1,7 +1,7 @@
 """The in-app preview of a video frame, shown when a timestamp in an answer is clicked.
 
 One non-modal window per main window, reused: each click replaces the frame. The frame is
-decoded in a worker thread (`app.results.frames`), so the window never stalls on FFmpeg; the
+decoded in a worker thread (`app.media.frames`), so the window never stalls on FFmpeg; the
 bytes become a pixmap here, on the GUI thread. "Open in player" hands the file to the
 system's video player (which starts at the beginning: players take no common seek argument).
 """
@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.results.frames import FrameError, frame_png
+from app.media.frames import FrameError, frame_png
 
 if TYPE_CHECKING:
     from app.store import AttachmentRecord, Message

@@ -9,7 +9,7 @@ import av
 import pytest
 from PIL import Image
 
-from app.results.frames import FrameError, frame_png
+from app.media.frames import FrameError, frame_png
 from tests import media_factory as mf
 
 
