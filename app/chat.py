@@ -255,13 +255,15 @@ class ChatEngine:
             async with contextlib.aclosing(
                     self._stream_with_media(user, model, effort, buffer, turn)) as stream:
                 async for event in stream:
-                    yield event
-                    if isinstance(event, Finished):
-                        await self._flush(buffer)
-                        outcome = self._finish_event(event.reason)
-                        await self._finish(assistant.id, outcome, event.reason)
-                        yield outcome
-                        return
+                    if not isinstance(event, Finished):
+                        yield event
+                        continue
+                    # The server's finish reason becomes the turn's outcome (not re-yielded).
+                    await self._flush(buffer)
+                    outcome = self._finish_event(event.reason)
+                    await self._finish(assistant.id, outcome, event.reason)
+                    yield outcome
+                    return
         except asyncio.CancelledError:
             # Stop: keep what arrived. Shielded, so a second cancel cannot lose the reply.
             await asyncio.shield(self._close_stopped(buffer))
@@ -289,7 +291,7 @@ class ChatEngine:
 
     async def _stream_with_media(self, user: Message, model: str, effort: str,
                                  buffer: _ReplyBuffer, turn: TurnContext
-                                 ) -> AsyncIterator[object]:
+                                 ) -> AsyncGenerator[TurnEvent | Finished, None]:
         """Build the request, stream it, and survive one expired file ID (re-upload, retry)."""
         for attempt in (1, 2):
             history = await self._history_until(user)
@@ -299,8 +301,8 @@ class ChatEngine:
                 yield MediaOmitted(tuple(omitted), omitted_reason())
             needs_upload = uses_files(request, turn.settings)
             if needs_upload:
-                async for event in self._ensure_uploads(request, refs, turn):
-                    yield event
+                async for upload_event in self._ensure_uploads(request, refs, turn):
+                    yield upload_event
             # Inline media means reading and base64-encoding files: not on the event loop.
             request = await asyncio.to_thread(with_refs, request, refs,
                                               inline=not needs_upload)
@@ -403,6 +405,7 @@ class ChatEngine:
                                 file_id = event
                             else:
                                 yield event
+                        assert file_id is not None, "_upload ends with the new file ID"
                         await self._store.remember_upload(sha, base, turn.account, file_id,
                                                           ref.path.stat().st_size)
                 refs[sha] = MediaRef(ref.kind, ref.mime, url=f"stepfile://{file_id}",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+from io import TextIOWrapper
 from pathlib import Path
-from typing import IO, Any
 
 from app.fsmodes import PRIVATE_FILE, private_dir
 from app.redact import redact
@@ -36,11 +36,13 @@ class RedactingFormatter(logging.Formatter):
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose files are 0600 from the moment they are created."""
 
-    def _open(self) -> IO[Any]:
+    def _open(self) -> TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
         if hasattr(os, "fchmod"):
             os.fchmod(fd, PRIVATE_FILE)
-        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+        handle = os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+        assert isinstance(handle, TextIOWrapper)  # text mode: always a TextIOWrapper
+        return handle
 
 
 def setup_logging(log_dir: Path, secrets: list[str]) -> RedactingFormatter:

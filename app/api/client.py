@@ -18,7 +18,7 @@ import contextlib
 import json
 import random
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -119,7 +119,7 @@ class StepClient:
         await self.aclose()
 
     # -- chat --------------------------------------------------------------------------------
-    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[StreamEvent]:
+    async def stream_chat(self, req: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream one reply as events, ending with `Finished`; raises ApiError subclasses.
 
         Uses the Messages API when `req.api_style == "messages"`, except for requests with

@@ -16,7 +16,7 @@ now and then still ends as a timeout.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx
 
@@ -84,7 +84,7 @@ def idle_message(seconds: float) -> str:
 
 
 async def sse_batches(response: httpx.Response, *, idle_timeout: float | None = None
-                      ) -> AsyncIterator[list[str]]:
+                      ) -> AsyncGenerator[list[str], None]:
     """Yield the data of each complete event (multi-line data joined by "\\n"), in batches.
 
     Comments and the `event:`/`id:`/`retry:` fields are skipped; an event cut off by the end of

@@ -61,9 +61,10 @@ def _jpeg(data: bytes) -> int | None:
             return None
         pos += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
-            pos = _scan_end(data, pos)
-            if pos is None:
+            scan_end = _scan_end(data, pos)
+            if scan_end is None:
                 return None
+            pos = scan_end
     return None
 
 
@@ -90,18 +91,20 @@ def _gif(data: bytes) -> int | None:
         block = data[pos]
         if block == 0x3B:  # trailer
             return pos + 1
+        after: int | None
         if block == 0x21:  # extension: label, then sub-blocks
-            pos = _sub_blocks(data, pos + 2)
+            after = _sub_blocks(data, pos + 2)
         elif block == 0x2C:  # image descriptor, optional local table, LZW size, sub-blocks
             if pos + 10 > size:
                 return None
             local = data[pos + 9]
             pos += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
-            pos = _sub_blocks(data, pos + 1)
+            after = _sub_blocks(data, pos + 1)
         else:
             return None
-        if pos is None:
+        if after is None:
             return None
+        pos = after
     return None
 
 

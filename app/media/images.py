@@ -168,9 +168,11 @@ def _to_srgb(im: Image, icc: bytes | None) -> tuple[Image, bool]:
             described = ImageCms.getProfileDescription(src) or ""
             if "srgb" not in described.lower() or im.mode == "CMYK":
                 out_mode = {"L": "L", "LA": "LA", "RGBA": "RGBA"}.get(im.mode, "RGB")
-                im = ImageCms.profileToProfile(
+                profiled = ImageCms.profileToProfile(
                     im, src, ImageCms.createProfile("sRGB"), outputMode=out_mode
                 )
+                if profiled is not None:  # None only when asked to convert in place
+                    im = profiled
                 converted = True
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = False  # a broken profile: fall back to assuming sRGB
@@ -252,7 +254,7 @@ def decode_upright(data: bytes, name: str) -> tuple[Image, tuple[str, ...]]:
         work = _flatten(work)
         notes.append("flattened transparency onto white")
     if orientation != 1:
-        work = work.transpose(_TRANSPOSE[orientation])
+        work = work.transpose(pil().Transpose(_TRANSPOSE[orientation]))
         notes.append("rotated upright (EXIF orientation)")
     if work.mode != "RGB":
         work = work.convert("RGB")
@@ -290,7 +292,7 @@ def _save(im: Image, buf: io.BytesIO, ext: str, quality: int, source: Image | No
             from PIL import JpegImagePlugin
 
             sampling = JpegImagePlugin.get_sampling(source)
-            options = {"qtables": source.quantization}
+            options = {"qtables": getattr(source, "quantization", None)}
             if sampling >= 0:
                 options["subsampling"] = sampling
         im.save(buf, "JPEG", **options)
@@ -353,7 +355,7 @@ def prepare_image(data: bytes, name: str) -> ImageResult:
     if work.size != target:
         work = work.resize(target, pil().Resampling.LANCZOS, reducing_gap=3.0)
     if orientation != 1:
-        work = work.transpose(_TRANSPOSE[orientation])
+        work = work.transpose(pil().Transpose(_TRANSPOSE[orientation]))
         changes.append("rotated upright (EXIF orientation)")
     if target != (width, height):
         shown_w, shown_h = (height, width) if orientation >= 5 else (width, height)

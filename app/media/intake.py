@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import stat
 import threading
@@ -129,7 +130,7 @@ async def prepare(
         callback = options.progress
         options = IntakeOptions(
             trim=options.trim,
-            progress=lambda value: loop.call_soon_threadsafe(callback, value),
+            progress=functools.partial(_call_on_loop, loop, callback),
             edit=options.edit,
         )
     worker = asyncio.ensure_future(
@@ -314,3 +315,8 @@ def _open(path: Path, shown: str) -> Iterator[tuple[BinaryIO, int]]:
     with stream:
         yield stream, info.st_size
 
+
+def _call_on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[float], None],
+                  value: float) -> None:
+    """Progress from the worker thread, delivered on the event loop."""
+    loop.call_soon_threadsafe(callback, value)

@@ -152,7 +152,8 @@ def encode(job: TranscodeJob, send: Callable[[str, Any], None]) -> None:
         vout = out.add_stream("libx264", rate=vin.average_rate or vin.guessed_rate or 30,
                               options=options)
         vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-        vout.codec_context.time_base = vin.time_base
+        if vin.time_base is not None:
+            vout.codec_context.time_base = vin.time_base
         aout = _audio_stream(out, ain, job.copy_audio)
         if job.start > 0:
             inp.seek(int(job.start * 1_000_000), backward=True)
@@ -164,6 +165,8 @@ def encode(job: TranscodeJob, send: Callable[[str, Any], None]) -> None:
                     _audio(packet, aout, out, job)
                 continue
             for frame in packet.decode():
+                if not isinstance(frame, av.VideoFrame):  # a video packet decodes to video
+                    continue
                 if frame.time is None or frame.time < job.start - 1e-3:
                     continue
                 if frame.time >= job.end:

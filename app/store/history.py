@@ -35,8 +35,8 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _conversation(row: Sequence[object]) -> Conversation:
-    return Conversation(*row[:6], pinned=bool(row[6]))  # type: ignore[arg-type]
+def _conversation(row: Any) -> Conversation:  # an sqlite3 row: its columns are untyped
+    return Conversation(*(*row[:6], bool(row[6])))
 
 
 # -- conversations ---------------------------------------------------------------------------
@@ -343,8 +343,9 @@ def _load_messages(c: sqlite3.Connection, where: str, args: tuple[object, ...]) 
             chunk,
         ):
             by_message.setdefault(a[10], []).append(AttachmentRecord(*a))
-    return [Message(*r[:17], attachments=tuple(by_message.get(r[0], ())), comparison_id=r[17],
-                    kept_answer=r[18], figures=_figures(r[19])) for r in rows]
+    # Columns in field order: the 17 stored ones, the attachments, then the comparison ones.
+    return [Message(*(*r[:17], tuple(by_message.get(r[0], ())), r[17], r[18], _figures(r[19])))
+            for r in rows]
 
 
 def _figures(raw: str | None) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ CJK_RE = re.compile(
 
 def has_cjk(text: str | None) -> bool:
     """Whether `text` needs the trigram index (also registered as SQL function `has_cjk`)."""
-    return bool(text) and CJK_RE.search(text) is not None
+    return text is not None and CJK_RE.search(text) is not None
 
 
 _V1 = """

@@ -35,7 +35,7 @@ class TemplateRecord:
 
 def list_templates(db: Database) -> list[TemplateRecord]:
     rows = db.conn.execute(f"SELECT {_COLS} FROM templates {_ORDER}").fetchall()
-    return [TemplateRecord(*r[:7], bool(r[7]), *r[8:]) for r in rows]
+    return [TemplateRecord(*(*r[:7], bool(r[7]), *r[8:])) for r in rows]
 
 
 def save_templates(
