@@ -278,11 +278,16 @@ def heic(dest: Path, name: str = "iphone.heic", im: Image.Image | None = None) -
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx265", rate=1, options={
-            "preset": "ultrafast", "x265-params": "log-level=error"})
+            "preset": "ultrafast",
+            "x265-params": "log-level=error:pools=none:frame-threads=1"})  # deterministic
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         frame = av.VideoFrame.from_image(picture.convert("RGB")).reformat(format="yuv420p")
         frame.pts = 0
         for packet in [*stream.encode(frame), *stream.encode()]:
+            # libx265 with frame threads sometimes hands back the lone frame with an
+            # uninitialised dts (a huge negative number), which the MP4 muxer refuses
+            # (PatchWelcomeError: ~1 run in 10 under load). One intra frame: dts is its pts.
+            packet.dts = packet.pts
             out.mux(packet)
     mp4 = buf.getvalue()
     at = mp4.index(b"hvcC") - 4
