@@ -74,6 +74,8 @@ _SENTINEL = "\u2063"  # invisible separator; see MarkdownView._append_html
 _OBJECT = "\ufffc"  # how an image stands in the document's plain text
 STEP_CHARS = 1_200
 """Markdown source parsed per render step (markdown-it-py runs at roughly 7 µs a character)."""
+SWAP_EVERY_S = 0.5
+"""While a reply streams, typeset formulas replace their finished sources at most this often."""
 GIANT_CHARS = 4_000
 """An unfinished last block longer than this is shown as plain text while it grows."""
 
@@ -123,6 +125,7 @@ class SafeTextBrowser(QTextBrowser):
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_anchor)
         self._watching = False  # connected to the formulas' `ready`
+        self._pending_from = 0  # no formula source being typeset before this position
         self._swap_due = False  # formulas became ready while positions could not move
         self._fit_height()
 
@@ -278,8 +281,10 @@ class SafeTextBrowser(QTextBrowser):
         """Formulas still shown as their source while being typeset (URLs, in order)."""
         return [url for _position, _length, url in self._pending_sources()]
 
-    def _watch_formulas(self) -> None:
-        """The document now shows formulas being typeset: swap them in when `ready`."""
+    def _watch_formulas(self, start: int = 0) -> None:
+        """The document now shows formulas being typeset (from position `start` on): swap
+        them in when `ready`."""
+        self._pending_from = min(self._pending_from, start)
         formulas = self.formula_images()
         if formulas is not None and not self._watching:
             formulas.ready.connect(self._on_formulas_ready)
@@ -300,7 +305,8 @@ class SafeTextBrowser(QTextBrowser):
         if formulas is None:
             return
         waiting = False
-        for position, length, url in reversed(self._pending_sources()):  # from the end
+        pending = self._pending_sources()
+        for position, length, url in reversed(pending):  # from the end
             cursor = QTextCursor(self.document())
             cursor.setPosition(position)
             cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
@@ -321,6 +327,8 @@ class SafeTextBrowser(QTextBrowser):
                 cursor.mergeCharFormat(settled)
             else:
                 waiting = True
+        # Swaps only shorten text after the first source, so it bounds the next search.
+        self._pending_from = pending[0][0] if waiting else self.document().characterCount()
         if not waiting and self._watching:
             formulas.ready.disconnect(self._on_formulas_ready)
             self._watching = False
@@ -331,7 +339,8 @@ class SafeTextBrowser(QTextBrowser):
         renderer marks them with an anchor named after the formula's URL)."""
         found: list[tuple[int, int, str]] = []
         prefix = f"{MATH_SCHEME}:"
-        block = self.document().begin()
+        document = self.document()
+        block = document.findBlock(min(self._pending_from, document.characterCount() - 1))
         while block.isValid():
             iterator = block.begin()
             while not iterator.atEnd():
@@ -411,6 +420,7 @@ class MarkdownView(SafeTextBrowser):
         self._tail_codes: tuple[CodeBlock, ...] = ()
         self._is_markdown = False
         self._paragraph = GrowingParagraph(self.document())
+        self._swapped_at = 0.0
         self._reset_stream()
 
     @property
@@ -429,6 +439,12 @@ class MarkdownView(SafeTextBrowser):
     def formula_images(self) -> FormulaImages | None:
         formulas = self._renderer.formulas
         return formulas if isinstance(formulas, FormulaImages) else None
+
+    def _on_formulas_ready(self, urls: list[str]) -> None:
+        if self._streaming:  # each swap walks the document: at most every SWAP_EVERY_S
+            self._swap_due = True  # (render_step); the growing tail gets images anyway
+        else:
+            super()._on_formulas_ready(urls)
 
     def _positions_may_move(self) -> bool:
         # While streaming, a swap in the finished part is fine (its end is adjusted below)
@@ -464,6 +480,7 @@ class MarkdownView(SafeTextBrowser):
         self._stable_codes = list(rendered.code_blocks)
         self._is_markdown = True
         self.setHtml(rendered.html)
+        self._pending_from = 0
         if rendered.formulas_pending:
             self._watch_formulas()
 
@@ -502,7 +519,9 @@ class MarkdownView(SafeTextBrowser):
         and the view would paint twice per tick (new text, then the scroll that follows it).
         """
         more = self._draw_step(final)
-        if self._swap_due and self._positions_may_move():
+        if self._swap_due and self._positions_may_move() and (
+                not self._streaming or time.monotonic() - self._swapped_at >= SWAP_EVERY_S):
+            self._swapped_at = time.monotonic()
             self._swap_formulas()
         self._fit_height()
         return more
@@ -558,9 +577,10 @@ class MarkdownView(SafeTextBrowser):
         self._giant_since = None
         self._plain_tail = None
         if cut:
+            start = max(0, self.document().characterCount() - 2)
             self._append_html(finished.html)
             if finished.formulas_pending:
-                self._watch_formulas()
+                self._watch_formulas(start)
             self._stable_codes.extend(finished.code_blocks)
             self._stable_tables += finished.tables
             self._stable_len += cut
@@ -573,10 +593,11 @@ class MarkdownView(SafeTextBrowser):
             self._giant_checked = time.monotonic()
             partial = False
         elif rest and last is not None and not partial:
+            start = max(0, self.document().characterCount() - 2)
             self._append_html(last.html)
             self._tail_codes = last.code_blocks
             if last.formulas_pending:
-                self._watch_formulas()
+                self._watch_formulas(start)
             if self._renderer.is_plain(rest, self._timestamps):  # times need their links
                 self._plain_tail = rest.strip()
         self._dirty = partial
