@@ -38,9 +38,22 @@ def conversation(turns: int) -> list[Message]:
     return messages
 
 
+class StepClock:
+    """A clock that advances a fixed step each time it is read: every time slice of the view
+    does the same amount of work on any machine, loaded or not (no wall-clock dependence)."""
+
+    def __init__(self, step_s: float = 0.001) -> None:
+        self.now = 0.0
+        self.step_s = step_s
+
+    def __call__(self) -> float:
+        self.now += self.step_s
+        return self.now
+
+
 @pytest.fixture
 def view(qtbot: Any) -> Iterator[ConversationView]:
-    widget = ConversationView(first_page=12, page_size=30, max_built=90)
+    widget = ConversationView(first_page=12, page_size=30, max_built=90, clock=StepClock())
     qtbot.addWidget(widget)
     widget.resize(700, 800)
     widget.show()
@@ -57,23 +70,40 @@ def no_thumbnail(_sha256: str) -> Path | None:
     return None
 
 
+def visible_ids(view: ConversationView) -> list[int]:
+    """Ids of the built messages that intersect the viewport, top to bottom."""
+    bar = view.scroll_area.verticalScrollBar()
+    height = view.scroll_area.viewport().height()
+    lo, hi = view.built_range
+    shown = []
+    for index in range(lo, hi):
+        message = view.message_at(index)
+        widget = view.message_widget(int(message.id))
+        if widget is not None and widget.y() + widget.height() > bar.value() \
+                and widget.y() < bar.value() + height:
+            shown.append(int(message.id))
+    return shown
+
+
 def test_long_conversation_builds_last_page_then_pages_on_scroll(
         qtbot: Any, view: ConversationView) -> None:
     view.show_conversation(conversation(100), None, no_thumbnail)
-    assert view.built_range == (188, 200)  # the first slice, synchronously
+    assert view.built_range == (188, 200)  # the first page, synchronously, at the end
     settle(qtbot, view)
-    assert view.built_range == (170, 200)
+    lo, hi = view.built_range
+    assert hi == 200 and 200 - lo >= 30  # at least a page, the end included
     bar = view.scroll_area.verticalScrollBar()
     assert bar.value() == bar.maximum() > 0  # opens at the end
+    assert visible_ids(view)[-1] == 200
     assert view.message_widget(200).body.toPlainText().startswith("Answer 99")
     assert view.message_widget(200).body.is_markdown  # upgraded after the plain first paint
 
     bar.setValue(0)
-    qtbot.waitUntil(lambda: view.built_range[0] < 170, timeout=5000)
+    qtbot.waitUntil(lambda: view.built_range[0] < lo, timeout=5000)
     settle(qtbot, view)
-    lo, hi = view.built_range
-    assert lo <= 140 and hi - lo <= 90  # more loaded above, far ones dropped below
-    for _ in range(20):
+    new_lo, new_hi = view.built_range
+    assert new_lo < lo and new_hi - new_lo <= 90  # more loaded above, memory stays bounded
+    for _ in range(20):  # the user can scroll all the way to the first message
         bar.setValue(0)
         qtbot.wait(10)
         settle(qtbot, view)
@@ -81,6 +111,7 @@ def test_long_conversation_builds_last_page_then_pages_on_scroll(
             break
     assert view.built_range[0] == 0
     assert view.message_widget(1) is not None
+    assert view.built_range[1] - view.built_range[0] <= 90  # the far end was dropped
 
 
 def test_prepending_keeps_the_visible_message_still(qtbot: Any, view: ConversationView
@@ -88,15 +119,15 @@ def test_prepending_keeps_the_visible_message_still(qtbot: Any, view: Conversati
     view.show_conversation(conversation(100), None, no_thumbnail)
     settle(qtbot, view)
     bar = view.scroll_area.verticalScrollBar()
-    bar.setValue(5)
-    settle(qtbot, view)
     lo = view.built_range[0]
-    assert lo < 170
-    first = view.message_widget(int(view.message(171).id))
-    assert first is not None
-    # message 171 was near the top before the older page came in; it is still in view
-    assert first.y() - bar.value() + first.height() >= 0
-    assert first.y() - bar.value() < view.scroll_area.viewport().height()
+    bar.setValue(5)  # near the top of what is built: an older page is asked for
+    anchor_id = visible_ids(view)[0]
+    anchor = view.message_widget(anchor_id)
+    settle(qtbot, view)
+    assert view.built_range[0] < lo  # the older page came in above
+    assert view.message_widget(anchor_id) is anchor  # the same widget, not rebuilt
+    # the message the user was looking at is still in view (the content above it grew)
+    assert anchor_id in visible_ids(view)
 
 
 def test_streaming_5000_deltas_ends_exact_and_rendered(qtbot: Any, view: ConversationView

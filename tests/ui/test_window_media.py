@@ -225,12 +225,11 @@ def test_delete_conversation_offers_to_delete_its_uploaded_files(
         assert box.checkBox() is not None and box.checkBox().isChecked()
         assert "1 uploaded file" in box.checkBox().text()
         delete = next(b for b in box.buttons() if b.text() == "Delete")
-        delete.click()
-        # The list empties when the store reports the deletion; the view then moves to a new
-        # conversation: wait for both, in either order.
-        await until(lambda: window.sidebar.list.count() == 0
-                    and window.controllers.conversations.current is None,
-                    what="the list to empty and a new conversation to open")
+        conversations = window.controllers.conversations
+        noted = await next_signal(conversations.note, delete.click)
+        assert noted == ("Conversation deleted.",)
+        assert window.sidebar.list.count() == 0
+        assert conversations.current is None
         deletes = [r for r in standin.requests if r.method == "DELETE"]
         assert [r.path.rsplit("/", 1)[-1] for r in deletes] == file_ids
         assert await window.controllers.conversations.library.uploads() == []

@@ -466,9 +466,12 @@ class ConversationsController(QObject):
         """Stop its turns (their partial replies saved), then delete it and its files."""
         await self.turns.stop_and_wait(conversation_id)
         in_flight = {m.sha256 for m in self.attachments.ready()}
-        problems = await self.library.delete_conversation(conversation_id, file_ids, in_flight)
+        await self.library.delete_conversation(conversation_id, in_flight)
+        if self._listed.pop(conversation_id, None) is not None:
+            self._emit_list()
         if self.current == conversation_id:
             self.new_conversation()
+        problems = await self.library.delete_uploads(file_ids)
         if problems:
             self.error.emit("Some files could not be deleted from the server: " + problems[0])
         else:

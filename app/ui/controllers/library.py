@@ -203,16 +203,13 @@ class Library:
         return await self.services.store.file_ids_only_used_by(
             conversation_id, self.services.settings.base_url, account)
 
-    async def delete_conversation(self, conversation_id: int, file_ids: list[str],
-                                  in_flight: set[str]) -> list[str]:
-        """Delete the conversation, its unshared blobs and (if asked) its server files.
-
-        Returns the human reasons for server files that could not be deleted."""
+    async def delete_conversation(self, conversation_id: int, in_flight: set[str]) -> None:
+        """Delete the conversation and the blobs nothing else uses (`in_flight`: attachments
+        being written keep theirs)."""
         store = self.services.store
         await store.delete_conversation(conversation_id)
         referenced = await store.referenced_sha256s()
         await asyncio.to_thread(self.services.blobs.collect, referenced | in_flight)
-        return await self.delete_uploads(file_ids)
 
     # --- uploads -------------------------------------------------------------------------
     async def uploads(self) -> list[UploadRecord]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
@@ -54,6 +54,8 @@ class ConversationView(QWidget):
         max_built: widgets kept alive at most; those farthest from view are dropped.
         slice_ms: longest stretch of deferred work done per event-loop turn.
         render_interval_ms: shortest interval between two stream re-renders.
+        clock: seconds, for the time slices (tests pass a clock that advances per call, so
+            each slice does the same work on any machine, however loaded).
 
     Signals:
         retry_requested(int): assistant message id to retry.
@@ -84,8 +86,10 @@ class ConversationView(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, thinking_expanded: bool = False,
                  page_size: int = 30, first_page: int = 12, max_built: int = 150,
-                 slice_ms: float = 8.0, render_interval_ms: int = 33) -> None:
+                 slice_ms: float = 8.0, render_interval_ms: int = 33,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         super().__init__(parent)
+        self._clock = clock
         self._thinking_expanded = thinking_expanded
         self._page_size = page_size
         self._first_page = min(first_page, page_size)
@@ -272,6 +276,10 @@ class ConversationView(QWidget):
     def message_widget(self, message_id: int) -> MessageWidget | None:
         return self._widgets.get(message_id)
 
+    def message_at(self, index: int) -> Message:
+        """The message at a position of the conversation (0 = the first)."""
+        return self._entries[index]
+
     def message(self, message_id: int) -> Message | None:
         return self._entries.get(message_id)
 
@@ -343,7 +351,7 @@ class ConversationView(QWidget):
     def _flush(self) -> None:
         """Apply buffered deltas, then draw within one time slice; a backlog continues on the
         next event-loop turn, steady streaming waits for the next ~30 Hz tick."""
-        started = time.perf_counter()
+        started = self._clock()
         self._flush_timer.stop()  # finish_reply() flushes directly: no stale tick to wait for
         pending, self._pending = self._pending, {}
         for message_id, (reasoning_parts, content_parts) in pending.items():
@@ -362,12 +370,12 @@ class ConversationView(QWidget):
             widget = self._widgets.get(message_id)
             if widget is None or not widget.render_step():
                 self._dirty.pop(message_id, None)
-            if time.perf_counter() > deadline:
+            if self._clock() > deadline:
                 break
         if pending or usage:
             self._settle_layout()
         # Slow renders (a long unfinished block) space the ticks out, so the UI stays live.
-        cost_ms = (time.perf_counter() - started) * 1000
+        cost_ms = (self._clock() - started) * 1000
         self._interval_ms = max(self._render_interval_ms, int(3 * cost_ms))
         if self._dirty:
             self._flush_timer.start(0)
@@ -465,8 +473,8 @@ class ConversationView(QWidget):
 
     def _do_work(self) -> None:
         """One time slice of deferred work: pages first, then Markdown upgrades."""
-        deadline = time.perf_counter() + self._slice_s
-        while time.perf_counter() < deadline:
+        deadline = self._clock() + self._slice_s
+        while self._clock() < deadline:
             if self._want_older and self._lo > 0:
                 self._want_older -= 1
                 self._build_older()
