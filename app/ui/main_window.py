@@ -622,20 +622,20 @@ class MainWindow(QMainWindow):
 
     def open_image_editor(self, key: int, session: object, name: str, keep: bool) -> None:
         """`AttachmentController.edit_opened`: the editor for an item in the tray."""
-        from app.media.edit_session import EditSession
         from app.ui.dialogs.image_editor import open_image_editor
+        from app.ui.widgets.edit_canvas import OpenedImage
 
-        assert isinstance(session, EditSession)
+        assert isinstance(session, OpenedImage)
         open_image_editor(self, session, name, keep, partial(self.attachments.apply_edit, key))
 
     def open_sent_image_editor(self, token: int, session: object, name: str,
                                keep: bool) -> None:
         """`SentImageEdits.opened`: "Edit again" on a sent image; using it resends the turn."""
-        from app.media.edit_session import EditSession
         from app.ui.dialogs.image_editor import open_image_editor
+        from app.ui.widgets.edit_canvas import OpenedImage
 
         edits = self.controllers.image_edits if self.controllers else None
-        if edits is None or not isinstance(session, EditSession):
+        if edits is None or not isinstance(session, OpenedImage):
             return
         editor = open_image_editor(self, session, name, keep, partial(edits.apply, token))
         editor.editsDiscarded.connect(partial(edits.forget, token))

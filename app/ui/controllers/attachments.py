@@ -49,7 +49,7 @@ class AttachmentController(QObject):
         removed(int): key.
         status(str): upload progress over every item, for the status bar ("" when done).
         changed(): anything above happened (templates re-check their media hint).
-        edit_opened(int, object, str, bool): key, `EditSession`, name, keep-original default —
+        edit_opened(int, object, str, bool): key, `OpenedImage`, name, keep-original default —
             `edit(key)` has the image ready for the image editor.
         edit_failed(str): the image could not be opened for editing (one sentence).
     """
@@ -157,7 +157,6 @@ class AttachmentController(QObject):
                           f"edit-{key}")
 
     async def _open_editor(self, key: int, source: Path | bytes, name: str) -> None:
-        from app.media.edit_session import EditSession
         from app.media.edit_steps import NO_EDITS
         from app.media.errors import MediaError
 
@@ -170,7 +169,6 @@ class AttachmentController(QObject):
                                   f"{getattr(exc, 'strerror', None) or exc}")
             return
         if key in self._ready:
-            assert isinstance(session, EditSession)
             self.edit_opened.emit(key, session, name,
                                   request.keep_original if request else False)
 
@@ -372,7 +370,7 @@ class AttachmentController(QObject):
 
 def _open_session(source: Path | bytes, name: str, steps: EditSteps) -> object:
     """In a worker thread: read the source and decode it for the editor."""
-    from app.media.edit_session import EditSession
+    from app.ui.widgets.edit_canvas import open_for_editing
 
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    return EditSession.open(data, name, steps)
+    return open_for_editing(data, name, steps)

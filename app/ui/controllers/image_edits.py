@@ -7,7 +7,7 @@ without edits opens as sent. The answer goes through the same intake as a new at
 `TurnController.edit_and_resend` makes a new version of the user turn (text unchanged).
 
 Signals:
-    opened(int, object, str, bool): token, `EditSession`, name, keep-original default.
+    opened(int, object, str, bool): token, `OpenedImage`, name, keep-original default.
     failed(str): one sentence when the image cannot be reopened or prepared.
 """
 
@@ -54,7 +54,6 @@ class SentImageEdits(QObject):
         self._tasks.spawn(self._reopen(message_id, ordinal), f"edit-again-{message_id}")
 
     async def _reopen(self, message_id: int, ordinal: int) -> None:
-        from app.media.edit_session import EditSession
         from app.media.edit_steps import NO_EDITS, EditError, EditSteps
         from app.media.errors import MediaError
 
@@ -81,7 +80,6 @@ class SentImageEdits(QObject):
         token = self._next
         self._next += 1
         self._open[token] = _Reopened(message, record, base)
-        assert isinstance(session, EditSession)
         # Redactions and crop are still steps only when the original was kept.
         self.opened.emit(token, session, name, steps.destructive())
 
@@ -119,6 +117,6 @@ class SentImageEdits(QObject):
 
 
 def _open_session(path: Path, name: str, steps: EditSteps) -> object:
-    from app.media.edit_session import EditSession
+    from app.ui.widgets.edit_canvas import open_for_editing
 
-    return EditSession.open(path.read_bytes(), name, steps)
+    return open_for_editing(path.read_bytes(), name, steps)

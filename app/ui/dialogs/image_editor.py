@@ -44,7 +44,7 @@ from app.media.edit_session import EditSession
 from app.media.edit_steps import Callout, EditSteps, Step
 from app.safetext import one_line
 from app.ui.style.icons import icon
-from app.ui.widgets.edit_canvas import EditCanvas
+from app.ui.widgets.edit_canvas import EditCanvas, OpenedImage
 
 TOOL_INFO = {  # tool: (label, shortcut, icon)
     "rect": ("Rectangle", "R", "square"),
@@ -83,18 +83,21 @@ class ImageEditor(QDialog):
     editsAccepted = Signal(object, bool)
     editsDiscarded = Signal()
 
-    def __init__(self, session: EditSession, name: str, *, keep_original: bool = False,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, session: EditSession | OpenedImage, name: str, *,
+                 keep_original: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Edit {one_line(name)}")  # a file name: shown, never obeyed
         self.setAccessibleName(f"Image editor for {one_line(name)}")
         self.setModal(False)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        picture = session.picture if isinstance(session, OpenedImage) else None
+        if isinstance(session, OpenedImage):
+            session = session.session
         self._initial = session.steps
         self._closing = False
         self._ask: QMessageBox | None = None
         self.undo_stack = QUndoStack(self)
-        self.canvas = EditCanvas(session)
+        self.canvas = EditCanvas(session, picture=picture)
         self.canvas.stepDrawn.connect(self.add_step)
         self.canvas.labelEntered.connect(self.label_last_callout)
         self.tool_buttons: dict[str, QToolButton] = {}
@@ -320,7 +323,8 @@ class ImageEditor(QDialog):
             self.discard()
 
 
-def open_image_editor(parent: QWidget, session: EditSession, name: str, keep_original: bool,
+def open_image_editor(parent: QWidget, session: EditSession | OpenedImage, name: str,
+                      keep_original: bool,
                       on_accept: Callable[[EditSteps, bool], object]) -> ImageEditor:
     """Show a non-modal editor that deletes itself when closed; `on_accept(steps, keep)`."""
     editor = ImageEditor(session, name, keep_original=keep_original, parent=parent)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -40,8 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.media.edit_session import EditSession, changed_area
+from app.media.edit_session import EDIT_MAX_PIXELS, EditSession, changed_area
 from app.media.edit_steps import (
+    NO_EDITS,
     Arrow,
     Box,
     Callout,
@@ -66,6 +69,73 @@ def qimage_from_rgbx(data: bytes, width: int, height: int) -> QImage:
     """Wrap RGBX bytes, then convert once to the format the raster engine paints fastest."""
     wrapped = QImage(data, width, height, width * 4, QImage.Format.Format_RGBX8888)
     return wrapped.convertToFormat(QImage.Format.Format_RGB32)
+
+
+@dataclass(frozen=True)
+class OpenedImage:
+    """An image ready for the editor: the session and its first picture, both made in a
+    worker thread (QImage, unlike QPixmap, may be built off the GUI thread), so opening the
+    editor costs the GUI thread only the widgets and the first paint."""
+
+    session: EditSession
+    picture: QImage
+
+
+def open_for_editing(data: bytes, name: str, steps: EditSteps) -> OpenedImage:
+    """Blocking: decode, draw the steps, convert for display. Call from a worker thread.
+
+    A plain 8-bit RGB PNG (every screenshot) decodes to the same pixels in Qt and Pillow
+    (lossless, no colour management either side applies), so Qt decodes the picture while
+    Pillow decodes the copy edits are rendered from, side by side, and only the areas the
+    steps touch are rendered by Pillow. Anything else is shown from Pillow's decode.
+    """
+    if plain_png(data):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepdesk-qtdecode") as pool:
+            decoded = pool.submit(_qt_decode, data)
+            session = EditSession.open(data, name, steps)
+            picture = decoded.result()
+        if session.scale == 1.0 and picture.width() == session.view.width \
+                and picture.height() == session.view.height:
+            area = changed_area(NO_EDITS, session.steps)
+            if area is not None:
+                raw, box = session.rgbx(session.steps, session.view_box(area))
+                painter = QPainter(picture)
+                painter.drawImage(box.x, box.y, qimage_from_rgbx(raw, box.w, box.h))
+                painter.end()
+            return OpenedImage(session, picture)
+    else:
+        session = EditSession.open(data, name, steps)
+    raw, box = session.rgbx(session.steps)
+    return OpenedImage(session, qimage_from_rgbx(raw, box.w, box.h))
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+_COLOUR_CHUNKS = (b"tRNS", b"iCCP", b"gAMA", b"cHRM", b"eXIf", b"sBIT")
+
+
+def plain_png(data: bytes) -> bool:
+    """8-bit truecolour, no transparency, colour profile, gamma or EXIF, not over the editing
+    pixel limit: a PNG whose decoded pixels do not depend on the decoder."""
+    if data[:8] != _PNG or data[12:16] != b"IHDR" or data[24:26] != b"\x08\x02":
+        return False
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if width * height > EDIT_MAX_PIXELS:
+        return False
+    position = 8
+    while position + 8 <= len(data):  # walk the chunks up to the pixel data
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        if kind in _COLOUR_CHUNKS:
+            return False
+        if kind == b"IDAT":
+            return True
+        position += 12 + length
+    return False
+
+
+def _qt_decode(data: bytes) -> QImage:
+    image = QImage.fromData(data)
+    return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
 class ImageLayer(QGraphicsItem):
@@ -102,13 +172,16 @@ class EditCanvas(QGraphicsView):
     stepDrawn = Signal(object)
     labelEntered = Signal(str)
 
-    def __init__(self, session: EditSession, parent: QWidget | None = None) -> None:
+    def __init__(self, session: EditSession, parent: QWidget | None = None, *,
+                 picture: QImage | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.setAccessibleName("Image being edited")
         self.setScene(QGraphicsScene(self))
-        data, box = session.rgbx(session.steps)
-        self.layer = ImageLayer(qimage_from_rgbx(data, box.w, box.h))
+        if picture is None:
+            data, box = session.rgbx(session.steps)
+            picture = qimage_from_rgbx(data, box.w, box.h)
+        self.layer = ImageLayer(picture)
         self.layer.setScale(1 / session.scale)
         self.scene().addItem(self.layer)
         self.scene().setSceneRect(0, 0, session.full_width, session.full_height)
