@@ -22,7 +22,8 @@ def make_old_db(path: Path, version: int) -> None:
             step(conn, True)
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute(
-            "INSERT INTO conversations VALUES (1, 'Old chat', 1700000000000, 1700000000500, "
+            "INSERT INTO conversations(id, title, created_at, updated_at, model, effort, pinned) "
+            "VALUES (1, 'Old chat', 1700000000000, 1700000000500, "
             "'step-3.7-flash', 'medium', 1)"
         )
         conn.execute(
@@ -41,7 +42,8 @@ def make_old_db(path: Path, version: int) -> None:
             ("c" * 64,),
         )
         conn.execute(
-            "INSERT INTO uploads VALUES (?, 'https://x/v1', 'acct', 'file-old', 99, 1, 2)",
+            "INSERT INTO uploads(sha256, base_url, account, file_id, bytes, uploaded_at, "
+            "last_used_at) VALUES (?, 'https://x/v1', 'acct', 'file-old', 99, 1, 2)",
             ("c" * 64,),
         )
         conn.execute("INSERT INTO settings VALUES ('theme', 'dark')")

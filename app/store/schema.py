@@ -14,6 +14,8 @@ import re
 import sqlite3
 from collections.abc import Callable
 
+from app.store.identity import add_identities
+
 CJK_RE = re.compile(
     "[\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\uff66-\uff9f\U00020000-\U0003134f]"
@@ -206,6 +208,11 @@ def _v5(conn: sqlite3.Connection, use_fts: bool) -> None:
                  "WHERE edit_base IS NOT NULL")
 
 
+def _v6(conn: sqlite3.Connection, use_fts: bool) -> None:
+    """Sync identities: UUIDs, change stamps, tombstones, the hybrid clock (`identity.py`)."""
+    add_identities(conn)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated DDL inside the current transaction (executescript would commit)."""
     for statement in script.split(";"):
@@ -214,5 +221,5 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 Migration = Callable[[sqlite3.Connection, bool], None]
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)

@@ -50,18 +50,22 @@ def save_templates(
     with db.write() as c:
         for record in records:
             old_slug = replacing if replacing is not None else record.slug
-            row = c.execute(
-                "SELECT created_at FROM templates WHERE slug = ?", (old_slug,)
-            ).fetchone()
-            if replacing is not None:
-                c.execute("DELETE FROM templates WHERE slug = ?", (replacing,))
-            c.execute(
-                f"INSERT OR REPLACE INTO templates({_COLS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.slug, record.name, record.icon, record.prompt, record.effort,
-                 record.media, record.output_json, int(record.pinned), record.position,
-                 row[0] if row else now, now),
-            )
+            values = (record.slug, record.name, record.icon, record.prompt, record.effort,
+                      record.media, record.output_json, int(record.pinned), record.position)
+            if old_slug != record.slug:  # the new slug wins over a template that had it
+                c.execute("DELETE FROM templates WHERE slug = ?", (record.slug,))
+            # Updated in place, so the template keeps its sync identity (uuid) across edits.
+            updated = c.execute(
+                "UPDATE templates SET slug = ?, name = ?, icon = ?, prompt = ?, effort = ?, "
+                "media = ?, output_json = ?, pinned = ?, position = ?, updated_at = ? "
+                "WHERE slug = ?",
+                (*values, now, old_slug),
+            ).rowcount
+            if not updated:
+                c.execute(
+                    f"INSERT INTO templates({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, now, now),
+                )
 
 
 def delete_template(db: Database, slug: str) -> bool:
