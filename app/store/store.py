@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.store import comparisons, export, history, search, templates, uploads
+from app.store import comparisons, export, history, search, sync_merge, templates, uploads
 from app.store.blobs import BlobStore
 from app.store.changes import ChangeFeed, Changes
 from app.store.db import Database, is_damage, mark_suspect, open_database
@@ -420,6 +420,32 @@ class Store:
         file cannot be written (the target is then untouched)."""
         return await self._run(export.export_conversation, id, fmt, dest, blobs,
                                overwrite=overwrite)
+
+    # -- sync (app/sync drives these; the SQL is in sync_merge.py) -----------------------------
+
+    async def sync_clock(self) -> tuple[str, int, int]:
+        """(device id, hybrid clock ms, change counter) of this history."""
+        return await self._run(sync_merge.clock)
+
+    async def merge_snapshot(self, snapshot: Path) -> int:
+        """Merge another device's snapshot file (at our schema version); returns changes.
+
+        Runs as several short transactions (one per chunk of conversations), so the window's
+        writes are queued behind at most one chunk.
+        """
+        await self._run(sync_merge.attach, snapshot)
+        try:
+            changes, uuids = await self._run(sync_merge.merge_head)
+            for start in range(0, len(uuids), sync_merge.CHUNK):
+                changes += await self._run(sync_merge.merge_messages,
+                                           uuids[start:start + sync_merge.CHUNK])
+        finally:
+            await self._run(sync_merge.detach)
+        return changes
+
+    async def blob_refs(self) -> list[tuple[str, str]]:
+        """(sha256, mime) of every blob the history refers to."""
+        return await self._run(sync_merge.missing_blob_refs)
 
 
 def _search(db: Database, text: str, limit: int, marks: tuple[str, str]) -> list[SearchHit]:
