@@ -9,12 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"ask", "history", "files", "templates", "settings"})
+CLI_COMMANDS = frozenset({"ask", "history", "files", "templates", "settings", "sync", "backup",
+                          "restore"})
 USAGE = """usage: stepdesk [FILE ...]            open the window (with these files attached)
        stepdesk ask [options] PROMPT   ask on the command line (stepdesk ask --help)
        stepdesk history list|show|search|export
        stepdesk files list|prune
        stepdesk templates list|show|export|import
+       stepdesk sync [status] [--target DIR|URL] | backup [--to …] | restore DEVICE/N
        stepdesk capture [--region|--window|--screen] [--template SLUG] [PROMPT]
        stepdesk settings list|set KEY VALUE|reset KEY
        stepdesk --version"""

@@ -119,6 +119,10 @@ async def _command(args: argparse.Namespace, env: Mapping[str, str], services: S
         from app.cli.templates import run_templates
 
         return await run_templates(args, services, out)
+    if args.command in ("sync", "backup", "restore"):
+        from app.cli.sync import run_sync_command
+
+        return await run_sync_command(args, services, env, out, err)
     from app.cli.files import run_files
 
     await _connect(services, env)

@@ -155,4 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     prune = fil.add_parser("prune", help="delete least-recently-used uploads")
     prune.add_argument("--keep", type=count, default=900,
                        help="how many recent uploads to keep (default 900 of the 1,000 allowed)")
+    sync = commands.add_parser("sync", help="two-way encrypted sync with a folder or WebDAV")
+    sync.add_argument("action", nargs="?", choices=("status",),
+                      help="`status`: last sync, failures, snapshots by device")
+    sync.add_argument("--target", metavar="DIR|URL",
+                      help="a folder or an https:// WebDAV address (remembered)")
+    backup = commands.add_parser("backup", help="write an encrypted snapshot now")
+    backup.add_argument("--to", metavar="DIR|URL", help="where (default: the sync target)")
+    restore = commands.add_parser("restore", help="replace the history by a snapshot "
+                                                  "(the current one is kept aside)")
+    restore.add_argument("snapshot", metavar="DEVICE/N",
+                         help="as listed by `stepdesk sync status` (a device prefix will do)")
+    restore.add_argument("--from", dest="source", metavar="DIR|URL",
+                         help="where (default: the sync target)")
     return parser

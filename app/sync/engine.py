@@ -67,6 +67,14 @@ class SyncEngine:
         self._state_path = data_dir / "sync-state.json"
         self._work = data_dir / "sync-tmp"
 
+    def on_store(self, store: Store) -> SyncEngine:
+        """The same target and passphrase on another (e.g. reopened) store."""
+        engine = SyncEngine(store, self.blobs, self.target, self._passphrase,
+                            data_dir=self._data_dir, kdf=self._kdf,
+                            device_name=self._device_name)
+        engine._keys = self._keys
+        return engine
+
     # -- state -------------------------------------------------------------------------------
 
     def _load_state(self) -> dict[str, object]:
@@ -113,6 +121,35 @@ class SyncEngine:
     # -- sync --------------------------------------------------------------------------------
 
     async def sync(self) -> SyncReport:
+        """Merge every other device's newest snapshot, then write ours if anything changed.
+
+        The outcome (time of the last success, or the failure in words) is remembered per
+        target for `status()`, so a failure that repeats stays visible until a sync works.
+        """
+        try:
+            report = await self._sync()
+        except SyncError as exc:
+            self._remember_outcome(error=exc.message)
+            raise
+        self._remember_outcome(error=None)
+        return report
+
+    def _remember_outcome(self, *, error: str | None) -> None:
+        state = self._load_state()
+        if error is None:
+            state["last_ok"] = _now_ms()
+            state.pop("last_error", None)
+        else:
+            state["last_error"] = error
+            state["last_error_at"] = _now_ms()
+        self._save_state(state)
+
+    def status(self) -> dict[str, object]:
+        """What the last syncs to this target did (local; no network)."""
+        state = self._load_state()
+        return {k: state.get(k) for k in ("last_ok", "last_error", "last_error_at", "own_seq")}
+
+    async def _sync(self) -> SyncReport:
         report = SyncReport()
         keys = await self.keys(create=True)
         device, _hlc, _seq = await self.store.sync_clock()
