@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
+from app.sync.runner import TARGET_SETTING
 
 if TYPE_CHECKING:
     from app.services import Services
     from app.sync.engine import SyncEngine, SyncReport
 
-TARGET_SETTING = "sync_target"
 
 
 async def run_sync_command(args: argparse.Namespace, services: Services,
@@ -65,19 +65,9 @@ async def _target_text(args: argparse.Namespace, services: Services) -> str:
 
 async def _engine(args: argparse.Namespace, services: Services,
                   env: Mapping[str, str]) -> SyncEngine:
-    from app.sync.engine import SyncEngine
-    from app.sync.secrets import open_target, sync_passphrase
+    from app.sync.runner import open_engine
 
-    text = await _target_text(args, services)
-    config_dir = services.paths.config_dir
-    target = await asyncio.to_thread(open_target, text, env, config_dir)
-    try:
-        passphrase = await asyncio.to_thread(sync_passphrase, env, config_dir)
-    except BaseException:
-        await target.aclose()
-        raise
-    return SyncEngine(services.store, services.blobs, target, passphrase,
-                      data_dir=services.paths.data_dir)
+    return await open_engine(services, env, await _target_text(args, services))
 
 
 def _when(ms: object) -> str:

@@ -231,7 +231,25 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     await window.view.wait_idle(1.0)  # the first page is drawn before httpx/keyring load
     await library.connect(env)
     settings.update_key_state()
+    await _start_sync(services, env, window)
     window.ready.emit()
+
+
+async def _start_sync(services: Services, env: Mapping[str, str], window: MainWindow) -> None:
+    """The sync schedule, when a target was set (`stepdesk sync --target …` remembers one)."""
+    from app.sync.runner import INTERVAL_SETTING, TARGET_SETTING, sync_with_settings
+    from app.ui.controllers.sync import SyncController
+
+    if not await services.store.get_setting(TARGET_SETTING):
+        return
+    controller = SyncController(partial(sync_with_settings, services, env), parent=window)
+    controller.statusChanged.connect(window.show_sync_status)
+    try:
+        minutes = int(await services.store.get_setting(INTERVAL_SETTING) or "0")
+    except ValueError:
+        minutes = 0
+    controller.set_interval(max(minutes, 0))
+    controller.sync_now()
 
 
 async def _template_effort(templates: TemplatesController, slug: str, effort: str) -> None:

@@ -552,6 +552,18 @@ class MainWindow(QMainWindow):
     def show_note(self, text: str) -> None:
         self.statusBar().showMessage(one_line(text), 6000)
 
+    def show_sync_status(self, text: str, failing: bool) -> None:
+        """The sync schedule's sentence; a failure keeps its ⚠ until a sync succeeds."""
+        label = getattr(self, "sync_label", None)
+        if label is None:
+            label = self.sync_label = QLabel()
+            label.setAccessibleName("Sync")
+            self.statusBar().insertPermanentWidget(0, label)
+        shown = one_line(text)
+        label.setText(f"⚠ {shown}" if failing and shown else shown)
+        label.setToolTip(text)
+        label.setVisible(bool(text))
+
     def show_startup_error(self, text: str) -> None:
         self.banner.show_message(text, None)
         self.connection_label.setText("Not started")
