@@ -33,7 +33,11 @@ from app.sync.targets import WebDavTarget
 from tests.sync.davserver import PASSWORD, USER, DavServer
 from tests.sync.devices import CHEAP_KDF, PASSPHRASE
 
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "the", "model", "explains", "the", "chart", "revenue", "grew", "by", "twelve", "percent", "in", "the", "third", "quarter", "图表", "显示", "收入", "增长"]
+WORDS = [
+    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "the",
+    "model", "explains", "the", "chart", "revenue", "grew", "by", "twelve", "percent", "in",
+    "the", "third", "quarter", "图表", "显示", "收入", "增长",
+]
 
 
 def build(data: Path, messages: int, images: int) -> None:
