@@ -12,6 +12,7 @@ and never on the target.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -21,12 +22,13 @@ import platform
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import zstandard
 
-from app.fsmodes import private_dir, write_private_atomic
+from app.fsmodes import create_private, private_dir, write_private_atomic
 from app.store import BlobStore, NewerSchemaError, Store, StoreError
 from app.store.db import open_database
 from app.store.schema import LATEST
@@ -127,7 +129,8 @@ class SyncEngine:
         target for `status()`, so a failure that repeats stays visible until a sync works.
         """
         try:
-            report = await self._sync()
+            with _exclusive(self._data_dir / "sync.lock"):
+                report = await self._sync()
         except SyncError as exc:
             self._remember_outcome(error=exc.message)
             raise
@@ -409,6 +412,26 @@ def snapshot_info(path: Path) -> SnapshotInfo:
         return read_info(conn)
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One sync per data folder at a time (the window's schedule and a `stepdesk sync`)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the window and the CLI rarely sync at the same instant
+        yield
+        return
+    fd = create_private(path, exclusive=False) if not path.exists() else os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SyncError("Another sync of this history is running; try again when it "
+                            "has finished.") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _present_blobs(root: Path) -> set[str]:

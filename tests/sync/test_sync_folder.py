@@ -166,3 +166,18 @@ async def test_uploads_cache_travels(tmp_path: Path, devices: list[Device]) -> N
     await a.store.remember_upload("d" * 64, "https://api", "acct", "file-123", 10)
     await _sync_all(remote, [a, b])
     assert await b.store.lookup_upload("d" * 64, "https://api", "acct") == "file-123"
+
+
+async def test_one_sync_per_history_at_a_time(tmp_path: Path, devices: list[Device]) -> None:
+    import fcntl
+
+    from app.sync.errors import SyncError
+
+    a, _, _ = devices
+    remote = FolderTarget(tmp_path / "remote")
+    await a.engine(remote).sync()  # creates the lock file
+    with (a.data_dir / "sync.lock").open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a `stepdesk sync` in another process would
+        with pytest.raises(SyncError, match="Another sync"):
+            await a.engine(remote).sync()
+    assert (await a.engine(remote).sync()).problems == []
