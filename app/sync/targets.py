@@ -14,15 +14,19 @@ import ipaddress
 import os
 import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
 from app.fsmodes import private_dir, write_private_atomic
 from app.sync.errors import BadTarget, CredentialsRejected, SyncError, TargetUnreachable
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass
@@ -121,9 +125,9 @@ def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _local(fn):  # type: ignore[no-untyped-def]
+def _local(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Wrap a blocking folder operation so an OSError becomes one sentence."""
-    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return fn(*args, **kwargs)
         except FileExistsError:
