@@ -135,7 +135,7 @@ class ChatEngine:
     async def send(self, conversation_id: int | None, text: str,
                    media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
                    model: str | None = None, title: str | None = None
-                   ) -> AsyncIterator[TurnEvent]:
+                   ) -> AsyncGenerator[TurnEvent, None]:
         """Persist a new user turn and stream the reply to it.
 
         `title` names a new conversation (a template's name, say); by default the title is
@@ -146,8 +146,10 @@ class ChatEngine:
                                              model=model, title=title)
         for done in prepared:
             yield done
-        async for event in self._reply(user, model=model, effort=effort, version_of=None):
-            yield event
+        async with contextlib.aclosing(self._reply(
+                user, model=model, effort=effort, version_of=None)) as events:
+            async for event in events:
+                yield event
 
     async def add_turn(self, conversation_id: int | None, text: str,
                        media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
@@ -177,9 +179,11 @@ class ChatEngine:
         """One more answer to a stored user turn (a comparison's column), as a version of
         `version_of` when given."""
         user = await self._require(user_message_id, "user")
-        async for event in self._reply(user, model=model or user.model or self._settings.model,
-                                       effort=effort, version_of=version_of):
-            yield event
+        async with contextlib.aclosing(self._reply(
+                user, model=model or user.model or self._settings.model, effort=effort,
+                version_of=version_of)) as events:
+            async for event in events:
+                yield event
 
     async def upload_media(self, user_message_id: int) -> AsyncGenerator[TurnEvent, None]:
         """Upload whatever the turn's request needs and is not on the server yet.
@@ -199,20 +203,21 @@ class ChatEngine:
                 yield event
 
     async def regenerate(self, assistant_message_id: int, *, effort: str | None = None,
-                         model: str | None = None) -> AsyncIterator[TurnEvent]:
+                         model: str | None = None) -> AsyncGenerator[TurnEvent, None]:
         """A new answer to the same user turn; the earlier one stays as a version (also Retry)."""
         old = await self._require(assistant_message_id, "assistant")
         user = await self._require(old.reply_to, "user")
-        async for event in self._reply(
+        async with contextlib.aclosing(self._reply(
                 user, model=model or old.model or self._settings.model,
                 effort=effort or old.effort or self._settings.effort,
-                version_of=old.version_of or old.id):
-            yield event
+                version_of=old.version_of or old.id)) as events:
+            async for event in events:
+                yield event
 
     async def edit_and_resend(self, user_message_id: int, text: str, *,
                               effort: str | None = None,
                               replace: Mapping[int, PreparedMedia] | None = None
-                              ) -> AsyncIterator[TurnEvent]:
+                              ) -> AsyncGenerator[TurnEvent, None]:
         """A new version of a user turn (new text; the same attachments, except those in
         `replace`, by ordinal: an image edited again) and a reply to it."""
         old = await self._require(user_message_id, "user")
@@ -231,20 +236,23 @@ class ChatEngine:
         user = await self._store.add_user_message(
             old.conversation_id, text, records, model=model, effort=effort,
             version_of=old.version_of or old.id)
-        async for event in self._reply(user, model=model, effort=effort, version_of=None):
-            yield event
+        async with contextlib.aclosing(self._reply(
+                user, model=model, effort=effort, version_of=None)) as events:
+            async for event in events:
+                yield event
 
-    async def continue_reply(self, assistant_message_id: int) -> AsyncIterator[TurnEvent]:
+    async def continue_reply(self, assistant_message_id: int) -> AsyncGenerator[TurnEvent, None]:
         """Ask for the rest of a truncated answer, as a new turn that says so."""
         old = await self._require(assistant_message_id, "assistant")
-        async for event in self.send(old.conversation_id, CONTINUE_PROMPT,
-                                     effort=old.effort, model=old.model):
-            yield event
+        async with contextlib.aclosing(self.send(old.conversation_id, CONTINUE_PROMPT,
+                                                 effort=old.effort, model=old.model)) as events:
+            async for event in events:
+                yield event
 
     # -- the reply ------------------------------------------------------------------------
 
     async def _reply(self, user: Message, *, model: str, effort: str,
-                     version_of: int | None) -> AsyncIterator[TurnEvent]:
+                     version_of: int | None) -> AsyncGenerator[TurnEvent, None]:
         assistant = await self._store.start_assistant_message(
             user.conversation_id, reply_to=user.id, model=model, effort=effort,
             version_of=version_of)
@@ -266,6 +274,11 @@ class ChatEngine:
                     return
         except asyncio.CancelledError:
             # Stop: keep what arrived. Shielded, so a second cancel cannot lose the reply.
+            await asyncio.shield(self._close_stopped(buffer))
+            raise
+        except GeneratorExit:
+            # The consumer left mid-reply (`stepdesk ask … | head` closed the pipe): keep what
+            # arrived as stopped now rather than leave it "streaming" until the next start.
             await asyncio.shield(self._close_stopped(buffer))
             raise
         except ApiError as exc:
@@ -388,7 +401,7 @@ class ChatEngine:
         return history
 
     async def _ensure_uploads(self, request: ChatRequest, refs: dict[str, MediaRef],
-                              turn: TurnContext) -> AsyncIterator[TurnEvent]:
+                              turn: TurnContext) -> AsyncGenerator[TurnEvent, None]:
         """Upload each distinct medium once per (sha256, base URL, account)."""
         base = turn.settings.base_url
         for message in request.messages:

@@ -89,3 +89,26 @@ def test_reader_beside_live_stream_does_not_disturb_it(standin, data_dir: Path) 
                                      "WHERE role='assistant'")[0]
     assert status == "complete"
     assert content == out.rstrip("\n")
+
+
+def test_reader_leaving_mid_stream_keeps_reply_as_stopped_at_once(
+        standin, data_dir: Path) -> None:
+    """`stepdesk ask … | head`: the pipe closes under the stream; the reply is kept as stopped
+    by this process (not left "streaming" for the next start to call interrupted)."""
+    standin.fault("paced", count=4000, duration=20)
+    proc = spawn(standin.base_url, data_dir, "ask", "long answer please")
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.read(1)  # the answer has begun to arrive
+        wait_for_partial(data_dir)
+        proc.stdout.close()  # the reader leaves, as `head` does
+        _, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    content, status = rows(data_dir, "SELECT content, status FROM messages "
+                                     "WHERE role='assistant'")[0]
+    assert status == "stopped"
+    assert content

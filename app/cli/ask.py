@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -112,38 +113,41 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
     engine = services.engine()
     code = EXIT_OK
     ended_with_newline = True
-    async for event in engine.send(conversation_id, text, media, effort=args.effort,
-                                   model=args.model, title=title):
-        if isinstance(event, ContentDelta):
-            out.write(event.text)
-            out.flush()
-            ended_with_newline = event.text.endswith("\n") if event.text else ended_with_newline
-        elif isinstance(event, ReasoningDelta):
-            if args.show_reasoning:
-                err.write(event.text)
-                err.flush()
-        elif isinstance(event, TurnStarted):
-            conversation_id = event.conversation_id
-        elif isinstance(event, MediaPrepared):
-            if args.verbose:
-                changes = "; ".join(event.changes) or "sent as is"
-                print(f"stepdesk: {event.attachment.original_name}: {changes}", file=err)
-        elif isinstance(event, MediaOmitted):
-            print(f"stepdesk: left out {', '.join(event.names)}: {event.reason}", file=err)
-        elif isinstance(event, Retrying):
-            if args.verbose or err.isatty():  # a pipe gets only the final one-line error
-                print(f"stepdesk: {event.reason} Retrying in {event.delay:.1f} s "
-                      f"(attempt {event.attempt}).", file=err)
-        elif isinstance(event, TurnFinished):
-            if event.status == "truncated":
-                print("stepdesk: warning: the answer was cut off at the token limit; "
-                      f"continue with --conversation {conversation_id}.", file=err)
-        elif isinstance(event, TurnFailed):
-            if not ended_with_newline:
-                out.write("\n")
-                ended_with_newline = True
-            print(f"stepdesk: {event.error}", file=err)
-            code = event.exit_code or EXIT_API
+    # Closed explicitly, so a reader that leaves (`| head`) ends the reply as stopped at once.
+    events = engine.send(conversation_id, text, media, effort=args.effort, model=args.model,
+                         title=title)
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if isinstance(event, ContentDelta):
+                out.write(event.text)
+                out.flush()
+                ended_with_newline = event.text.endswith("\n") if event.text else ended_with_newline
+            elif isinstance(event, ReasoningDelta):
+                if args.show_reasoning:
+                    err.write(event.text)
+                    err.flush()
+            elif isinstance(event, TurnStarted):
+                conversation_id = event.conversation_id
+            elif isinstance(event, MediaPrepared):
+                if args.verbose:
+                    changes = "; ".join(event.changes) or "sent as is"
+                    print(f"stepdesk: {event.attachment.original_name}: {changes}", file=err)
+            elif isinstance(event, MediaOmitted):
+                print(f"stepdesk: left out {', '.join(event.names)}: {event.reason}", file=err)
+            elif isinstance(event, Retrying):
+                if args.verbose or err.isatty():  # a pipe gets only the final one-line error
+                    print(f"stepdesk: {event.reason} Retrying in {event.delay:.1f} s "
+                          f"(attempt {event.attempt}).", file=err)
+            elif isinstance(event, TurnFinished):
+                if event.status == "truncated":
+                    print("stepdesk: warning: the answer was cut off at the token limit; "
+                          f"continue with --conversation {conversation_id}.", file=err)
+            elif isinstance(event, TurnFailed):
+                if not ended_with_newline:
+                    out.write("\n")
+                    ended_with_newline = True
+                print(f"stepdesk: {event.error}", file=err)
+                code = event.exit_code or EXIT_API
     if not ended_with_newline:
         out.write("\n")
     out.flush()
