@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.widgets.message_widget import MessageWidget
 from tests.ui.conftest import close_window, open_window, run
 
 INTERACTIVE = (QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit,
@@ -222,6 +223,84 @@ def test_refusals_are_readable_however_many_attachments(qloop: Any, gui_env: dic
         await next_signal(window.controllers.turns.turn_ended, window.composer.edit.submit.emit)
         [upload] = standin.upload_requests()
         assert upload is not None  # only ok.png went out
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def tab_cycle(start: QWidget) -> list[QWidget]:
+    """The controls Tab visits from `start` until it comes back (visible, enabled, tabbable)."""
+    cycle: list[QWidget] = []
+    current = start
+    for _ in range(1000):
+        current = current.nextInFocusChain()
+        if current is start:
+            return cycle
+        if current.isVisible() and current.isEnabled() and \
+                current.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            cycle.append(current)
+    raise AssertionError("the focus chain does not come back to where it started")
+
+
+def _group(widget: QWidget, window: Any) -> str:
+    """Which part of the window a control belongs to, as a person would say it."""
+    owner: QWidget | None = widget
+    while owner is not None:
+        if owner is window.composer:
+            return "composer"
+        if owner is window.sidebar:
+            return "sidebar"
+        if isinstance(owner, MessageWidget):
+            return f"message {owner.message_id}"
+        owner = owner.parentWidget()
+    return "other"
+
+
+def test_tab_reaches_every_control_in_reading_order(qloop: Any, gui_env: dict[str, str],
+                                                    standin: Any) -> None:
+    """Tab from the composer walks its controls left to right, then each message's controls
+    top to bottom, then the sidebar, and comes back; no visible control is out of reach and
+    no part of the window is split across the cycle. Tab in the composer moves on (it does
+    not type a tab)."""
+    from PySide6.QtTest import QTest
+
+    from tests.ui.conftest import next_signal
+
+    standin.reply(content="Done.\n\n```python\nprint(1)\n```\n", chunks=2)
+
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        window.composer.set_text("hello")
+        await next_signal(window.controllers.turns.turn_ended, window.composer.edit.submit.emit)
+        edit = window.composer.edit
+        cycle = tab_cycle(edit)
+        reachable = set(cycle) | {edit}
+        out_of_reach = [
+            f"{type(w).__name__} {w.accessibleName()!r}" for w in window.findChildren(QWidget)
+            if isinstance(w, INTERACTIVE) and w.isVisible() and w.isEnabled()
+            and w.focusPolicy() & Qt.FocusPolicy.TabFocus and w not in reachable
+            and not (isinstance(w, QLineEdit) and isinstance(w.parent(), QComboBox))]
+        assert out_of_reach == []
+
+        groups = [_group(w, window) for w in cycle]
+        order = [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g]
+        assert len(order) == len(set(order)), f"a part of the window is split: {order}"
+        assert order[0] == "composer"
+        messages = [g for g in order if g.startswith("message ")]
+        assert len(messages) == 2
+        assert messages == sorted(messages, key=lambda g: int(g.split()[1]))
+        assert order.index("sidebar") > order.index(messages[-1])
+
+        composer = [w for w in cycle if _group(w, window) == "composer"]
+        xs = [w.mapTo(window, w.rect().center()).x() for w in composer]
+        assert xs == sorted(xs), "composer controls are not left to right"
+        assert composer[-1].accessibleName() == "Send"
+
+        window.activateWindow()
+        edit.setFocus()
+        QTest.keyClick(edit, Qt.Key.Key_Tab)
+        assert QApplication.focusWidget() is cycle[0]
+        assert "\t" not in window.composer.text()
         await close_window(window)
 
     run(qloop, scenario())
