@@ -288,9 +288,9 @@ class ChatEngine:
             yield failure
             return
         except StoreError as exc:  # disk full or failing mid-stream: keep what was saved
-            log.warning("reply %s could not be saved: %s", assistant.id, exc)
-            failure = TurnFailed("interrupted", f"{exc.message.rstrip('.')}; the reply was "
-                                 "saved up to the last moment the disk allowed.", 3)
+            log.warning("reply %s could not be saved: %s (%s)", assistant.id, exc, exc.detail)
+            failure = TurnFailed("interrupted", f"{exc.message.rstrip('.')}, so the reply is "
+                                 "kept only up to the last part that could be saved.", 3)
             with contextlib.suppress(StoreError):  # else the next start marks it interrupted
                 await asyncio.shield(self._store.finish_message(
                     assistant.id, "interrupted", error=failure.error))

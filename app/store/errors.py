@@ -14,9 +14,10 @@ from pathlib import Path
 class StoreError(Exception):
     """A storage problem with a message fit to show the user."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail  # SQLite's own words, for the log; the user reads `message`
 
 
 class NewerSchemaError(StoreError):
@@ -70,4 +71,4 @@ def translate(exc: sqlite3.Error) -> StoreError | None:
     if code is None:
         return None
     message = _ENVIRONMENT_ERRORS.get(code)
-    return None if message is None else StoreError(f"{message} ({exc})")
+    return None if message is None else StoreError(message, detail=str(exc))
