@@ -52,14 +52,44 @@ class Desk:
         return out.stdout.strip()
 
     def wait_window(self, name: str, timeout: float = 30) -> int:
-        """The id of a visible window whose name matches `name` (xdotool waits for it)."""
-        return int(self.xdotool("search", "--sync", "--onlyvisible", "--name", name,
-                                timeout=timeout).split()[0])
+        """The id of a visible window whose name matches `name`.
 
-    def visible(self, name: str) -> bool:
+        Polled rather than `xdotool search --sync`: that search exits 1 when a window it is
+        looking at is destroyed under it (the picker closing as the panel opens), which is
+        the X server's timing, not a failure.
+        """
+        found: list[int] = []
+
+        def shown() -> bool:
+            found[:] = self.windows(name)
+            return bool(found)
+
+        wait_until(shown, timeout, f"a visible window named {name!r}")
+        return found[0]
+
+    def windows(self, name: str) -> list[int]:
         out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name],
                              env=self.env, capture_output=True, text=True, timeout=30)
-        return bool(out.stdout.strip())
+        return [int(word) for word in out.stdout.split() if word.isdigit()]
+
+    def visible(self, name: str) -> bool:
+        return bool(self.windows(name))
+
+    def has_focus(self, xid: int) -> bool:
+        """Whether the X input focus is on `xid` or inside it (keys typed now reach it)."""
+        from Xlib import X, display
+
+        d = display.Display(self.display)
+        try:
+            focus = d.get_input_focus().focus
+            root = d.screen().root.id
+            while not isinstance(focus, int) and focus.id not in (root, X.NONE):
+                if focus.id == xid:
+                    return True
+                focus = focus.query_tree().parent
+            return False
+        finally:
+            d.close()
 
     def root_image(self) -> Image.Image:
         """The whole screen as the X server has it (python-xlib GetImage)."""

@@ -89,9 +89,18 @@ def drag(desk: Desk, x0: int, y0: int, x1: int, y1: int) -> None:
                  "mousemove", str(x1), str(y1), "mouseup", "1")
 
 
+def ready(desk: Desk) -> int:
+    """The quick-ask panel, once keys typed now reach it: the picker gone (its keyboard grab
+    with it) and the X input focus on the panel — typing earlier loses the first letters."""
+    panel = desk.wait_window(PANEL)
+    wait_until(lambda: not desk.visible(OVERLAY) and desk.has_focus(panel), 30,
+               "the quick-ask panel to have the keyboard")
+    return panel
+
+
 def ask(desk: Desk, standin: Any, prompt: str, before: int = 0) -> dict[str, Any]:
     """Type into the focused quick-ask panel, press Enter; the chat request that came."""
-    desk.wait_window(PANEL)
+    ready(desk)
     if prompt:
         desk.xdotool("type", "--delay", "5", prompt)
     desk.xdotool("key", "Return")
@@ -207,7 +216,7 @@ def test_escape_at_every_step_attaches_nothing(desk: Desk, pattern: int, standin
         desk.wait_window(OVERLAY)
         drag(desk, 90, 90, 250, 250)
         desk.xdotool("key", "Return")
-        desk.wait_window(PANEL)
+        ready(desk)
         desk.xdotool("type", "never sent")
         desk.xdotool("key", "Escape")
         wait_until(lambda: not desk.visible(PANEL), 30, "the panel to close")
