@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 
 def make_application() -> QApplication:
     """The one QApplication (re-used when a test or benchmark made it already)."""
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
         QApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(sys.argv[:1])
@@ -45,7 +47,7 @@ def make_application() -> QApplication:
     app.setOrganizationName("stepdesk")
     app.setDesktopFileName("stepdesk")
     app.setQuitOnLastWindowClosed(False)  # the window's own shutdown ends the loop
-    return app  # type: ignore[return-value]
+    return app
 
 
 class MainThreadGC:

@@ -217,7 +217,8 @@ class AttachmentController(QObject):
             self._fail(key, str(exc))
             return
         except OSError as exc:
-            self._fail(key, f"{name or source} could not be read: {exc.strerror or exc}.")
+            label = name or (source.name if isinstance(source, Path) else "The file")
+            self._fail(key, f"{label} could not be read: {exc.strerror or exc}.")
             return
         finally:
             self._jobs.pop(key, None)

@@ -411,7 +411,8 @@ class ConversationsController(QObject):
 
     async def _record_final(self, conversation_id: int, assistant_id: int) -> None:
         """Keep the stored final answer (tokens, status) as the shown record; no rebuild."""
-        [final] = await self.library.messages([assistant_id]) or [None]
+        found = await self.library.messages([assistant_id])
+        final = found[0] if found else None
         if final is not None and conversation_id == self.current:
             self.shown_messages[assistant_id] = final
             self._emit_tokens()

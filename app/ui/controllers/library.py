@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,7 +97,7 @@ class Library:
         client = self.services.client
         return client.last_trace_id if client is not None else None
 
-    def template_catalogue(self, builtins: list[Template]) -> TemplateCatalogue:
+    def template_catalogue(self, builtins: Sequence[Template]) -> TemplateCatalogue:
         """Built-in templates plus the user's own (stored in the history database)."""
         from app.templates.service import TemplateCatalogue
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 NEW = -1
 """Conversation key of a turn that starts a conversation not created yet."""
 
-EventsFor = Callable[["ChatEngine"], AsyncIterator[TurnEvent]]
+EventsFor = Callable[["ChatEngine"], AsyncGenerator[TurnEvent, None]]
 
 
 @dataclass
@@ -169,7 +169,7 @@ class TurnController(QObject):
             self.busy_changed.emit(key, True)
         return True
 
-    async def _consume(self, run: Run, events: AsyncIterator[TurnEvent]) -> None:
+    async def _consume(self, run: Run, events: AsyncGenerator[TurnEvent, None]) -> None:
         status, error = "complete", ""
         try:
             async with contextlib.aclosing(events):
@@ -240,19 +240,19 @@ class TurnController(QObject):
 
 # The engine calls, as plain functions: `partial` of these keeps no reference to a controller.
 def _send(conversation_id: int | None, text: str, media: list[PreparedMedia], effort: str,
-          model: str, title: str | None, engine: ChatEngine) -> AsyncIterator[TurnEvent]:
+          model: str, title: str | None, engine: ChatEngine) -> AsyncGenerator[TurnEvent, None]:
     return engine.send(conversation_id, text, media, effort=effort, model=model, title=title)
 
 
 def _regenerate(assistant_id: int, effort: str | None, model: str | None,
-                engine: ChatEngine) -> AsyncIterator[TurnEvent]:
+                engine: ChatEngine) -> AsyncGenerator[TurnEvent, None]:
     return engine.regenerate(assistant_id, effort=effort, model=model)
 
 
 def _edit(user_id: int, text: str, effort: str | None, replace: dict[int, PreparedMedia],
-          engine: ChatEngine) -> AsyncIterator[TurnEvent]:
+          engine: ChatEngine) -> AsyncGenerator[TurnEvent, None]:
     return engine.edit_and_resend(user_id, text, effort=effort, replace=replace)
 
 
-def _continue(assistant_id: int, engine: ChatEngine) -> AsyncIterator[TurnEvent]:
+def _continue(assistant_id: int, engine: ChatEngine) -> AsyncGenerator[TurnEvent, None]:
     return engine.continue_reply(assistant_id)

@@ -128,7 +128,10 @@ class TemplatePicker(QFrame):
             item.setHidden(hidden)
             if not hidden and first is None:
                 first = item
-        self.list.setCurrentItem(first)
+        if first is None:
+            self.list.setCurrentRow(-1)
+        else:
+            self.list.setCurrentItem(first)
         self.empty.setVisible(first is None)
 
     def _context_menu(self, pos: QPoint) -> None:

@@ -93,6 +93,7 @@ def run_smoke_test() -> int:
 def _startup_probe() -> int:
     """The real `run_gui()` start; print the first paint's wall-clock time, then close."""
     from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QWidget
 
     from app.ui.app import make_application, run_gui
 
@@ -100,7 +101,8 @@ def _startup_probe() -> int:
 
     class FirstPaint(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and type(watched).__name__ == "MainWindow":
+            if (event.type() == QEvent.Type.Paint and isinstance(watched, QWidget)
+                    and type(watched).__name__ == "MainWindow"):
                 print(json.dumps({"paint": time.time()}), flush=True)
                 app.removeEventFilter(self)
                 QTimer.singleShot(0, watched.close)
@@ -249,6 +251,7 @@ async def _check_file_open(window: Any, tmp: Path) -> str:
     from app.ui.platform.file_open import install_file_open
 
     app = QApplication.instance()
+    assert isinstance(app, QApplication)  # the smoke test runs inside the window's application
     handler = install_file_open(app, window.receive_files)
     try:
         picture = checks.make_picture(tmp / "opened.png")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from app.store import Message
@@ -80,7 +80,7 @@ class ConversationModel:
         self._index[int(message.id)] = index
         return "set", index, old
 
-    def update(self, message_id: int, **changes: object) -> Message | None:
+    def update(self, message_id: int, **changes: Any) -> Message | None:
         """Replace fields of a message (status, usage…); returns the new record."""
         index = self._index.get(message_id)
         if index is None:

@@ -38,7 +38,7 @@ def image_to_png(image: QImage) -> bytes:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buf, "PNG")
+    image.save(buf, "PNG")  # type: ignore[call-overload]  # the stub says bytes; only str works
     buf.close()
     return bytes(data.data())
 

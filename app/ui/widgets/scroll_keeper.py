@@ -37,7 +37,8 @@ class ScrollKeeper:
         value = bar.value()
         self._anchor = None
         for i in range(self._layout.count()):
-            widget = self._layout.itemAt(i).widget()
+            item = self._layout.itemAt(i)
+            widget = item.widget() if item is not None else None
             if widget is not None and widget.y() + widget.height() > value:
                 self._anchor = (widget, widget.y() - value)
                 return
