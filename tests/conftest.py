@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +39,65 @@ def standin() -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+def child_processes() -> set[int]:
+    """This process's children, zombies included, from /proc (Linux; empty elsewhere)."""
+    me, found = os.getpid(), set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        # pid (comm) state ppid …: comm may hold spaces and brackets, so split after the last ')'
+        if int(stat[stat.rindex(b")") + 2:].split()[1]) == me:
+            found.add(int(entry))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def leaves_nothing_running() -> Iterator[None]:
+    """Fail a test that leaves a thread or a child process behind (napari's leak checks).
+
+    A thread the test started gets a bounded join first: stopping is allowed to take a moment,
+    never to be forgotten. Threads Python only knows as foreign (Qt's own, `_DummyThread`) are
+    not counted; the window tests check their loop's tasks in `qloop` instead.
+    """
+    threads = set(threading.enumerate())
+    children = child_processes()
+    yield
+    new = [t for t in threading.enumerate() if t not in threads and not _foreign(t)]
+    for thread in new:
+        thread.join(timeout=10)
+    alive = sorted(t.name for t in new if t.is_alive())
+    left = {pid for pid in child_processes() - children if not _process_wide(pid)}
+    assert not alive, f"threads left running: {', '.join(alive)}"
+    assert not left, f"child processes left running: {', '.join(map(_command, sorted(left)))}"
+
+
+def _foreign(thread: threading.Thread) -> bool:
+    """A thread not started by `threading` (a QThread running Python): Python names these
+    "Dummy-N", keeps them alive and daemonic for ever, and they cannot be joined."""
+    return thread.daemon and thread.name.startswith("Dummy-")
+
+
+def _process_wide(pid: int) -> bool:
+    """multiprocessing's resource tracker: started by the first "spawn" child, it serves
+    every later one and lives as long as this process, by design."""
+    return "multiprocessing.resource_tracker" in _command(pid)
+
+
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        return f"{pid} ({words})"
+    except OSError:
+        return str(pid)

@@ -9,6 +9,7 @@ own events, not through the database.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,22 +43,29 @@ class ChangeFeed:
     problem, so it is logged and the others still hear about the change)."""
 
     def __init__(self) -> None:
-        self._listeners: list[ChangeListener] = []
+        self._listeners: dict[int, ChangeListener] = {}
+        self._next = itertools.count()
 
     def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
-        """Add a listener; returns the function that removes it again."""
-        self._listeners.append(listener)
+        """Add a listener; returns the function that removes it again.
+
+        The returned function refers to the listener only through this feed, so a listener
+        that keeps it (a controller's bound method) is no longer in a reference cycle once
+        it has unsubscribed: the controller is freed by reference counting, on its thread.
+        """
+        key = next(self._next)
+        listeners = self._listeners
+        listeners[key] = listener
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            listeners.pop(key, None)
 
         return unsubscribe
 
     def report(self, changes: Changes) -> None:
         import logging
 
-        for listener in list(self._listeners):
+        for listener in list(self._listeners.values()):
             try:
                 listener(changes)
             except Exception:

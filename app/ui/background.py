@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject
 from app.ui.capture.hotkeys import HotkeyBackend, make_backend
 from app.ui.controllers.capture import CaptureController, CaptureOptions
 from app.ui.controllers.quick_ask import Hooks, QuickAskController
+from app.ui.controllers.weak import weakly
 from app.ui.platform.tray import BACKGROUND_NOTE, Tray
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ class Background(QObject):
         self._controllers: Controllers | None = None
         self._library: Library | None = None
         self.options = CaptureOptions()
-        hooks = Hooks(turns=self._turns, has_key=self._has_key, pinned=self._pinned,
-                      model=self._model, effort=self._effort)
+        hooks = Hooks(turns=weakly(self._turns), has_key=weakly(self._has_key),
+                      pinned=weakly(self._pinned), model=weakly(self._model),
+                      effort=weakly(self._effort))
         self.quick_ask = QuickAskController(hooks, window.tasks, clock=clock, parent=self)
         self.capture = CaptureController(self.quick_ask, window.tasks,
                                          hotkeys=hotkeys if hotkeys is not None
@@ -56,7 +58,7 @@ class Background(QObject):
         self.tray.quit_requested.connect(self.quit)
         self.capture.error.connect(self._say)
         self.quick_ask.continue_in_window.connect(self.open_conversation)
-        window.close_to_tray = self._close_to_tray
+        window.close_to_tray = weakly(self._close_to_tray)
         window.settings_opened.connect(self.add_settings_section)
         self.tray.show()
 

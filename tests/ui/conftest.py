@@ -23,22 +23,32 @@ from tests.conftest import TEST_API_KEY
 
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    """A qasync event loop bound to the test QApplication, closed after the test."""
-    from app.ui.app import MainThreadGC, make_loop
+    """A qasync event loop bound to the test QApplication, closed after the test.
+
+    Afterwards the test fails if it left a task running or a reference cycle holding a Qt
+    object (see tests/cycles.py: such a cycle would be freed on a random thread).
+    """
+    import gc
+
+    from app.ui.app import make_loop
+    from tests.cycles import qt_cycles
 
     qapp.setQuitOnLastWindowClosed(False)
-    collector = MainThreadGC()  # as in the app: Qt objects die on the GUI thread only
     loop = make_loop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop
     finally:
         try:
+            pending = sorted(t.get_name() for t in asyncio.all_tasks(loop) if not t.done())
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             loop.close()
             asyncio.set_event_loop(None)
-            collector.stop()
+        cycles = qt_cycles()
+        gc.collect()  # qasync's loop and its timers form a cycle: free it on this thread
+        assert not pending, f"tasks left running: {', '.join(pending)}"
+        assert not cycles, "\n".join(cycles)
 
 
 @pytest.fixture

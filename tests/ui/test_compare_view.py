@@ -29,8 +29,8 @@ class Harness:
         from app.ui.widgets.efforts_panel import EffortsPanel
 
         self.store, self.engine, self.client = store, engine, client
-        self.comparer = Comparer(engine, store)
-        self.controller = CompareController(self.get_comparer)
+        self.comparer = comparer = Comparer(engine, store)
+        self.controller = CompareController(lambda: comparer)  # no cycle through the harness
         self.view = ComparisonView(MarkdownRenderer(theme_from_palette(self_palette())))
         self.panel = EffortsPanel()
         connect_view(self.controller, self.view, self.panel)
@@ -38,9 +38,6 @@ class Harness:
         self.view.show()
         self.ended: dict[str, str] = {}
         self.controller.column_status.connect(self.on_status)
-
-    def get_comparer(self) -> Comparer:
-        return self.comparer
 
     def on_status(self, effort: str, status: str, _error: str) -> None:
         self.ended[effort] = status

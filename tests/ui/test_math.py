@@ -73,6 +73,7 @@ def main_thread_gc(qapp: Any) -> Iterator[None]:
 def layout() -> Iterator[ProcessPoolExecutor]:
     """One child process lays out every formula of this module (as the app's one does)."""
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool.submit(int).result()  # its child and threads start now, not inside the first test
     yield pool
     pool.shutdown(cancel_futures=True)
 

@@ -14,14 +14,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from app.ui.controllers.templates import dragged_kinds, media_hint
 from app.ui.dialogs.ask import confirm
 from app.ui.dialogs.template_picker import TemplatePicker
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
-
     from app.templates.model import Template
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.tasks import TaskSet
@@ -44,8 +43,7 @@ class TemplateFlow(QObject):
 
     def __init__(self, templates: TemplatesController, composer: Composer,
                  attachments: AttachmentController, tasks: TaskSet, parent: QWidget) -> None:
-        super().__init__(parent)
-        self._parent = parent
+        super().__init__(parent)  # dialogs open over the Qt parent; no Python back-reference
         self.templates = templates
         self._composer = composer
         self._attachments = attachments
@@ -55,6 +53,11 @@ class TemplateFlow(QObject):
         self.picker.manage_requested.connect(self.manage)
         self.editor: TemplateEditor | None = None
         attachments.changed.connect(self.update_hint)
+
+    def _window(self) -> QWidget:
+        parent = self.parent()
+        assert isinstance(parent, QWidget)
+        return parent
 
     # --- picker --------------------------------------------------------------------------
     def open_picker(self) -> None:
@@ -106,7 +109,7 @@ class TemplateFlow(QObject):
                 await self._open_editor(copy)
         elif action == "delete":
             template = await self.templates.template(slug)
-            chosen, _ = await confirm(self._parent, "Delete template",
+            chosen, _ = await confirm(self._window(), "Delete template",
                                       f"Delete the template “{template.name}”?")
             if chosen:
                 await self.templates.change(action, slug)
@@ -117,7 +120,7 @@ class TemplateFlow(QObject):
         from app.ui.dialogs.template_editor import TemplateEditor
 
         template = await self.templates.template(slug) if slug else None
-        editor = TemplateEditor(template, self._parent)
+        editor = TemplateEditor(template, self._window())
         editor.save_requested.connect(partial(self._save, editor))
         editor.finished.connect(partial(self._closed, editor))
         self.editor = editor

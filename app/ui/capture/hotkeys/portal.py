@@ -13,7 +13,9 @@ desktop's own keyboard settings.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import socket
 import threading
 from typing import Any
 
@@ -67,7 +69,9 @@ class PortalHotkeys(HotkeyBackend):
     def close(self) -> None:
         self._closed = True
         if self._conn is not None:
-            self._conn.close()  # ends the worker's receive
+            with contextlib.suppress(OSError):  # wakes the worker's blocking receive
+                self._conn.sock.shutdown(socket.SHUT_RDWR)
+            self._conn.close()
 
     def _bind(self) -> None:
         if self._thread is not None or self._closed or not self._wanted:
@@ -89,6 +93,9 @@ class PortalHotkeys(HotkeyBackend):
             self._refuse(wanted, "There is no session D-Bus to ask the desktop for a "
                                  "global shortcut; bind `stepdesk capture` in its keyboard "
                                  "settings instead.")
+            return
+        if self._closed:  # closed while the connection opened: close() saw no connection
+            conn.close()
             return
         try:
             for member in ("Response", "Activated"):
