@@ -96,6 +96,9 @@ class Settings:
     show_thinking_expanded: bool = options.SHOW_THINKING_EXPANDED.default
     read_timeout: float = options.READ_TIMEOUT.default
     appearance: str = options.APPEARANCE.default
+    sync_target: str | None = options.SYNC_TARGET.default
+    sync_interval_minutes: int = options.SYNC_INTERVAL_MINUTES.default
+    sync_on_quit: bool = options.SYNC_ON_QUIT.default
     # From the environment only (not a preference): hosts the proxy must not be used for.
     no_proxy: tuple[str, ...] = ()
 

@@ -7,7 +7,8 @@ typed attribute on `Settings` (a test fails if the two disagree) and, if the use
 in the window, its widget.
 
 It sits at `config`'s level: it names `app.api.timeouts` (plain numbers, no httpx) for the read
-timeout's default and nothing else of the app, and `api`, `media` and `store` never import it.
+timeout's default and `app.sync.address` (pure text rules) for the sync target, nothing else of
+the app, and `api`, `media` and `store` never import it.
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ def not_blank(value: str) -> str | None:
 
 def positive(value: float) -> str | None:
     return None if 0 < value < math.inf else "must be a positive number"
+
+
+def minutes(value: int) -> str | None:
+    return None if 0 <= value <= 7 * 24 * 60 else "must be 0 (off) to 10080 minutes (a week)"
+
+
+def sync_target(value: str) -> str | None:
+    from app.sync.address import target_problem
+
+    return target_problem(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +249,23 @@ APPEARANCE: Option[str] = Option(
     "appearance", str, "system", "Appearance", "Light, dark, or as the system says.",
     choices=APPEARANCES)
 
+# Sync (app/sync): where to, how often, and at quit. The passphrase and the WebDAV credentials
+# are secrets (app/sync/secrets.py), never options: they are never in SQLite.
+SYNC_TARGET: Option[str | None] = Option(
+    "sync_target", str, None, "Sync target",
+    "A folder (Syncthing, Dropbox, a USB disk) or a WebDAV https:// address.",
+    check=sync_target, optional=True)
+SYNC_INTERVAL_MINUTES: Option[int] = Option(
+    "sync_interval_minutes", int, 0, "Sync every (minutes)",
+    "How often the window syncs by itself (0: only on request and on quit).", check=minutes)
+SYNC_ON_QUIT: Option[bool] = Option(
+    "sync_on_quit", bool, False, "Sync on quit",
+    "Sync once more when Step Desk quits (bounded: quitting never waits long).")
+
 OPTIONS: tuple[Option[object], ...] = (
     BASE_URL, MODEL, EFFORT, DETAIL, API_STYLE, UPLOAD_MEDIA, MAX_TOKENS, PROXY,  # type: ignore[assignment]
     USE_SYSTEM_TRUST, SHOW_THINKING_EXPANDED, READ_TIMEOUT, APPEARANCE,
+    SYNC_TARGET, SYNC_INTERVAL_MINUTES, SYNC_ON_QUIT,
 )
 BY_KEY: Mapping[str, Option[object]] = {option.key: option for option in OPTIONS}
 

@@ -29,6 +29,9 @@ SAMPLES: dict[str, object] = {
     "show_thinking_expanded": True,
     "read_timeout": 42.5,
     "appearance": "dark",
+    "sync_target": "https://cloud.example.com/remote.php/dav/files/me/stepdesk",
+    "sync_interval_minutes": 15,
+    "sync_on_quit": True,
 }
 
 # Stored text the option must refuse, per kind of damage (hand edits, an older or newer app).
@@ -45,6 +48,10 @@ GARBAGE: dict[str, list[str]] = {
     "show_thinking_expanded": ["¿"],
     "read_timeout": ["-1", "0", "soon", "nan", "inf"],
     "appearance": ["purple"],
+    "sync_target": ["ftp://x", "http://cloud.example.com/dav", "https://me:pw@x/dav",
+                    "https://a b/dav", "x" * 10_000],
+    "sync_interval_minutes": ["-1", "often", "99999999"],
+    "sync_on_quit": ["perhaps"],
 }
 
 

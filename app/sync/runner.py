@@ -9,14 +9,15 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from app.options import SYNC_INTERVAL_MINUTES, SYNC_ON_QUIT, SYNC_TARGET
 from app.sync.engine import SyncEngine, SyncReport
 
 if TYPE_CHECKING:
     from app.services import Services
 
-TARGET_SETTING = "sync_target"
-INTERVAL_SETTING = "sync_interval_minutes"
-ON_QUIT_SETTING = "sync_on_quit"
+TARGET_SETTING = SYNC_TARGET.key
+INTERVAL_SETTING = SYNC_INTERVAL_MINUTES.key
+ON_QUIT_SETTING = SYNC_ON_QUIT.key
 
 
 async def open_engine(services: Services, env: Mapping[str, str], target_text: str

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from app.secret_store import SecretStore
+from app.sync.address import check_url, is_url
 from app.sync.errors import CredentialsRejected, NoPassphrase
-from app.sync.targets import Target, WebDavTarget, check_url, folder_target, is_url
+from app.sync.targets import Target, WebDavTarget, folder_target
 
 PASSPHRASE = "sync_passphrase"
 WEBDAV_USER = "webdav_user"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import secrets
 import xml.etree.ElementTree as ET
@@ -23,6 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from app.fsmodes import private_dir, write_private_atomic
+from app.sync.address import check_url
 from app.sync.errors import BadTarget, CredentialsRejected, SyncError, TargetUnreachable
 
 _P = ParamSpec("_P")
@@ -247,32 +247,6 @@ def _status_error(status: int, method: str, label: str) -> SyncError:
                                  "space, nothing was changed here.")
     return TargetUnreachable(f"The WebDAV server {label} answered {status} to {method}; "
                              "nothing was changed here.")
-
-
-def is_url(target: str) -> bool:
-    return target.startswith(("http://", "https://"))
-
-
-def check_url(url: str) -> None:
-    """HTTPS anywhere; plain HTTP only to this machine (credentials would travel in clear)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadTarget(f"{url!r} is not a WebDAV address (use https://…).")
-    if parts.username or parts.password:
-        raise BadTarget("Put the WebDAV user and password in the keychain or in "
-                        "STEPDESK_WEBDAV_USER / STEPDESK_WEBDAV_PASSWORD, not in the address.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise BadTarget("Plain http:// is only allowed to this machine (127.0.0.1); "
-                        "use https:// for a WebDAV server.")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def folder_target(text: str) -> FolderTarget:
