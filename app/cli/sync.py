@@ -8,7 +8,6 @@ of the sync still happened, so the exit code stays 0.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
@@ -105,9 +104,7 @@ async def _status(engine: SyncEngine, out: TextIO) -> None:
 
 async def _restore(args: argparse.Namespace, services: Services, env: Mapping[str, str],
                    out: TextIO, err: TextIO) -> int:
-    from app.store import Store
-    from app.sync.engine import snapshot_info
-    from app.sync.restore import install
+    from app.sync.restore import restore_snapshot
 
     engine = await _engine(args, services, env)
     try:
@@ -118,22 +115,14 @@ async def _restore(args: argparse.Namespace, services: Services, env: Mapping[st
         if len(device_part) < 4 or len(matches) != 1:
             raise CliError(f"No snapshot {wanted!r} at {engine.target.label} "
                            "(see `stepdesk sync status`).", EXIT_BAD_INPUT)
-        [entry] = matches
-        keys = await engine.keys(create=False)
-        path = await engine.fetch_snapshot(keys, entry.device, entry.seq)
-        here = await services.store.sync_clock()
-        older = snapshot_info(path).hlc < here[1]
-        await services.store.close()
-        saved = await asyncio.to_thread(install, services.paths.db_path, path)
-        services.store = await Store.open(services.paths.db_path,
-                                          owner_dir=services.paths.owner_dir)
-        report = await engine.on_store(services.store).fetch_blobs_for_restore()
+        done = await restore_snapshot(engine, matches[0])
     finally:
         await engine.target.aclose()
-    if older:
+    entry = done.entry
+    if done.older:
         print(f"stepdesk: warning: snapshot {entry.ref} is older than the history that was "
               "here; that history was kept aside.", file=err)
     print(f"Restored {entry.ref} from {entry.device_name} ({_when(entry.written_at)}); "
-          f"{report.blobs_down} media files fetched. The previous history was saved to "
-          f"{saved}.", file=out)
+          f"{done.blobs_down} media files fetched. The previous history was saved to "
+          f"{done.saved}.", file=out)
     return EXIT_OK

@@ -443,9 +443,38 @@ class Store:
             await self._run(sync_merge.detach)
         return changes
 
+    async def replace_file(self, install: Callable[[Path], T]) -> T:
+        """Put another history in place of this one (a restore), keeping this `Store`.
+
+        On the worker: refused while a reply is streaming; the connection is closed,
+        `install(path)` swaps the file, and the file at `path` (the new one, or the old one
+        when `install` failed) is opened again. The owner lock and the listeners stay; they
+        hear that every conversation changed.
+        """
+        before = await self._run(_conversation_ids)
+        result = await self._run(self._replace_sync, install)
+        after = await self._run(_conversation_ids)
+        self.changes.report(Changes(conversations=after, deleted=before - after,
+                                    uploads=True, templates=True))
+        return result
+
+    def _replace_sync(self, db: Database, install: Callable[[Path], T]) -> T:
+        if history.streaming_owners(db):
+            raise StoreError("A reply is still being written; restore when it has finished.")
+        db.close()
+        try:
+            return install(self.path)
+        finally:
+            self._db = open_database(self.path, use_fts=db.fts_search,
+                                     recover_corrupt=False).db
+
     async def blob_refs(self) -> list[tuple[str, str]]:
         """(sha256, mime) of every blob the history refers to."""
         return await self._run(sync_merge.missing_blob_refs)
+
+
+def _conversation_ids(db: Database) -> frozenset[int]:
+    return frozenset(r[0] for r in db.conn.execute("SELECT id FROM conversations"))
 
 
 def _search(db: Database, text: str, limit: int, marks: tuple[str, str]) -> list[SearchHit]:

@@ -69,14 +69,6 @@ class SyncEngine:
         self._state_path = data_dir / "sync-state.json"
         self._work = data_dir / "sync-tmp"
 
-    def on_store(self, store: Store) -> SyncEngine:
-        """The same target and passphrase on another (e.g. reopened) store."""
-        engine = SyncEngine(store, self.blobs, self.target, self._passphrase,
-                            data_dir=self._data_dir, kdf=self._kdf,
-                            device_name=self._device_name)
-        engine._keys = self._keys
-        return engine
-
     # -- state -------------------------------------------------------------------------------
 
     def _load_state(self) -> dict[str, object]:
