@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.secret_store import SecretStore
 from app.sync.address import check_url, is_url
-from app.sync.errors import CredentialsRejected, NoPassphrase
+from app.sync.errors import CredentialsRejected, NoPassphrase, SyncError
 from app.sync.targets import Target, WebDavTarget, folder_target
 
 PASSPHRASE = "sync_passphrase"
@@ -49,3 +49,38 @@ def open_target(text: str, env: Mapping[str, str], config_dir: Path) -> Target:
                                   f"{PASSWORD_ENV}, or save them in the window "
                                   "(Settings → Sync).")
     return WebDavTarget(text, user, password)
+
+
+def save_secrets(config_dir: Path, values: Mapping[str, str], *, use_keychain: bool) -> str:
+    """Keep each non-empty value under its name (`PASSPHRASE`, `WEBDAV_USER`, …) in the
+    keychain or, opt-in, the 0600 file; returns where ("keychain" or "file"). Blocking."""
+    from app.secret_store import SecretStoreError
+
+    where = "keychain" if use_keychain else "file"
+    for name, value in values.items():
+        if not value:
+            continue
+        try:
+            where = SecretStore(config_dir).set(name, value, use_keychain=use_keychain)
+        except SecretStoreError:
+            raise SyncError("The system keychain could not keep the sync secrets; tick "
+                            "\"Keep them in a private file\" instead.") from None
+    return where
+
+
+def stored_secrets(env: Mapping[str, str], config_dir: Path) -> tuple[set[str], str | None]:
+    """Which secrets are known (from the environment or stored) and the keychain's problem,
+    for the Settings page: it says "kept" without ever reading a secret back. Blocking."""
+    store = SecretStore(config_dir)
+    known: set[str] = set()
+    problem = None
+    for var, name in ((PASSPHRASE_ENV, PASSPHRASE), (USER_ENV, WEBDAV_USER),
+                      (PASSWORD_ENV, WEBDAV_PASSWORD)):
+        if env.get(var):
+            known.add(name)
+            continue
+        found = store.get(name)
+        problem = problem or found.problem
+        if found.value:
+            known.add(name)
+    return known, problem

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from app.services import Services
     from app.ui.background import Background
     from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.library import Library
+    from app.ui.controllers.sync import SyncController
     from app.ui.controllers.templates import TemplatesController
     from app.ui.main_window import MainWindow
 
@@ -233,25 +235,27 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     await window.view.wait_idle(1.0)  # the first page is drawn before httpx/keyring load
     await library.connect(env)
     settings.update_key_state()
-    await _start_sync(services, env, window)
+    sync = await _start_sync(services, env, window, conversations)
+    window.on_shutdown = partial(sync.then, window.on_shutdown)  # sync on quit, then close
     window.ready.emit()
 
 
-async def _start_sync(services: Services, env: Mapping[str, str], window: MainWindow) -> None:
-    """The sync schedule, when a target was set (`stepdesk sync --target …` remembers one)."""
-    from app.sync.runner import INTERVAL_SETTING, TARGET_SETTING, sync_with_settings
-    from app.ui.controllers.sync import SyncController
+async def _start_sync(services: Services, env: Mapping[str, str], window: MainWindow,
+                      conversations: ConversationsController) -> SyncController:
+    """Settings → Sync and "Restore from…"; the schedule when a target is set."""
+    from app.sync.runner import SyncSetup
+    from app.ui.controllers.sync import QUIT_SYNC_TIMEOUT_S, SyncController
 
-    if not await services.store.get_setting(TARGET_SETTING):
-        return
-    controller = SyncController(partial(sync_with_settings, services, env), parent=window)
+    setup = SyncSetup(services, env)
+    controller = SyncController(setup.sync, setup=setup, after_restore=conversations.show_last,
+                                parent=window)
     controller.statusChanged.connect(window.show_sync_status)
-    try:
-        minutes = int(await services.store.get_setting(INTERVAL_SETTING) or "0")
-    except ValueError:
-        minutes = 0
-    controller.set_interval(max(minutes, 0))
-    controller.sync_now()
+    window.settings_opened.connect(controller.add_settings_page)
+    window.quit_work_s = QUIT_SYNC_TIMEOUT_S  # sync on quit may add this much to shutdown
+    if setup.target:
+        controller.set_interval(setup.interval_minutes)
+        controller.sync_now()
+    return controller
 
 
 async def _template_effort(templates: TemplatesController, slug: str, effort: str) -> None:

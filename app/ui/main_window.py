@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.frame_preview: FramePreview | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.on_shutdown: Callable[[], Awaitable[None]] | None = None  # set by ui/app.py
+        self.quit_work_s = 0.0  # seconds work at quit (sync on quit) may add to the budget
         # Set by the background service (ui/background.py): asked on close; True hides the
         # window to the tray instead of quitting.
         self.close_to_tray: Callable[[], bool] | None = None
@@ -833,7 +834,7 @@ class MainWindow(QMainWindow):
         """The composition root's shutdown (replies saved, HTTP and SQLite closed), bounded."""
         try:
             if self.on_shutdown is not None:
-                await asyncio.wait_for(self.on_shutdown(), SHUTDOWN_BUDGET_S)
+                await asyncio.wait_for(self.on_shutdown(), SHUTDOWN_BUDGET_S + self.quit_work_s)
             else:
                 await asyncio.wait_for(self.tasks.shutdown(SHUTDOWN_BUDGET_S), SHUTDOWN_BUDGET_S)
         except TimeoutError:

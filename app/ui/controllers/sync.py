@@ -1,8 +1,10 @@
-"""`SyncController`: the sync schedule and its one running task, as status-bar text.
+"""`SyncController`: the sync schedule, Settings → Sync, "Restore from…" and sync on quit.
 
-A failure never stops the schedule, and its sentence stays shown (with how often and since
-when it failed) until a sync succeeds, so a backup cannot stop silently. The timer is
-injected (a QTimer by default), so tests drive the schedule tick by tick.
+One task slot runs a sync or a restore, never both. A failure never stops the schedule, and
+its sentence stays shown (with how often and since when it failed) until a sync succeeds, so a
+backup cannot stop silently. The timer is injected (a QTimer by default), so tests drive the
+schedule tick by tick. The page and the dialog are forms; every save, sync, listing and
+restore runs here, through the Qt-free `app.sync.runner.SyncSetup`.
 """
 
 from __future__ import annotations
@@ -10,15 +12,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
+from app.options import OptionError
+from app.store import StoreError
 from app.sync.engine import SyncReport
 from app.sync.errors import SyncError
 
+if TYPE_CHECKING:
+    from app.sync.layout import SnapshotEntry
+    from app.sync.runner import SyncChoice, SyncSetup
+    from app.ui.dialogs.restore import RestoreDialog
+    from app.ui.dialogs.settings import SettingsDialog
+    from app.ui.dialogs.sync_settings import SyncPage
+
 log = logging.getLogger(__name__)
+QUIT_SYNC_TIMEOUT_S = 8.0
+"""The longest a sync on quit may hold the window open; cut short, it leaves the previous
+state whole on the target (every write is a temp name and a move) and the next sync resumes."""
 
 
 class Ticker(Protocol):
@@ -39,15 +54,26 @@ class SyncController(QObject):
 
     Signals:
         statusChanged(str, bool): the status-bar sentence, and whether it reports a failure.
+        restored(str): a restore finished; the sentence saying from what and where the
+            previous history went.
     """
 
     statusChanged = Signal(str, bool)
+    restored = Signal(str)
 
     def __init__(self, run_sync: Callable[[], Awaitable[SyncReport | None]], *,
-                 timer: Ticker | None = None, clock: Callable[[], float] = time.time,
+                 setup: SyncSetup | None = None,
+                 after_restore: Callable[[], Awaitable[None]] | None = None,
+                 timer: Ticker | None = None,
+                 clock: Callable[[], float] = time.time,
+                 quit_timeout_s: float = QUIT_SYNC_TIMEOUT_S,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._run_sync = run_sync
+        self.setup = setup
+        self._after_restore = after_restore
+        self._quit_timeout_s = quit_timeout_s
+        self._jobs: set[asyncio.Task[object]] = set()
         self._clock = clock
         self._timer: Ticker = timer if timer is not None else QTimer(self)
         self._timer.timeout.connect(self.sync_now)
@@ -80,13 +106,157 @@ class SyncController(QObject):
             await asyncio.shield(self._task)
 
     async def sync_on_quit(self, timeout: float) -> None:
-        """One last sync at quit, bounded by `timeout` seconds."""
+        """One last sync at quit, bounded by `timeout` seconds (said in the log)."""
         self.sync_now()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except TimeoutError:
-                self._task.cancel()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            log.warning("sync on quit cut short after %.1f s; the next sync resumes", timeout)
+            await self._cancel()
+            return
+        log.info("sync on quit: %s", self.status_text or "nothing to do")
+
+    async def then(self, shutdown: Callable[[], Awaitable[None]] | None) -> None:
+        """At quit: one bounded sync when "sync on quit" is on and a target is set (else the
+        running sync, if any, is cancelled), then the window's `shutdown`."""
+        self._timer.stop()
+        setup = self.setup
+        if setup is not None and setup.on_quit and setup.target:
+            await self.sync_on_quit(self._quit_timeout_s)
+        else:
+            await self._cancel()
+        for job in list(self._jobs):
+            job.cancel()
+        if shutdown is not None:
+            await shutdown()
+
+    async def _cancel(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=1.0)
+
+    # --- Settings → Sync -------------------------------------------------------------------
+    def add_settings_page(self, dialog: SettingsDialog) -> SyncPage:
+        """Put the Sync page in an opening Settings dialog and act on it."""
+        from app.ui.dialogs.sync_settings import SyncPage
+
+        setup = self._need_setup()
+        page = SyncPage(setup.target, setup.interval_minutes, setup.on_quit)
+        if self.status_text:
+            page.show_result(self.status_text, self.failing)
+        dialog.add_page(page, "S&ync")
+        dialog.add_check(page.problem)
+        self.statusChanged.connect(page.show_result)
+        page.sync_requested.connect(partial(self._spawn_from, page, self._save_and_sync))
+        page.restore_requested.connect(partial(self._spawn_from, page, self._save_and_restore))
+        dialog.accepted.connect(partial(self._save_page, page))
+        self._spawn(self._show_secrets(page))
+        return page
+
+    def _need_setup(self) -> SyncSetup:
+        if self.setup is None:
+            raise RuntimeError("the Sync page needs a SyncSetup")
+        return self.setup
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
+        task = asyncio.ensure_future(coro)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+        return task
+
+    def _spawn_from(self, page: SyncPage,
+                    work: Callable[[SyncPage, SyncChoice], Coroutine[Any, Any, None]],
+                    choice: SyncChoice) -> None:
+        self._spawn(work(page, choice))
+
+    async def _show_secrets(self, page: SyncPage) -> None:
+        known, problem = await self._need_setup().secrets()
+        page.set_secrets(known, problem)
+
+    def _save_page(self, page: SyncPage) -> None:
+        self._spawn(self._save(page, page.choice()))
+
+    async def _save(self, page: SyncPage | None, choice: SyncChoice) -> bool:
+        """Keep the page's values; a refused one is one sentence on the page (and in the
+        status bar when the page is gone with its dialog)."""
+        try:
+            await self._need_setup().save(choice)
+        except (SyncError, OptionError, StoreError) as exc:
+            text = exc.message if isinstance(exc, (SyncError, StoreError)) else str(exc)
+            if page is not None:
+                page.show_problem(text)
+            self._show(f"Sync settings not saved: {text}", failing=True)
+            return False
+        if page is not None:
+            page.saved()
+            page.show_problem(None)
+        setup = self._need_setup()
+        self.set_interval(setup.interval_minutes if setup.target else 0)
+        if not setup.target:
+            self._show("", failing=False)
+        return True
+
+    async def _save_and_sync(self, page: SyncPage, choice: SyncChoice) -> None:
+        if await self._save(page, choice):
+            self.sync_now()
+            await self.wait()
+
+    # --- Restore from… ---------------------------------------------------------------------
+    async def _save_and_restore(self, page: SyncPage, choice: SyncChoice) -> None:
+        if await self._save(page, choice):
+            self.open_restore(page)
+
+    def open_restore(self, parent: QObject | None = None) -> RestoreDialog:
+        """Open "Restore from…" over `parent` and list the target's snapshots."""
+        from PySide6.QtWidgets import QWidget
+
+        from app.ui.dialogs.restore import RestoreDialog
+
+        setup = self._need_setup()
+        dialog = RestoreDialog(setup.target or "", parent if isinstance(parent, QWidget)
+                               else None)
+        dialog.restore_requested.connect(partial(self._restore_from, dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self._spawn(self._list(dialog))
+        return dialog
+
+    async def _list(self, dialog: RestoreDialog) -> None:
+        try:
+            listing = await self._need_setup().snapshots()
+        except (SyncError, StoreError) as exc:
+            dialog.show_status(exc.message, failing=True)
+            return
+        dialog.set_listing(listing)
+
+    def _restore_from(self, dialog: RestoreDialog, entry: SnapshotEntry) -> None:
+        if self._task is not None and not self._task.done():
+            dialog.show_status("A sync is running; restore when it has finished.",
+                               failing=True)
+            return
+        self._task = asyncio.ensure_future(self._restore(dialog, entry))
+
+    async def _restore(self, dialog: RestoreDialog, entry: SnapshotEntry) -> None:
+        from app.ui.dialogs.restore import when
+
+        try:
+            done = await self._need_setup().restore(entry)
+        except (SyncError, StoreError) as exc:
+            dialog.show_status(f"{exc.message} Nothing was changed here.", failing=True)
+            return
+        text = (f"Restored the snapshot of {entry.device_name} from "
+                f"{when(entry.written_at)} ({done.blobs_down} media files fetched); the "
+                f"previous history was saved to {done.saved.name}.")
+        if done.older:
+            text += " It was older than the history that was here."
+        log.info("%s", text)
+        dialog.show_status(text)
+        self.restored.emit(text)
+        if self._after_restore is not None:
+            await self._after_restore()
 
     async def _sync(self) -> None:
         try:

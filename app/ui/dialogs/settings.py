@@ -1,6 +1,8 @@
 """Settings: API key, endpoint, defaults, transport. A form only; the window saves and tests.
 
-Opened with `open()` (never `exec()`: a modal loop inside a coroutine breaks qasync). The
+Opened with `open()` (never `exec()`: a modal loop inside a coroutine breaks qasync). Other
+parts of the app add their own pages (Sync) or sections (capture shortcuts), and may veto OK
+with a sentence (`add_check`). The
 key field starts empty and means "keep the current key" while left empty, so the key is
 never read back into a widget. Where no keychain works the dialog says so and offers the
 opt-in 0600 key file.
@@ -8,7 +10,9 @@ opt-in 0600 key file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
@@ -22,11 +26,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.ui.widgets.composer import DEFAULT_MODEL, EFFORTS
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class SettingsDialog(QDialog):
     saved = Signal(object)
     test_requested = Signal(object)
 
-    def __init__(self, settings: object, key_source: str, keychain_problem: str | None,
+    def __init__(self, settings: Settings, key_source: str, keychain_problem: str | None,
                  models: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Step Desk settings")
@@ -161,17 +169,33 @@ class SettingsDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_ok)
         buttons.rejected.connect(self.reject)
-        col = QVBoxLayout(self)
+        general = QWidget()
+        col = QVBoxLayout(general)
         col.addLayout(form)
         col.addLayout(test_row)
-        col.addWidget(self.error)
-        col.addWidget(buttons)
+        col.addStretch(1)
         self._col = col
-        self.resize(560, self.sizeHint().height())
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings pages")
+        self.tabs.addTab(general, "&General")
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.tabs, 1)
+        outer.addWidget(self.error)
+        outer.addWidget(buttons)
+        self._checks: list[Callable[[], str | None]] = []
+        self.resize(600, self.sizeHint().height())
 
     def add_section(self, section: QWidget) -> None:
-        """A section owned by another part of the app (capture shortcuts), above the error."""
-        self._col.insertWidget(self._col.indexOf(self.error), section)
+        """A section owned by another part of the app (capture shortcuts), on the first page."""
+        self._col.insertWidget(self._col.count() - 1, section)
+
+    def add_page(self, page: QWidget, title: str) -> None:
+        """A page owned by another part of the app (Sync), as a tab."""
+        self.tabs.addTab(page, title)
+
+    def add_check(self, check: Callable[[], str | None]) -> None:
+        """`check()` returns why OK must not close the dialog (one sentence), or None."""
+        self._checks.append(check)
 
     def values(self) -> SettingsValues:
         return SettingsValues(
@@ -210,7 +234,8 @@ class SettingsDialog(QDialog):
         self.test_requested.emit(self.values())
 
     def _on_ok(self) -> None:
-        problem = self._problem()
+        problem = self._problem() or next(
+            (problem for check in self._checks if (problem := check())), None)
         if problem:
             self.error.setText(problem)
             self.error.show()
