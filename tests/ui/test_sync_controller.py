@@ -7,34 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-
 from app.sync.engine import SyncReport
 from app.sync.targets import FolderTarget
 from app.ui.controllers.sync import SyncController
 from tests.sync.devices import PASSPHRASE, Device
-
-
-class FakeTimer(QObject):
-    """A timer that fires when the test says so (qutebrowser's FakeTimer idea)."""
-
-    timeout = Signal()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.interval: int | None = None
-
-    def start(self, msec: int) -> None:
-        self.interval = msec
-
-    def stop(self) -> None:
-        self.interval = None
-
-    def isActive(self) -> bool:
-        return self.interval is not None
-
-    def fire(self) -> None:
-        self.timeout.emit()
+from tests.ui.sync_helpers import FakeTimer
 
 
 def test_failures_stay_shown_and_the_schedule_keeps_going(qloop: Any, tmp_path: Path) -> None:

@@ -177,7 +177,8 @@ class SyncController(QObject):
         page.set_secrets(known, problem)
 
     def _save_page(self, page: SyncPage) -> None:
-        self._spawn(self._save(page, page.choice()))
+        """OK: the dialog is closing, so a refusal goes to the status bar."""
+        self._spawn(self._save(None, page.choice()))
 
     async def _save(self, page: SyncPage | None, choice: SyncChoice) -> bool:
         """Keep the page's values; a refused one is one sentence on the page (and in the
@@ -188,7 +189,8 @@ class SyncController(QObject):
             text = exc.message if isinstance(exc, (SyncError, StoreError)) else str(exc)
             if page is not None:
                 page.show_problem(text)
-            self._show(f"Sync settings not saved: {text}", failing=True)
+            else:
+                self._show(f"Sync settings not saved: {text}", failing=True)
             return False
         if page is not None:
             page.saved()

@@ -84,7 +84,8 @@ class SyncPage(QWidget):
         buttons.addWidget(self.sync_button)
         buttons.addWidget(self.restore_button)
         buttons.addStretch(1)
-        self.result = QLabel("No sync yet." if target else "Sync is off: choose a target.")
+        self._shown = "No sync yet." if target else "Sync is off: choose a target."
+        self.result = QLabel(self._shown)
         self.result.setAccessibleName("Last sync result")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -143,21 +144,24 @@ class SyncPage(QWidget):
         self.secrets_note.setText(" ".join(words))
 
     def show_result(self, text: str, failing: bool) -> None:
+        """The last sync's outcome in words (the status bar's sentence)."""
+        self._shown = ("⚠ " if failing else "") + (text or "No sync yet.")
         self.set_busy(False)
-        self.result.setText(("⚠ " if failing else "") + (text or "No sync yet."))
         self.result.setStyleSheet(ERROR_STYLE if failing else "")
 
     def show_problem(self, text: str | None) -> None:
-        self.set_busy(False)
+        """Why the values were refused (ends a "Sync now"), or None to clear it."""
+        if text:
+            self.set_busy(False)
         self.problem_label.setText(text or "")
         self.problem_label.setVisible(bool(text))
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.sync_button.setEnabled(not busy)
         self.restore_button.setEnabled(not busy)
+        self.result.setText(text if busy else self._shown)
         if busy:
             self.result.setStyleSheet("")
-            self.result.setText(text)
 
     def saved(self) -> None:
         """The secrets were kept: clear the fields, so none stays in a widget."""
