@@ -131,9 +131,9 @@ def test_bad_addresses_are_one_sentence_and_nothing_is_saved(
             assert words in text and "\n" not in text and "Traceback" not in text
             assert len(text) < 300 and text.endswith(".")
             if target.strip():  # OK is refused too, with the same sentence
-                ok = dialog.findChild(QDialogButtonBox).button(
-                    QDialogButtonBox.StandardButton.Ok)
-                ok.click()
+                box = dialog.findChild(QDialogButtonBox)
+                assert box is not None
+                box.button(QDialogButtonBox.StandardButton.Ok).click()
                 assert dialog.isVisible() and dialog.error.text() == text
             await until(lambda: not ui.controller._jobs, what="jobs to end")
             assert await ui.services.store.get_setting("sync_target") is None

@@ -247,7 +247,9 @@ class SyncController(QObject):
         try:
             done = await self._need_setup().restore(entry)
         except (SyncError, StoreError) as exc:
-            dialog.show_status(f"{exc.message} Nothing was changed here.", failing=True)
+            said = "nothing was changed" in exc.message.lower()
+            dialog.show_status(exc.message if said else
+                               f"{exc.message} The history here is unchanged.", failing=True)
             return
         text = (f"Restored the snapshot of {entry.device_name} from "
                 f"{when(entry.written_at)} ({done.blobs_down} media files fetched); the "
