@@ -248,7 +248,7 @@ async def _start_sync(services: Services, env: Mapping[str, str], window: MainWi
 
     setup = SyncSetup(services, env)
     controller = SyncController(setup.sync, setup=setup, after_restore=conversations.show_last,
-                                parent=window)
+                                after_merge=conversations.load_list, parent=window)
     controller.statusChanged.connect(window.show_sync_status)
     window.settings_opened.connect(controller.add_settings_page)
     window.quit_work_s = QUIT_SYNC_TIMEOUT_S  # sync on quit may add this much to shutdown

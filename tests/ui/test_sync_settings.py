@@ -67,6 +67,12 @@ def test_saving_keeps_secrets_out_of_sqlite_and_the_log(qloop: Any, tmp_path: Pa
     async def scenario() -> None:
         await seed_repository(tmp_path, remote)
         ui = await open_ui(data)
+        merged: list[str] = []
+
+        async def list_again() -> None:
+            merged.append("listed")
+
+        ui.controller._after_merge = list_again
         try:
             dialog, page = ui.open_page()
             await until(lambda: "passphrase" in page.secrets_note.text(), what="secret state")
@@ -90,6 +96,7 @@ def test_saving_keeps_secrets_out_of_sqlite_and_the_log(qloop: Any, tmp_path: Pa
             assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
             titles = [c.title for c in await ui.services.store.list_conversations()]
             assert titles == ["From the laptop"]
+            assert merged == ["listed"]  # the window lists what the merge brought
             dialog.reject()
             # A page opened later says the passphrase is kept, without showing it.
             _dialog2, page2 = ui.open_page()

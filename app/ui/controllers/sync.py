@@ -64,6 +64,7 @@ class SyncController(QObject):
     def __init__(self, run_sync: Callable[[], Awaitable[SyncReport | None]], *,
                  setup: SyncSetup | None = None,
                  after_restore: Callable[[], Awaitable[None]] | None = None,
+                 after_merge: Callable[[], Awaitable[None]] | None = None,
                  timer: Ticker | None = None,
                  clock: Callable[[], float] = time.time,
                  quit_timeout_s: float = QUIT_SYNC_TIMEOUT_S,
@@ -71,7 +72,8 @@ class SyncController(QObject):
         super().__init__(parent)
         self._run_sync = run_sync
         self.setup = setup
-        self._after_restore = after_restore
+        self._after_restore = after_restore  # show the restored history
+        self._after_merge = after_merge  # list what other devices added (merges report none)
         self._quit_timeout_s = quit_timeout_s
         self._jobs: set[asyncio.Task[object]] = set()
         self._clock = clock
@@ -277,6 +279,8 @@ class SyncController(QObject):
             self._show("", failing=False)
             return
         self._failures, self._failing_since = 0, None
+        if report.changes and self._after_merge is not None:
+            await self._after_merge()
         text = f"Synced at {self._hhmm(self._clock())}"
         if report.problems:
             text += f"; {len(report.problems)} file(s) skipped: {report.problems[0]}"
