@@ -5,10 +5,12 @@ one saved beside it, this device's id kept) while the window's store stays open.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
+from shiboken6 import isValid
 
 from app.secret_store import SecretStore
 from app.sync.runner import SyncChoice
@@ -133,6 +135,7 @@ def test_wrong_passphrase_changes_nothing_then_restore_replaces_the_history(
             [saved] = list(here.glob("stepdesk.db.before-restore-*"))
             assert saved.name in dialog.status.text()
             assert shown == ["refreshed"]
+            assert ui.controller.status_text.startswith("Restored the snapshot of laptop")
             # The restored history syncs on as this device.
             report = await ui.setup.sync()
             assert report is not None and report.wrote is not None
@@ -187,6 +190,27 @@ def test_listing_with_a_wrong_passphrase_or_no_target_is_one_sentence(qloop: Any
             assert "passphrase is wrong" in dialog.status.text()
             assert dialog.entries() == [] and not dialog.restore_button.isEnabled()
             dialog.reject()
+        finally:
+            await ui.close()
+
+    run(qloop, scenario(), 60)
+
+
+def test_closing_the_dialog_mid_listing_leaves_no_error(qloop: Any, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+
+    async def scenario() -> None:
+        await two_devices(tmp_path, FolderTarget(remote))
+        ui = await open_ui(tmp_path / "here", {"STEPDESK_SYNC_PASSPHRASE": SHARED_PASSPHRASE})
+        try:
+            await ui.setup.save(SyncChoice(str(remote), 0, False))
+            jobs_before = set(ui.controller._jobs)
+            dialog = ui.controller.open_restore()
+            [listing] = set(ui.controller._jobs) - jobs_before
+            dialog.reject()  # finished → deleteLater, while the listing still runs
+            await asyncio.wait([listing], timeout=30)
+            assert listing.done() and listing.exception() is None
+            assert not isValid(dialog)  # it really was gone when the listing came back
         finally:
             await ui.close()
 

@@ -89,6 +89,7 @@ def test_saving_keeps_secrets_out_of_sqlite_and_the_log(qloop: Any, tmp_path: Pa
             text, failing = await press_sync(ui, page)
             assert not failing and text.startswith("Synced at "), text
             assert page.passphrase.text() == ""  # never left in a widget
+            await until(lambda: "is kept" in page.secrets_note.text(), what="kept")
             assert ui.timer.interval == 15 * 60_000
             assert ui.services.settings.sync_target == str(remote)
             assert await ui.services.store.get_setting("sync_on_quit") == "1"

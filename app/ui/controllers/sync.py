@@ -17,6 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
+from shiboken6 import isValid
 
 from app.options import OptionError
 from app.store import StoreError
@@ -54,12 +55,9 @@ class SyncController(QObject):
 
     Signals:
         statusChanged(str, bool): the status-bar sentence, and whether it reports a failure.
-        restored(str): a restore finished; the sentence saying from what and where the
-            previous history went.
     """
 
     statusChanged = Signal(str, bool)
-    restored = Signal(str)
 
     def __init__(self, run_sync: Callable[[], Awaitable[SyncReport | None]], *,
                  setup: SyncSetup | None = None,
@@ -176,7 +174,8 @@ class SyncController(QObject):
 
     async def _show_secrets(self, page: SyncPage) -> None:
         known, problem = await self._need_setup().secrets()
-        page.set_secrets(known, problem)
+        if isValid(page):  # the dialog may have closed while the keychain was asked
+            page.set_secrets(known, problem)
 
     def _save_page(self, page: SyncPage) -> None:
         """OK: the dialog is closing, so a refusal goes to the status bar."""
@@ -188,15 +187,18 @@ class SyncController(QObject):
         try:
             await self._need_setup().save(choice)
         except (SyncError, OptionError, StoreError) as exc:
+            page = page if page is not None and isValid(page) else None
             text = exc.message if isinstance(exc, (SyncError, StoreError)) else str(exc)
             if page is not None:
                 page.show_problem(text)
             else:
                 self._show(f"Sync settings not saved: {text}", failing=True)
             return False
-        if page is not None:
+        if page is not None and isValid(page):
             page.saved()
             page.show_problem(None)
+            if choice.passphrase or choice.webdav_user or choice.webdav_password:
+                self._spawn(self._show_secrets(page))
         setup = self._need_setup()
         self.set_interval(setup.interval_minutes if setup.target else 0)
         if not setup.target:
@@ -210,7 +212,7 @@ class SyncController(QObject):
 
     # --- Restore from… ---------------------------------------------------------------------
     async def _save_and_restore(self, page: SyncPage, choice: SyncChoice) -> None:
-        if await self._save(page, choice):
+        if await self._save(page, choice) and isValid(page):
             self.open_restore(page)
 
     def open_restore(self, parent: QObject | None = None) -> RestoreDialog:
@@ -232,9 +234,11 @@ class SyncController(QObject):
         try:
             listing = await self._need_setup().snapshots()
         except (SyncError, StoreError) as exc:
-            dialog.show_status(exc.message, failing=True)
+            if isValid(dialog):
+                dialog.show_status(exc.message, failing=True)
             return
-        dialog.set_listing(listing)
+        if isValid(dialog):
+            dialog.set_listing(listing)
 
     def _restore_from(self, dialog: RestoreDialog, entry: SnapshotEntry) -> None:
         if self._task is not None and not self._task.done():
@@ -250,8 +254,10 @@ class SyncController(QObject):
             done = await self._need_setup().restore(entry)
         except (SyncError, StoreError) as exc:
             said = "nothing was changed" in exc.message.lower()
-            dialog.show_status(exc.message if said else
-                               f"{exc.message} The history here is unchanged.", failing=True)
+            if isValid(dialog):
+                dialog.show_status(exc.message if said else
+                                   f"{exc.message} The history here is unchanged.",
+                                   failing=True)
             return
         text = (f"Restored the snapshot of {entry.device_name} from "
                 f"{when(entry.written_at)} ({done.blobs_down} media files fetched); the "
@@ -259,8 +265,9 @@ class SyncController(QObject):
         if done.older:
             text += " It was older than the history that was here."
         log.info("%s", text)
-        dialog.show_status(text)
-        self.restored.emit(text)
+        if isValid(dialog):
+            dialog.show_status(text)
+        self._show(text, failing=False)  # also in the status bar: the dialog may be closed
         if self._after_restore is not None:
             await self._after_restore()
 
