@@ -98,7 +98,7 @@ class SyncSetup:
     async def sync(self) -> SyncReport | None:
         return await sync_with_settings(self.services, self.env)
 
-    async def secrets(self) -> tuple[set[str], str | None]:
+    async def secrets(self) -> tuple[set[str], str | None, bool]:
         from app.sync.secrets import stored_secrets
 
         return await asyncio.to_thread(stored_secrets, self.env, self.services.paths.config_dir)

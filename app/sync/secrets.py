@@ -68,12 +68,15 @@ def save_secrets(config_dir: Path, values: Mapping[str, str], *, use_keychain: b
     return where
 
 
-def stored_secrets(env: Mapping[str, str], config_dir: Path) -> tuple[set[str], str | None]:
-    """Which secrets are known (from the environment or stored) and the keychain's problem,
-    for the Settings page: it says "kept" without ever reading a secret back. Blocking."""
+def stored_secrets(env: Mapping[str, str], config_dir: Path
+                   ) -> tuple[set[str], str | None, bool]:
+    """Which secrets are known (from the environment or stored), the keychain's problem and
+    whether any is kept in a 0600 file, for the Settings page: it says "kept" without ever
+    showing a secret. Blocking."""
     store = SecretStore(config_dir)
     known: set[str] = set()
     problem = None
+    in_file = False
     for var, name in ((PASSPHRASE_ENV, PASSPHRASE), (USER_ENV, WEBDAV_USER),
                       (PASSWORD_ENV, WEBDAV_PASSWORD)):
         if env.get(var):
@@ -83,4 +86,5 @@ def stored_secrets(env: Mapping[str, str], config_dir: Path) -> tuple[set[str], 
         problem = problem or found.problem
         if found.value:
             known.add(name)
-    return known, problem
+            in_file = in_file or found.source == "file"
+    return known, problem, in_file

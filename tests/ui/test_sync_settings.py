@@ -104,6 +104,7 @@ def test_saving_keeps_secrets_out_of_sqlite_and_the_log(qloop: Any, tmp_path: Pa
             await until(lambda: "kept" in page2.secrets_note.text(), what="secret state")
             assert page2.passphrase.text() == "" and page2.target.text() == str(remote)
             assert page2.interval.value() == 15 and page2.on_quit.isChecked()
+            assert page2.use_file.isChecked()  # they are in the file: a new one goes there too
         finally:
             await ui.close()
         assert SHARED_PASSPHRASE.encode() not in db_bytes(data)

@@ -173,9 +173,9 @@ class SyncController(QObject):
         self._spawn(work(page, choice))
 
     async def _show_secrets(self, page: SyncPage) -> None:
-        known, problem = await self._need_setup().secrets()
+        known, problem, in_file = await self._need_setup().secrets()
         if isValid(page):  # the dialog may have closed while the keychain was asked
-            page.set_secrets(known, problem)
+            page.set_secrets(known, problem, in_file=in_file)
 
     def _save_page(self, page: SyncPage) -> None:
         """OK: the dialog is closing, so a refusal goes to the status bar."""

@@ -132,8 +132,10 @@ class SyncPage(QWidget):
         text = self.target.text().strip()
         return SYNC_TARGET.problem(text) if text else None
 
-    def set_secrets(self, known: set[str], keychain_problem: str | None) -> None:
-        """Say which secrets are kept (never their values)."""
+    def set_secrets(self, known: set[str], keychain_problem: str | None, *,
+                    in_file: bool = False) -> None:
+        """Say which secrets are kept (never their values), and keep using the file when
+        they are there."""
         for field, name in ((self.passphrase, PASSPHRASE), (self.user, WEBDAV_USER),
                             (self.password, WEBDAV_PASSWORD)):
             field.setPlaceholderText("Kept; leave empty to keep it" if name in known
@@ -142,7 +144,7 @@ class SyncPage(QWidget):
                  else "No passphrase yet: choose one, and use it on every device."]
         if keychain_problem:
             words.append(f"{keychain_problem} Keep the secrets in a private file instead.")
-            self.use_file.setChecked(True)
+        self.use_file.setChecked(bool(keychain_problem) or in_file)
         self.secrets_note.setText(" ".join(words))
 
     def show_result(self, text: str, failing: bool) -> None:
