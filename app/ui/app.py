@@ -251,7 +251,7 @@ async def _start_sync(services: Services, env: Mapping[str, str], window: MainWi
                                 after_merge=conversations.load_list, parent=window)
     controller.statusChanged.connect(window.show_sync_status)
     window.settings_opened.connect(controller.add_settings_page)
-    window.quit_work_s = QUIT_SYNC_TIMEOUT_S  # sync on quit may add this much to shutdown
+    window.quit_work_s = QUIT_SYNC_TIMEOUT_S + 1  # what sync on quit may add to the shutdown
     if setup.target:
         controller.set_interval(setup.interval_minutes)
         controller.sync_now()

@@ -308,3 +308,44 @@ def test_secret_files_are_private(tmp_path: Path) -> None:
     assert where == "file"
     assert stat.S_IMODE(os.stat(tmp_path / PASSPHRASE).st_mode) == 0o600
     assert not (tmp_path / WEBDAV_USER).exists()  # an empty field keeps what is stored
+
+
+def test_closing_the_window_syncs_once_more(qloop: Any, gui_env: dict[str, str],
+                                            tmp_path: Path) -> None:
+    from app.services import open_core
+    from tests.ui.conftest import close_window, open_window
+
+    remote = tmp_path / "remote"
+    env = {**gui_env, "STEPDESK_SYNC_PASSPHRASE": SHARED_PASSPHRASE}
+
+    async def scenario() -> None:
+        await seed_repository(tmp_path, remote)
+        services = await open_core(env)
+        try:
+            await services.save_options({"sync_target": str(remote), "sync_on_quit": True})
+        finally:
+            await services.aclose()
+        window = await open_window(env)
+        try:
+            await until(lambda: getattr(window, "sync_label", None) is not None
+                        and window.sync_label.text().startswith("Synced at "),
+                        what="the start-up sync")
+            assert window.controllers.conversations.conversation_ids()  # the merge is listed
+            device = next(d for d in (remote / "devices").iterdir()
+                          if d.name != _laptop_folder(remote))
+            before = {p.name for p in device.glob("snap-*")}
+            assert len(before) == 1
+            store = window.controllers.conversations.library.services.store
+            await store.create_conversation("Written just before quitting", "m", None)
+        finally:
+            await close_window(window, timeout=20)
+        after = {p.name for p in device.glob("snap-*")}
+        assert len(after) == 2 and before < after  # one more snapshot, written at quit
+
+    run(qloop, scenario(), 120)
+
+
+def _laptop_folder(remote: Path) -> str:
+    """The seeding device's folder: the one whose snapshot came first."""
+    folders = sorted((remote / "devices").iterdir(), key=lambda d: (d / "head").stat().st_mtime)
+    return folders[0].name

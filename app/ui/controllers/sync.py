@@ -116,7 +116,8 @@ class SyncController(QObject):
             log.warning("sync on quit cut short after %.1f s; the next sync resumes", timeout)
             await self._cancel()
             return
-        log.info("sync on quit: %s", self.status_text or "nothing to do")
+        (log.warning if self.failing else log.info)(
+            "sync on quit: %s", self.status_text or "no target")
 
     async def then(self, shutdown: Callable[[], Awaitable[None]] | None) -> None:
         """At quit: one bounded sync when "sync on quit" is on and a target is set (else the
