@@ -120,6 +120,7 @@ HOSTILE = [
     ("https://me:secret@cloud.example.com/dav", "user name or password"),
     ("https://[::1/dav", "not a valid address"),
     ("x" * 10_000, "too long"),
+    ("Sync/stepdesk", "full folder path"),
     ("   ", "Choose a sync folder"),
     ("", "Choose a sync folder"),
 ]

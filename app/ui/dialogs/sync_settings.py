@@ -8,6 +8,8 @@ registry as the user types, so a bad address is one sentence before anything is 
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -130,7 +132,13 @@ class SyncPage(QWidget):
     def problem(self) -> str | None:
         """Why the page's values cannot be saved (one sentence), or None."""
         text = self.target.text().strip()
-        return SYNC_TARGET.problem(text) if text else None
+        if not text:
+            return None
+        problem = SYNC_TARGET.problem(text)
+        if problem is None and not is_url(text) and not os.path.isabs(os.path.expanduser(text)):
+            problem = (f"{SYNC_TARGET.label} must be a full folder path, such as "
+                       "~/Sync/stepdesk (the window has no working folder of its own).")
+        return problem
 
     def set_secrets(self, known: set[str], keychain_problem: str | None, *,
                     in_file: bool = False) -> None:
