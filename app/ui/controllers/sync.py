@@ -98,7 +98,17 @@ class SyncController(QObject):
         """Start a sync unless one is running (a tick during a slow sync is skipped)."""
         if self._task is not None and not self._task.done():
             return
-        self._task = asyncio.ensure_future(self._sync())
+        self._hold(asyncio.ensure_future(self._sync()))
+
+    def _hold(self, task: asyncio.Task[None]) -> None:
+        """The one task slot; emptied when the task ends, so a finished task (its exception's
+        traceback holds this controller's frames) never ties the two into a cycle."""
+        self._task = task
+        task.add_done_callback(self._release)
+
+    def _release(self, task: asyncio.Task[None]) -> None:
+        if self._task is task:
+            self._task = None
 
     async def wait(self) -> None:
         """Until the running sync, if any, has finished (tests; quitting)."""
@@ -246,7 +256,7 @@ class SyncController(QObject):
             dialog.show_status("A sync is running; restore when it has finished.",
                                failing=True)
             return
-        self._task = asyncio.ensure_future(self._restore(dialog, entry))
+        self._hold(asyncio.ensure_future(self._restore(dialog, entry)))
 
     async def _restore(self, dialog: RestoreDialog, entry: SnapshotEntry) -> None:
         from app.ui.dialogs.restore import when
