@@ -99,6 +99,11 @@ class Settings:
     sync_target: str | None = options.SYNC_TARGET.default
     sync_interval_minutes: int = options.SYNC_INTERVAL_MINUTES.default
     sync_on_quit: bool = options.SYNC_ON_QUIT.default
+    run_in_background: bool = options.RUN_IN_BACKGROUND.default
+    capture_shortcut: str = options.CAPTURE_SHORTCUT.default
+    quick_ask_shortcut: str = options.QUICK_ASK_SHORTCUT.default
+    mark_up_captures: bool = options.MARK_UP_CAPTURES.default
+    background_note_shown: bool = options.BACKGROUND_NOTE_SHOWN.default
     # From the environment only (not a preference): hosts the proxy must not be used for.
     no_proxy: tuple[str, ...] = ()
 

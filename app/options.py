@@ -9,6 +9,8 @@ in the window, its widget.
 It sits at `config`'s level: it names `app.api.timeouts` (plain numbers, no httpx) for the read
 timeout's default and `app.sync.address` (pure text rules) for the sync target, nothing else of
 the app, and `api`, `media` and `store` never import it.
+The capture options' shortcut grammar ("Ctrl+Alt+S") lives here too, so the CLI can check a
+shortcut without Qt; the window's key grabs (`app.ui.capture.hotkeys`) parse with it.
 """
 
 from __future__ import annotations
@@ -89,6 +91,64 @@ def sync_target(value: str) -> str | None:
     from app.sync.address import target_problem
 
     return target_problem(value)
+SHORTCUT_OFF = "off"
+"""The stored value of a global shortcut the user turned off."""
+
+MODIFIERS = {"ctrl": "ctrl", "control": "ctrl", "alt": "alt", "shift": "shift",
+             "meta": "super", "super": "super", "win": "super", "cmd": "super"}
+_MODIFIER_ORDER = ("ctrl", "alt", "shift", "super")
+
+
+class BadSequence(ValueError):
+    """A shortcut text that names no key, or an unknown modifier."""
+
+
+def parse_sequence(sequence: str) -> tuple[frozenset[str], str]:
+    """"Ctrl+Alt+S" → ({"ctrl", "alt"}, "s"): modifiers and one key, lower case."""
+    parts = [p.strip() for p in sequence.replace(" ", "").split("+")]
+    if sequence.rstrip().endswith("++"):
+        parts = [*parts[:-2], "+"]
+    if not parts or not parts[-1] or parts[-1].lower() in MODIFIERS:
+        raise BadSequence(f"{sequence!r} names no key besides the modifiers.")
+    mods = set()
+    for part in parts[:-1]:
+        mod = MODIFIERS.get(part.lower())
+        if mod is None:
+            raise BadSequence(f"{part!r} in {sequence!r} is not a modifier "
+                              "(Ctrl, Alt, Shift, Super).")
+        mods.add(mod)
+    if not mods:
+        raise BadSequence(f"{sequence!r} needs a modifier (Ctrl, Alt, Shift or Super) "
+                          "so it does not take a key from every other app.")
+    return frozenset(mods), parts[-1].lower()
+
+
+def format_sequence(mods: frozenset[str], key: str) -> str:
+    """({"ctrl", "shift"}, "s") → "Ctrl+Shift+S" (Qt's portable text; Super is "Meta")."""
+    names = [{"super": "Meta"}.get(m, m.title()) for m in _MODIFIER_ORDER if m in mods]
+    return "+".join([*names, key.upper() if len(key) == 1 else key.title()])
+
+
+def shortcut(value: str) -> str | None:
+    """A global shortcut's text, or "off"."""
+    if value == SHORTCUT_OFF:
+        return None
+    try:
+        parse_sequence(value)
+    except BadSequence as exc:
+        return f"must be a shortcut such as Ctrl+Alt+S, or off: {str(exc).rstrip('.')}"
+    return None
+
+
+def shortcut_text(value: str) -> str:
+    """"OFF" → "off"; "ctrl+alt+s" → "Ctrl+Alt+S" (one spelling stored); other text as is."""
+    text = value.strip()
+    if text.lower() == SHORTCUT_OFF:
+        return SHORTCUT_OFF
+    try:
+        return format_sequence(*parse_sequence(text))
+    except BadSequence:
+        return text  # `shortcut` says what is wrong with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,11 +321,33 @@ SYNC_INTERVAL_MINUTES: Option[int] = Option(
 SYNC_ON_QUIT: Option[bool] = Option(
     "sync_on_quit", bool, False, "Sync on quit",
     "Sync once more when Step Desk quits (bounded: quitting never waits long).")
+# Capture from anywhere (app/ui/capture, app/ui/background.py).
+RUN_IN_BACKGROUND: Option[bool] = Option(
+    "run_in_background", bool, True, "Keep running in the tray",
+    "Closing the window leaves Step Desk in the tray (where one exists), so the global "
+    "shortcuts keep working.")
+CAPTURE_SHORTCUT: Option[str] = Option(
+    "capture_shortcut", str, "Ctrl+Alt+S", "Capture shortcut",
+    "The global shortcut that captures a screen region to ask about (off: none).",
+    check=shortcut, normalize=shortcut_text)
+QUICK_ASK_SHORTCUT: Option[str] = Option(
+    "quick_ask_shortcut", str, "Ctrl+Alt+Space", "Quick ask shortcut",
+    "The global shortcut that opens the quick-ask panel without a capture (off: none).",
+    check=shortcut, normalize=shortcut_text)
+MARK_UP_CAPTURES: Option[bool] = Option(
+    "mark_up_captures", bool, False, "Mark up captures before sending",
+    "Open each screen capture in the image editor before it is attached.")
+BACKGROUND_NOTE_SHOWN: Option[bool] = Option(
+    "background_note_shown", bool, False, "Tray note shown",
+    "The one-time note that closing the window keeps Step Desk in the tray was shown "
+    "(reset it to see it again).")
 
 OPTIONS: tuple[Option[object], ...] = (
     BASE_URL, MODEL, EFFORT, DETAIL, API_STYLE, UPLOAD_MEDIA, MAX_TOKENS, PROXY,  # type: ignore[assignment]
     USE_SYSTEM_TRUST, SHOW_THINKING_EXPANDED, READ_TIMEOUT, APPEARANCE,
     SYNC_TARGET, SYNC_INTERVAL_MINUTES, SYNC_ON_QUIT,
+    RUN_IN_BACKGROUND, CAPTURE_SHORTCUT, QUICK_ASK_SHORTCUT, MARK_UP_CAPTURES,
+    BACKGROUND_NOTE_SHOWN,
 )
 BY_KEY: Mapping[str, Option[object]] = {option.key: option for option in OPTIONS}
 

@@ -196,12 +196,8 @@ def _path_round(group: list[str], graph: dict[str, set[str]]) -> list[str]:
 
 
 # Shrinking allow-list of today's cycles, for the window layer's rework (issue 10), as the
-# set of modules in the cycle. The hotkeys package's __init__ holds the shared base classes
-# and lazily imports the platform modules, which import it back: the base classes belong in
-# their own module (hotkeys/base.py) below both.
-CYCLES_ALLOWED_FOR_NOW: list[frozenset[str]] = [
-    frozenset({"app.ui.capture.hotkeys", "app.ui.capture.hotkeys.macos"}),
-]
+# set of modules in the cycle. Empty: no module imports itself back.
+CYCLES_ALLOWED_FOR_NOW: list[frozenset[str]] = []
 
 
 def test_no_import_cycles() -> None:

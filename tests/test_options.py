@@ -32,6 +32,11 @@ SAMPLES: dict[str, object] = {
     "sync_target": "https://cloud.example.com/remote.php/dav/files/me/stepdesk",
     "sync_interval_minutes": 15,
     "sync_on_quit": True,
+    "run_in_background": False,
+    "capture_shortcut": "Ctrl+Alt+Shift+X",
+    "quick_ask_shortcut": "off",
+    "mark_up_captures": True,
+    "background_note_shown": True,
 }
 
 # Stored text the option must refuse, per kind of damage (hand edits, an older or newer app).
@@ -52,6 +57,11 @@ GARBAGE: dict[str, list[str]] = {
                     "https://a b/dav", "x" * 10_000],
     "sync_interval_minutes": ["-1", "often", "99999999"],
     "sync_on_quit": ["perhaps"],
+    "run_in_background": ["tray"],
+    "capture_shortcut": ["S", "Ctrl+", "Hyper+S", "Ctrl+Alt"],
+    "quick_ask_shortcut": ["none", "Alt+Ctrl"],
+    "mark_up_captures": ["perhaps"],
+    "background_note_shown": ["twice"],
 }
 
 
@@ -233,3 +243,14 @@ def test_main_routes_every_parser_command_to_the_cli() -> None:
         assert parser.parse_args(["ask", "--effort", effort, "hi"]).effort == effort
     with pytest.raises(CliError):
         parser.parse_args(["ask", "--effort", "extreme", "hi"])
+
+
+def test_a_shortcut_is_stored_in_one_spelling_and_off_turns_it_off() -> None:
+    shortcut = options.CAPTURE_SHORTCUT
+    assert shortcut.parse("shift+ctrl+alt+x") == "Ctrl+Alt+Shift+X"
+    assert shortcut.parse(" super+space ") == "Meta+Space"
+    assert shortcut.parse("OFF") == options.SHORTCUT_OFF
+    assert shortcut.to_text(shortcut.parse("Alt+F4")) == "Alt+F4"
+    problem = options.QUICK_ASK_SHORTCUT.problem("Hyper+Q")
+    assert problem is not None and problem.startswith("Quick ask shortcut must be a shortcut")
+    assert "'Hyper' in 'Hyper+Q' is not a modifier" in problem and problem.count(".") == 1

@@ -4,6 +4,8 @@ Built by the composition root (`app.ui.app`) next to the main window, and given 
 controllers once the services are open (`use`). The window is only shown, hidden and asked
 to open a conversation; nothing here holds its internals. Closing the window hides it to the
 tray when `run_in_background` is on and a tray exists; the first time, the tray says so once.
+The capture preferences are options of the registry (`app.options`), read from the current
+`Settings` and saved through it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
+from app import options
+from app.options import SHORTCUT_OFF, OptionError
 from app.ui.capture.hotkeys import HotkeyBackend, make_backend
-from app.ui.controllers.capture import CaptureController, CaptureOptions
+from app.ui.controllers.capture import CAPTURE, QUICK_ASK, CaptureController
 from app.ui.controllers.quick_ask import Hooks, QuickAskController
 from app.ui.controllers.weak import weakly
 from app.ui.platform.tray import BACKGROUND_NOTE, Tray
 
 if TYPE_CHECKING:
+    from app.config import Settings
     from app.templates.model import Template
     from app.ui.controllers.library import Library
     from app.ui.controllers.session import Controllers
@@ -43,7 +48,6 @@ class Background(QObject):
         self._window = window
         self._controllers: Controllers | None = None
         self._library: Library | None = None
-        self.options = CaptureOptions()
         hooks = Hooks(turns=weakly(self._turns), has_key=weakly(self._has_key),
                       pinned=weakly(self._pinned), model=weakly(self._model),
                       effort=weakly(self._effort))
@@ -67,10 +71,6 @@ class Background(QObject):
         self._controllers, self._library = controllers, library
         self.quick_ask.set_context(library.work_dir, library.proxy_for)
         controllers.settings.applied.connect(self._settings_applied)
-        self._window.tasks.spawn(self._load(library), "capture-options")
-
-    async def _load(self, library: Library) -> None:
-        self.options = await CaptureOptions.load(library)
         self.apply_shortcuts()
 
     def _settings_applied(self, _settings: object) -> None:
@@ -94,11 +94,27 @@ class Background(QObject):
         return self._library.settings.effort if self._library is not None else "medium"
 
     # --- shortcuts and settings ---------------------------------------------------------------
+    def _settings(self) -> Settings | None:
+        return self._library.settings if self._library is not None else None
+
+    def _run_in_background(self) -> bool:
+        settings = self._settings()
+        return settings.run_in_background if settings else options.RUN_IN_BACKGROUND.default
+
+    def _shortcuts(self) -> dict[str, str]:
+        """{name: sequence} of the two global shortcuts ("" = off), as the user chose them."""
+        settings = self._settings()
+        chosen = {CAPTURE: settings.capture_shortcut if settings
+                  else options.CAPTURE_SHORTCUT.default,
+                  QUICK_ASK: settings.quick_ask_shortcut if settings
+                  else options.QUICK_ASK_SHORTCUT.default}
+        return {name: "" if value == SHORTCUT_OFF else value for name, value in chosen.items()}
+
     def apply_shortcuts(self) -> dict[str, str]:
-        problems = self.capture.apply_shortcuts(self.options.capture_shortcut,
-                                                self.options.quick_ask_shortcut)
-        self.tray.set_shortcuts(self.capture.shortcuts.get("capture", ""),
-                                self.capture.shortcuts.get("quick_ask", ""))
+        chosen = self._shortcuts()
+        problems = self.capture.apply_shortcuts(chosen[CAPTURE], chosen[QUICK_ASK])
+        self.tray.set_shortcuts(self.capture.shortcuts.get(CAPTURE, ""),
+                                self.capture.shortcuts.get(QUICK_ASK, ""))
         for problem in dict.fromkeys(problems.values()):
             log.warning("global shortcut: %s", problem)
         return problems
@@ -108,11 +124,8 @@ class Background(QObject):
         from app.ui.platform.tray import tray_available
         from app.ui.widgets.shortcut_settings import ShortcutSettings
 
-        section = ShortcutSettings(
-            self.options.run_in_background,
-            {"capture": self.options.capture_shortcut,
-             "quick_ask": self.options.quick_ask_shortcut},
-            tray_exists=tray_available())
+        section = ShortcutSettings(self._run_in_background(), self._shortcuts(),
+                                   tray_exists=tray_available())
         for name, problem in self.capture.problems.items():
             section.set_problem(name, problem)
         section.shortcut_edited.connect(partial(self._try_shortcut, section))
@@ -126,26 +139,31 @@ class Background(QObject):
         section.set_problem(name, problem, alternative)
 
     def _save_section(self, section: ShortcutSettings) -> None:
-        changes = {"run_in_background": "1" if section.background.isChecked() else "0",
-                   "capture_shortcut": section.sequence("capture"),
-                   "quick_ask_shortcut": section.sequence("quick_ask")}
+        changes: dict[str, object] = {
+            options.RUN_IN_BACKGROUND.key: section.background.isChecked(),
+            options.CAPTURE_SHORTCUT.key: section.sequence(CAPTURE) or SHORTCUT_OFF,
+            options.QUICK_ASK_SHORTCUT.key: section.sequence(QUICK_ASK) or SHORTCUT_OFF}
         self._window.tasks.spawn(self._save(changes), "save-capture-options")
 
-    async def _save(self, changes: dict[str, str]) -> None:
+    async def _save(self, changes: dict[str, object]) -> None:
         if self._library is not None:
-            await self.options.save(self._library, **changes)
+            try:
+                await self._library.save_options(changes)
+            except OptionError as exc:  # a shortcut without a modifier, say: nothing saved
+                self._say(str(exc))
         self.apply_shortcuts()
 
     # --- window ----------------------------------------------------------------------------------
     def _close_to_tray(self) -> bool:
         """Asked by the window's close: True = hide to the tray instead of quitting."""
-        if not (self.options.run_in_background and self.tray.is_shown()):
+        if not (self._run_in_background() and self.tray.is_shown()):
             return False
-        if not self.options.background_note_shown:
+        settings = self._settings()
+        if not (settings and settings.background_note_shown):
             self.tray.say(BACKGROUND_NOTE)
             if self._library is not None:
-                self._window.tasks.spawn(self.options.save(self._library,
-                                                           background_note_shown="1"), "note")
+                self._window.tasks.spawn(self._library.save_options(
+                    {options.BACKGROUND_NOTE_SHOWN.key: True}), "note")
         return True
 
     def open_window(self) -> None:

@@ -151,7 +151,7 @@ def test_capture_command_line_mistakes_exit_2_with_one_line(argv: list[str]) -> 
     ("Ctrl++", ({"ctrl"}, "+")),
 ])
 def test_shortcut_text(text: str, parsed: tuple[set[str], str]) -> None:
-    from app.ui.capture.hotkeys import parse_sequence
+    from app.options import parse_sequence
 
     mods, key_name = parse_sequence(text)
     assert (set(mods), key_name) == parsed
@@ -159,7 +159,7 @@ def test_shortcut_text(text: str, parsed: tuple[set[str], str]) -> None:
 
 @pytest.mark.parametrize("text", ["", "S", "Ctrl+", "Hyper+S", "Ctrl+Alt"])
 def test_bad_shortcut_text_says_why(text: str) -> None:
-    from app.ui.capture.hotkeys import BadSequence, parse_sequence
+    from app.options import BadSequence, parse_sequence
 
     with pytest.raises(BadSequence, match=r"\w"):
         parse_sequence(text)

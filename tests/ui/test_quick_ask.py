@@ -44,14 +44,15 @@ def as_pil(image: QImage) -> Image.Image:
     return Image.open(io.BytesIO(image_to_png(image))).convert("RGB")
 
 
-async def open_background(env: dict[str, str], clock: Clock) -> tuple[Any, Any]:
+async def open_background(env: dict[str, str], clock: Clock,
+                          hotkeys: Any = None) -> tuple[Any, Any]:
     from app.ui.app import build_window, make_application, start
     from app.ui.background import Background
-    from app.ui.capture.hotkeys import HotkeyBackend
+    from app.ui.capture.hotkeys.base import HotkeyBackend
 
     make_application()
     window = build_window(Path(env["STEPDESK_DATA_DIR"]))
-    background = Background(window, hotkeys=HotkeyBackend(), clock=clock)
+    background = Background(window, hotkeys=hotkeys or HotkeyBackend(), clock=clock)
     await start(window, env, [], background)
     return window, background
 
@@ -175,6 +176,55 @@ def test_template_tile_paste_and_escape(qloop: Any, gui_env: dict[str, str],
         _, status, _ = await next_signal(qa.finished, tile.click, timeout=30)
         assert status == "complete"
         assert template.prompt.strip()[:40] in str(standin.chat_requests()[-1].json)
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_the_capture_section_saves_through_the_options_registry(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    """Settings' capture section reads and writes the registry's options; a shortcut the
+    registry refuses (no modifier) is said and nothing is stored."""
+    from app.ui.capture.hotkeys.base import HotkeyBackend
+    from app.ui.widgets.shortcut_settings import ShortcutSettings
+
+    class Granting(HotkeyBackend):  # every shortcut free (the X tests grab for real)
+        def register(self, name: str, sequence: str) -> str | None:
+            return None
+
+    async def section_of(window: Any) -> Any:
+        window.open_settings()
+        await until(lambda: window.settings_dialog is not None, what="the Settings dialog")
+        return window.settings_dialog, window.settings_dialog.findChild(ShortcutSettings)
+
+    async def scenario() -> None:
+        window, bg = await open_background(gui_env, Clock(), Granting())
+        library = window.controllers.settings.library
+        await until(lambda: not library.connecting, what="the key lookup")
+        assert bg.capture.shortcuts == {"capture": "Ctrl+Alt+S", "quick_ask": "Ctrl+Alt+Space"}
+        dialog, section = await section_of(window)
+        assert section.sequence("capture") == "Ctrl+Alt+S"
+        section.set_sequence("capture", "Ctrl+Shift+X")
+        section.set_sequence("quick_ask", "")  # Off
+        dialog.accept()
+        await until(lambda: bg.capture.shortcuts == {"capture": "Ctrl+Shift+X"},
+                    what="the new shortcut grabbed")
+        assert library.settings.capture_shortcut == "Ctrl+Shift+X"
+        assert library.settings.quick_ask_shortcut == "off"
+        keys = ["capture_shortcut", "quick_ask_shortcut"]
+        store = library.services.store
+        assert await store.get_settings(keys) == dict(zip(keys, ["Ctrl+Shift+X", "off"],
+                                                          strict=True))
+        await until(lambda: window.settings_dialog is None, what="the dialog to close")
+
+        dialog, section = await section_of(window)
+        assert section.sequence("capture") == "Ctrl+Shift+X" and section.sequence("quick_ask") == ""
+        section.set_sequence("capture", "X")
+        dialog.accept()
+        said = "Capture shortcut must be a shortcut"  # where _say puts it: window hidden
+        await until(lambda: said in bg.quick_ask.panel.note.text(), what="the refusal")
+        assert await store.get_settings(keys[:1]) == {"capture_shortcut": "Ctrl+Shift+X"}
+        assert bg.capture.shortcuts == {"capture": "Ctrl+Shift+X"}
         await close_window(window)
 
     run(qloop, scenario())

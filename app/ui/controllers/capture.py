@@ -13,12 +13,12 @@ Signals:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from app.ui.capture.grab import CaptureError
-from app.ui.capture.hotkeys import HotkeyBackend, alternatives
+from app.ui.capture.hotkeys.base import HotkeyBackend, alternatives
 from app.ui.capture.session import MODES, Captured, CaptureSession
 from app.ui.controllers.tasks import TaskSet
 
@@ -146,57 +146,3 @@ class CaptureController(QObject):
             self._quick_ask.panel.prompt.setPlainText(prompt)
         if template:
             self._quick_ask.send(prompt, self._quick_ask.panel.effort.currentData(), template)
-
-
-class CaptureOptions:
-    """The capture preferences, kept in the settings table (readable without Qt).
-
-    Declared here until the options registry exists; each has its default:
-    run_in_background (closing the window keeps Step Desk in the tray, where a tray exists),
-    capture_shortcut, quick_ask_shortcut ("" = off), background_note_shown (the one-time note).
-    """
-
-    KEYS: ClassVar[dict[str, str]] = {"run_in_background": "1", "capture_shortcut": "Ctrl+Alt+S",
-            "quick_ask_shortcut": "Ctrl+Alt+Space", "background_note_shown": "0"}
-
-    def __init__(self, values: dict[str, str] | None = None) -> None:
-        self.values = dict(self.KEYS)
-        self.values.update(values or {})
-
-    @property
-    def run_in_background(self) -> bool:
-        return self.values["run_in_background"] == "1"
-
-    @property
-    def capture_shortcut(self) -> str:
-        return self.values["capture_shortcut"]
-
-    @property
-    def quick_ask_shortcut(self) -> str:
-        return self.values["quick_ask_shortcut"]
-
-    @property
-    def background_note_shown(self) -> bool:
-        return self.values["background_note_shown"] == "1"
-
-    @classmethod
-    async def load(cls, store: SettingsStore) -> CaptureOptions:
-        found = {}
-        for key in cls.KEYS:
-            value = await store.get_setting(key)
-            if value is not None:
-                found[key] = value
-        return cls(found)
-
-    async def save(self, store: SettingsStore, **changes: str) -> None:
-        for key, value in changes.items():
-            if key not in self.KEYS:
-                raise KeyError(key)
-            self.values[key] = value
-            await store.set_setting(key, value)
-
-
-class SettingsStore(Protocol):
-    async def get_setting(self, key: str, default: str | None = None) -> str | None: ...
-
-    async def set_setting(self, key: str, value: str | None) -> None: ...

@@ -182,12 +182,10 @@ class Library:
         """This conversation's effort only (a template's turn keeps the selector's)."""
         await self.services.store.set_conversation_effort(conversation_id, effort)
 
-    async def get_setting(self, key: str, default: str | None = None) -> str | None:
-        """A stored preference of another part of the app (capture shortcuts, …)."""
-        return await self.services.store.get_setting(key, default)
-
-    async def set_setting(self, key: str, value: str | None) -> None:
-        await self.services.store.set_setting(key, value)
+    async def save_options(self, changes: Mapping[str, object]) -> None:
+        """Options of the registry (capture shortcuts, …) checked, stored and made current;
+        raises OptionError (one sentence) before anything is written."""
+        await self.services.save_options(changes)
 
     async def set_model(self, model: str) -> None:
         await self.services.store.set_setting("model", model)

@@ -12,7 +12,7 @@ import ctypes
 import ctypes.util
 from typing import Any
 
-from app.ui.capture.hotkeys import BadSequence, HotkeyBackend, parse_sequence
+from app.ui.capture.hotkeys.base import BadSequence, HotkeyBackend, parse_sequence
 
 _CMD, _SHIFT, _OPTION, _CONTROL = 0x100, 0x200, 0x800, 0x1000
 _MODS = {"super": _CMD, "shift": _SHIFT, "alt": _OPTION, "ctrl": _CONTROL}

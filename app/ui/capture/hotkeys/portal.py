@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 
-from app.ui.capture.hotkeys import BadSequence, HotkeyBackend, parse_sequence
+from app.ui.capture.hotkeys.base import BadSequence, HotkeyBackend, parse_sequence
 
 SERVICE, PATH = "org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop"
 IFACE = "org.freedesktop.portal.GlobalShortcuts"

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication
 
-from app.ui.capture.hotkeys import BadSequence, HotkeyBackend, parse_sequence
+from app.ui.capture.hotkeys.base import BadSequence, HotkeyBackend, parse_sequence
 
 WM_HOTKEY = 0x0312
 MOD_ALT, MOD_CONTROL, MOD_SHIFT, MOD_WIN, MOD_NOREPEAT = 0x1, 0x2, 0x4, 0x8, 0x4000

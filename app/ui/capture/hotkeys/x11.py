@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSocketNotifier
 
-from app.ui.capture.hotkeys import BadSequence, HotkeyBackend, parse_sequence
+from app.ui.capture.hotkeys.base import BadSequence, HotkeyBackend, parse_sequence
 
 _KEY_NAMES = {"space": "space", "return": "Return", "enter": "Return", "tab": "Tab",
               "esc": "Escape", "escape": "Escape", "print": "Print", "backspace": "BackSpace",
