@@ -62,6 +62,10 @@ class Background(QObject):
         self.tray.quit_requested.connect(self.quit)
         self.capture.error.connect(self._say)
         self.quick_ask.continue_in_window.connect(self.open_conversation)
+        window.capture_requested.connect(self.capture.capture_for_window)
+        self.capture.for_window.connect(window.add_capture)
+        self.capture.window_capture_done.connect(self.open_window)
+        window.markup_captures.toggled.connect(self._mark_up_toggled)
         window.close_to_tray = weakly(self._close_to_tray)
         window.settings_opened.connect(self.add_settings_section)
         self.tray.show()
@@ -71,11 +75,19 @@ class Background(QObject):
         self._controllers, self._library = controllers, library
         self.quick_ask.set_context(library.work_dir, library.proxy_for)
         controllers.settings.applied.connect(self._settings_applied)
+        self._window.markup_captures.setChecked(library.settings.mark_up_captures)
         self.apply_shortcuts()
 
     def _settings_applied(self, _settings: object) -> None:
         if self._library is not None:
             self.quick_ask.set_context(self._library.work_dir, self._library.proxy_for)
+
+    def _mark_up_toggled(self, on: bool) -> None:
+        """File › Mark up captures: remembered as the `mark_up_captures` option."""
+        settings = self._settings()
+        if self._library is not None and settings and settings.mark_up_captures != on:
+            self._window.tasks.spawn(self._library.save_options(
+                {options.MARK_UP_CAPTURES.key: on}), "save-mark-up")
 
     # --- what quick ask needs, looked up when needed ------------------------------------------
     def _turns(self) -> TurnController | None:

@@ -125,12 +125,15 @@ class MainWindow(QMainWindow):
         conversation_shown(int): a conversation was displayed (id; -1 for a new one).
         closed(): shutdown finished; the window is gone and the loop may end.
         settings_opened(object): a `SettingsDialog` about to open (others add sections).
+        capture_requested(): Ctrl+Shift+S or a Capture button (the background service
+            captures and calls `add_capture`).
     """
 
     ready = Signal()
     conversation_shown = Signal(int)
     closed = Signal()
     settings_opened = Signal(object)
+    capture_requested = Signal()
 
     def __init__(self, data_dir: Path, tasks: TaskSet, attachments: AttachmentController
                  ) -> None:
@@ -619,19 +622,13 @@ class MainWindow(QMainWindow):
         self.attachments.add_paths([Path(f) for f in files])
 
     def capture(self) -> None:
-        self.tasks.spawn(self._capture(), "capture")
+        """Ctrl+Shift+S: the background service runs the same capture session as the global
+        shortcut and hands the region back to `add_capture`."""
+        self.capture_requested.emit()
 
-    async def _capture(self) -> None:
-        from app.ui.platform.capture import CaptureError, capture_region
-
-        try:
-            data = await capture_region(self)
-        except CaptureError as exc:
-            self.show_error(str(exc))
-            return
-        if data:
-            self.attachments.add_bytes(data, self.attachments.screenshot_name(),
-                                       then_edit=self.markup_captures.isChecked())
+    def add_capture(self, data: bytes) -> None:
+        self.attachments.add_bytes(data, self.attachments.screenshot_name(),
+                                   then_edit=self.markup_captures.isChecked())
 
     def open_image_editor(self, key: int, session: object, name: str, keep: bool) -> None:
         """`AttachmentController.edit_opened`: the editor for an item in the tray."""

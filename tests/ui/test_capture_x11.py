@@ -266,3 +266,41 @@ def test_closing_the_window_keeps_step_desk_in_the_tray(desk: Desk, pattern: int
         app.stop()
         tray.terminate()
         tray.wait(10)
+
+
+def test_in_window_capture_is_the_same_session_and_lands_in_the_composer(
+        desk: Desk, pattern: int, standin: Any, data_dir: Path, tmp_path: Path) -> None:
+    """Ctrl+Shift+S in Step Desk's window: the same picker as the global shortcut (the window
+    hidden first), and the region goes to the window's composer, not to a quick-ask panel."""
+    app = start_app(desk, app_env(standin, data_dir), tmp_path / "app.log")
+    try:
+        wait_shortcut(desk, app)
+        window = desk.wait_window("^Step Desk$")
+        px, py, pw, ph = desk.client_rect(pattern)
+        # Beside the pattern, not over it: what the picker freezes is then what is on screen
+        # now, with no repaint of an uncovered pattern to wait for.
+        desk.xdotool("windowsize", "--sync", str(window), "700", "600",
+                     "windowmove", "--sync", str(window), str(px + pw + 40), str(py))
+        wait_drawn(desk, pattern)
+        screen = desk.root_image()
+        desk.xdotool("windowactivate", "--sync", str(window))
+        wait_until(lambda: desk.has_focus(window), 30, "Step Desk's window to have the focus")
+        desk.xdotool("key", "ctrl+shift+s")
+        desk.wait_window(OVERLAY)
+        assert not desk.visible("^Step Desk$"), "the window is hidden for the grab"
+        x0, y0 = px + 50, py + 40
+        drag(desk, x0, y0, x0 + 240, y0 + 160)
+        desk.xdotool("key", "Return")
+        window = desk.wait_window("^Step Desk$")
+        wait_until(lambda: not desk.visible(OVERLAY) and desk.has_focus(window), 30,
+                   "the window back with the keyboard")
+        assert not desk.visible(PANEL)
+        desk.xdotool("type", "--delay", "5", "in the window")
+        desk.xdotool("key", "Return")
+        wait_until(lambda: standin.chat_requests(), 60, "the chat request")
+        request = standin.chat_requests()[-1].json
+        assert "in the window" in str(request)
+        (image,) = sent_images(standin, request)
+        assert_same(image, screen.crop((x0, y0, x0 + 240, y0 + 160)))
+    finally:
+        app.stop()

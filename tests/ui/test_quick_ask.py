@@ -228,3 +228,19 @@ def test_the_capture_section_saves_through_the_options_registry(
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_mark_up_captures_is_remembered_as_an_option(qloop: Any, gui_env: dict[str, str],
+                                                     standin: Any) -> None:
+    async def scenario() -> None:
+        window, _bg = await open_background(gui_env, Clock())
+        library = window.controllers.settings.library
+        assert not window.markup_captures.isChecked()
+        window.markup_captures.setChecked(True)  # File › Mark up captures before sending
+        await until(lambda: library.settings.mark_up_captures, what="the option saved")
+        await close_window(window)
+        window, _bg = await open_background(gui_env, Clock())
+        assert window.markup_captures.isChecked()
+        await close_window(window)
+
+    run(qloop, scenario())

@@ -94,9 +94,8 @@ def test_mark_up_captures_opens_the_editor_for_the_capture(
     async def scenario() -> None:
         window = await open_window(gui_env)
         window.markup_captures.setChecked(True)
-        # What `_capture` does with the captured bytes (the grab itself needs a screen).
-        window.attachments.add_bytes(buf.getvalue(), window.attachments.screenshot_name(),
-                                     then_edit=window.markup_captures.isChecked())
+        # Where a capture's bytes arrive (the grab needs a screen: tests/ui/test_capture_x11).
+        window.add_capture(buf.getvalue())
         editor = await the_editor()
         assert editor.windowTitle().startswith("Edit Screenshot ")
         editor.discard()

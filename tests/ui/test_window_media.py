@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QPixmap
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import close_window, next_signal, open_window, run, until
@@ -174,34 +174,6 @@ def test_second_invocation_reaches_running_window(qloop: Any, gui_env: dict[str,
         await close_window(window)
 
     run(qloop, scenario())
-
-
-def test_region_overlay_crops_at_device_pixels(qtbot: Any) -> None:
-    from app.ui.platform.capture import RegionOverlay
-
-    image = QImage(400, 300, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    for x in range(100, 200):
-        for y in range(50, 150):
-            image.setPixelColor(x, y, QColor("red"))
-    pixmap = QPixmap.fromImage(image)
-    pixmap.setDevicePixelRatio(2.0)  # a HiDPI screen: 200×150 logical
-    overlay = RegionOverlay(pixmap)
-    qtbot.addWidget(overlay)
-    overlay.resize(200, 150)
-    results: list[QImage] = []
-    overlay.selected.connect(results.append)
-    qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(50, 25))
-    qtbot.mouseMove(overlay, QPoint(100, 75))
-    qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(100, 75))
-    assert len(results) == 1
-    crop = results[0]
-    assert (crop.width(), crop.height()) == (100, 100)
-    assert crop.pixelColor(50, 50) == QColor("red")
-    cancelled: list[bool] = []
-    overlay.cancelled.connect(lambda: cancelled.append(True))
-    qtbot.keyClick(overlay, Qt.Key.Key_Escape)
-    assert cancelled == [True]
 
 
 def test_delete_conversation_offers_to_delete_its_uploaded_files(

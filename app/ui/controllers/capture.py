@@ -7,11 +7,15 @@ panel (`set_editor`): it gets the capture and returns the edited one, or None to
 Signals:
     error(str): a capture failed; one sentence for the tray balloon or status bar.
     captured(object): a `Captured` on its way to the panel (tests, the benchmark).
+    for_window(bytes): a capture asked for from inside the main window (Ctrl+Shift+S), as
+        PNG bytes for its composer; the same session as the global shortcut's.
+    window_capture_done(): a capture for the window ended, taken, cancelled or failed.
     shortcut_problems(dict): {name: sentence} for shortcuts that could not be grabbed.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -21,6 +25,7 @@ from app.ui.capture.grab import CaptureError
 from app.ui.capture.hotkeys.base import HotkeyBackend, alternatives
 from app.ui.capture.session import MODES, Captured, CaptureSession
 from app.ui.controllers.tasks import TaskSet
+from app.ui.widgets.drop_overlay import image_to_png
 
 if TYPE_CHECKING:
     from app.ui.controllers.quick_ask import QuickAskController
@@ -36,6 +41,8 @@ class CaptureController(QObject):
 
     error = Signal(str)
     captured = Signal(object)
+    for_window = Signal(bytes)
+    window_capture_done = Signal()
     shortcut_problems = Signal(dict)
 
     def __init__(self, quick_ask: QuickAskController, tasks: TaskSet, *,
@@ -128,14 +135,32 @@ class CaptureController(QObject):
             return
         self._tasks.spawn(self._capture(mode, template, prompt), "capture")
 
-    async def _capture(self, mode: str, template: str, prompt: str) -> None:
+    def capture_for_window(self, mode: str = "region") -> None:
+        """The main window's own capture: the picker as for the shortcut, the pixels to the
+        window's composer (`for_window`) instead of the quick-ask panel."""
+        if not self.session.active:
+            self._tasks.spawn(self._capture_for_window(mode), "capture")
+
+    async def _capture_for_window(self, mode: str) -> None:
         try:
-            result = await self.session.run(mode)
+            result = await self._run(mode)
+            if result is not None:
+                self.for_window.emit(await asyncio.to_thread(image_to_png, result.image))
+        finally:
+            self.window_capture_done.emit()
+
+    async def _run(self, mode: str) -> Captured | None:
+        """One session; None when cancelled (nothing attached, nothing said) or failed (said)."""
+        try:
+            return await self.session.run(mode)
         except CaptureError as exc:
             self.error.emit(str(exc))
-            return
+            return None
+
+    async def _capture(self, mode: str, template: str, prompt: str) -> None:
+        result = await self._run(mode)
         if result is None:
-            return  # cancelled: nothing attached, nothing said
+            return
         if self._editor is not None:
             result = await self._editor(result)
             if result is None:

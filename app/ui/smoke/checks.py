@@ -18,7 +18,7 @@ REQUIRED_MODULES = (
     "app.ui.app", "app.ui.main_window", "app.ui.widgets.conversation_view",
     "app.ui.widgets.message_widget", "app.ui.render.markdown", "app.ui.render.markdown_view",
     "app.ui.widgets.composer", "app.ui.widgets.sidebar", "app.ui.dialogs.settings",
-    "app.ui.platform.capture", "app.ui.controllers.library", "app.ui.controllers.conversations",
+    "app.ui.capture.session", "app.ui.controllers.library", "app.ui.controllers.conversations",
     "app.ui.platform.file_open", "app.ui.platform.single_instance", "app.chat", "app.cli.main",
     "app.ui.render.math_syntax", "app.ui.render.math_images", "app.ui.render.math_typeset",
     "app.services",
