@@ -276,7 +276,7 @@ def test_in_window_capture_is_the_same_session_and_lands_in_the_composer(
     try:
         wait_shortcut(desk, app)
         window = desk.wait_window("^Step Desk$")
-        px, py, pw, ph = desk.client_rect(pattern)
+        px, py, pw, _ph = desk.client_rect(pattern)
         # Beside the pattern, not over it: what the picker freezes is then what is on screen
         # now, with no repaint of an uncovered pattern to wait for.
         desk.xdotool("windowsize", "--sync", str(window), "700", "600",
