@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.ui.platform.file_open import install_file_open
+from app.ui.platform.source_scan import keep_sources_out_of_linecache
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from app.ui.controllers.templates import TemplatesController
     from app.ui.main_window import MainWindow
 
+keep_sources_out_of_linecache()  # before the rest of the app is imported: see the module
 
 
 def make_application() -> QApplication:

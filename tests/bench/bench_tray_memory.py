@@ -1,0 +1,112 @@
+"""Memory of Step Desk in the tray with no conversation open, against a bare PySide6 tray app.
+
+Budget (issue 13): ≤ 1.3× the bare app's. Both run in this one X session (Xvfb + openbox +
+trayer, tests/xdesk.py) and are measured the same way once idle: RSS (what `top` shows; the
+Qt and Python libraries count in full for each process), USS (pages only this process has:
+what quitting it would give back; the libraries' pages both processes share count for
+neither) and PSS (shared pages split between their users). Two ways to be in the tray:
+
+- closed: `stepdesk` started, its window shown, then closed to the tray (Alt+F4);
+- background: `stepdesk capture` with no instance running starts one in the background
+  (window never shown); the picker is cancelled with Esc.
+
+Run: `python tests/bench/bench_tray_memory.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.bench_capture import BARE_TRAY  # noqa: E402
+from tests.conftest import TEST_API_KEY  # noqa: E402
+from tests.standin import StandIn  # noqa: E402
+from tests.xdesk import Desk, Proc, wait_until, x_desktop  # noqa: E402
+
+OVERLAY = "^Step Desk capture$"
+CTRL_ALT = 0x4 | 0x8
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """RSS, USS and PSS of a process in KiB (/proc/PID/smaps_rollup)."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if rest.strip().endswith("kB"):
+            fields[name] = int(rest.split()[0])
+    return {"rss": fields["Rss"], "pss": fields["Pss"],
+            "uss": fields["Private_Clean"] + fields["Private_Dirty"]}
+
+
+def settled(pid: int) -> dict[str, int]:
+    """Once idle: the largest of the last samples a quarter second apart, per measure."""
+    samples = []
+    for _ in range(12):
+        time.sleep(0.25)
+        samples.append(memory_kb(pid))
+    return {key: max(s[key] for s in samples[-4:]) for key in samples[0]}
+
+
+def closed_to_tray(desk: Desk, env: dict[str, str], log: Path) -> Proc:
+    app = Proc(desk, ["-m", "app"], env=env, log=log)
+    wait_until(lambda: app.popen.poll() is not None or desk.key_taken(CTRL_ALT, "s"), 60,
+               "Step Desk's shortcut")
+    window = desk.wait_window("^Step Desk$")
+    desk.xdotool("windowactivate", "--sync", str(window), "key", "alt+F4")
+    wait_until(lambda: not desk.visible("^Step Desk$"), 30, "the window to hide")
+    assert app.popen.poll() is None, "closing the window quit Step Desk"
+    return app
+
+
+def started_in_background(desk: Desk, env: dict[str, str], log: Path) -> Proc:
+    app = Proc(desk, ["-m", "app", "capture", "--region"], env=env, log=log)
+    desk.wait_window(OVERLAY, timeout=60)
+    wait_until(lambda: desk.key_taken(CTRL_ALT, "s"), 60, "Step Desk's shortcut")
+    desk.xdotool("key", "Escape")
+    wait_until(lambda: not desk.visible(OVERLAY), 30, "the picker to close")
+    assert app.popen.poll() is None and not desk.visible("^Step Desk$")
+    return app
+
+
+def main() -> None:
+    tmp = Path(f"/tmp/stepdesk-bench-tray-{time.time_ns()}")
+    standin = StandIn(api_key=TEST_API_KEY).start()
+    rows = []
+    with x_desktop() as desk:
+        tray = desk.start_tray()
+        bare = Proc(desk, ["-c", BARE_TRAY], log=tmp.with_suffix(".bare.log"))
+        try:
+            assert bare.read_line() == "ready", bare.text()
+            for name, start in (("closed", closed_to_tray),
+                                ("background", started_in_background)):
+                data = tmp / name
+                data.mkdir(parents=True)
+                env = {"STEPDESK_DATA_DIR": str(data), "STEP_BASE_URL": standin.base_url,
+                       "STEP_API_KEY": TEST_API_KEY,
+                       "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+                app = start(desk, env, tmp / f"{name}.log")
+                try:
+                    rows.append((name, settled(app.popen.pid), settled(bare.popen.pid)))
+                finally:
+                    app.stop()
+        finally:
+            bare.stop()
+            tray.terminate()
+            tray.wait(10)
+    standin.stop()
+    print("Step Desk in the tray, no conversation open, vs a bare PySide6 tray app "
+          "(budget 1.30×)")
+    for name, app_kb, bare_kb in rows:
+        for key in ("rss", "uss", "pss"):
+            ratio = app_kb[key] / bare_kb[key]
+            print(f"  {name:10s} {key.upper()}: Step Desk {app_kb[key] / 1024:6.1f} MB, "
+                  f"bare {bare_kb[key] / 1024:6.1f} MB → {ratio:.2f}×  "
+                  f"{'OK' if ratio <= 1.3 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()
