@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QUrl, Slot
 
 from app.ui.capture.grab import CaptureError
+
+if TYPE_CHECKING:  # QtDBus itself is imported where used: a Qt build may lack it
+    from PySide6.QtDBus import QDBusConnection, QDBusMessage, QDBusPendingCall
 
 SCREENSHOT_TIMEOUT_S = 10.0
 PORTAL_SERVICE = "org.freedesktop.portal.Desktop"
@@ -42,7 +45,7 @@ class _Receiver(QObject):
             self._future.set_result((int(code), dict(results)))
 
 
-def session_bus(bus=None):  # type: ignore[no-untyped-def]
+def session_bus(bus: QDBusConnection | None = None) -> QDBusConnection:
     """The session bus (or the given connection), or CaptureError saying why there is none."""
     try:
         from PySide6.QtDBus import QDBusConnection
@@ -56,30 +59,32 @@ def session_bus(bus=None):  # type: ignore[no-untyped-def]
     return bus
 
 
-def request_handle(bus, token: str) -> str:  # type: ignore[no-untyped-def]
+def request_handle(bus: QDBusConnection, token: str) -> str:
     sender = bus.baseService().lstrip(":").replace(".", "_")
     return f"{PORTAL_PATH}/request/{sender}/{token}"
 
 
 async def request(interface: str, method: str, args: list[Any], timeout: float,
-                  what: str, bus: Any = None) -> tuple[int, dict[str, Any]]:
+                  what: str, bus: QDBusConnection | None = None
+                  ) -> tuple[int, dict[str, Any]]:
     """Call a portal method whose last argument is the options dict; await its Response.
 
     `bus`: a QDBusConnection to use instead of the session bus (tests: a private bus)."""
     from PySide6.QtCore import SLOT
     from PySide6.QtDBus import QDBusInterface, QDBusMessage
 
-    bus = session_bus(bus)
+    connection = session_bus(bus)
     token = "stepdesk" + secrets.token_hex(6)
-    handle = request_handle(bus, token)
+    handle = request_handle(connection, token)
     future: asyncio.Future[tuple[int, dict[str, Any]]] = asyncio.get_running_loop().create_future()
     receiver = _Receiver(future)
-    bus.connect(PORTAL_SERVICE, handle, "org.freedesktop.portal.Request", "Response",
-                receiver, SLOT("response(uint,QVariantMap)"))
+    # The stubs type the slot as bytes; SLOT() gives the str QtDBus takes.
+    connection.connect(PORTAL_SERVICE, handle, "org.freedesktop.portal.Request",  # type: ignore[call-overload]
+                       "Response", receiver, SLOT("response(uint,QVariantMap)"))
     try:
         options = dict(args[-1])
         options["handle_token"] = token
-        iface = QDBusInterface(PORTAL_SERVICE, PORTAL_PATH, interface, bus)
+        iface = QDBusInterface(PORTAL_SERVICE, PORTAL_PATH, interface, connection)
         pending = iface.asyncCallWithArgumentList(method, [*args[:-1], options])
         reply = await _finished(pending, timeout, what)
         if reply.type() == QDBusMessage.MessageType.ErrorMessage:
@@ -92,11 +97,12 @@ async def request(interface: str, method: str, args: list[Any], timeout: float,
             raise CaptureError(f"The desktop's {what} dialog did not answer within "
                                f"{timeout:g} s; try again, or use its own tool and paste.") from exc
     finally:
-        bus.disconnect(PORTAL_SERVICE, handle, "org.freedesktop.portal.Request", "Response",
-                       receiver, SLOT("response(uint,QVariantMap)"))
+        connection.disconnect(PORTAL_SERVICE, handle,  # type: ignore[call-overload]  # as above
+                              "org.freedesktop.portal.Request", "Response", receiver,
+                              SLOT("response(uint,QVariantMap)"))
 
 
-async def _finished(pending, timeout: float, what: str):  # type: ignore[no-untyped-def]
+async def _finished(pending: QDBusPendingCall, timeout: float, what: str) -> QDBusMessage:
     """Await a QDBusPendingCall without blocking the UI thread."""
     from PySide6.QtDBus import QDBusPendingCallWatcher
 
@@ -117,7 +123,8 @@ async def _finished(pending, timeout: float, what: str):  # type: ignore[no-unty
     return watcher.reply()
 
 
-async def screenshot(timeout: float = SCREENSHOT_TIMEOUT_S, bus: Any = None) -> bytes | None:
+async def screenshot(timeout: float = SCREENSHOT_TIMEOUT_S,
+                     bus: QDBusConnection | None = None) -> bytes | None:
     """Screenshot(parent_window, {interactive}) → the file's bytes; None when cancelled."""
     code, results = await request("org.freedesktop.portal.Screenshot", "Screenshot",
                                   ["", {"interactive": True}], timeout, "screenshot", bus)

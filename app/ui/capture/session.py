@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QGuiApplication, QImage, QScreen
@@ -25,6 +26,9 @@ from app.ui.capture.grab import (
     screen_under_cursor,
 )
 from app.ui.capture.overlay import CaptureOverlay, PickableWindow
+
+if TYPE_CHECKING:
+    from PySide6.QtDBus import QDBusConnection
 
 MODES = ("region", "window", "screen", "screens")
 
@@ -80,7 +84,7 @@ class CaptureSession:
     def __init__(self, keep_visible: Sequence[QWidget] = (),
                  on_overlays: Callable[[list[CaptureOverlay]], None] | None = None,
                  portal_timeout: float | None = None, use_portal: bool | None = None,
-                 portal_bus: object = None) -> None:
+                 portal_bus: QDBusConnection | None = None) -> None:
         self._keep = list(keep_visible)
         self._on_overlays = on_overlays
         self._portal_timeout = portal_timeout

@@ -13,6 +13,7 @@ import select
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication
@@ -37,7 +38,7 @@ class StackedWindow:
     rect: QRect
 
 
-def _client_of(display, frame):  # type: ignore[no-untyped-def]
+def _client_of(display: Any, frame: Any) -> Any:  # python-xlib has no types
     """The client window inside a window manager's frame (the one with WM_STATE)."""
     wm_state = display.intern_atom("WM_STATE")
     todo = [frame]
@@ -75,7 +76,7 @@ def window_stack(exclude: Sequence[int] = ()) -> list[StackedWindow]:
         display.close()
 
 
-def _top_level(display, xid: int):  # type: ignore[no-untyped-def]
+def _top_level(display: Any, xid: int) -> Any:
     """The root's child containing window `xid` (its frame under a reparenting WM)."""
     win = display.create_resource_object("window", xid)
     root = display.screen().root
