@@ -19,12 +19,9 @@ import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+# `cryptography` is imported where a key is made or used, not here: every window (and a
+# tray-only instance) imports this module with the sync controller, and the library's
+# native part alone is ~6 MB of resident memory, for a device that may never sync.
 from app.sync.errors import SyncError, TamperedFile, WrongPassphrase
 
 MAGIC = b"SDS1"
@@ -44,6 +41,8 @@ class KdfParams:
 
 class Keys:
     def __init__(self, master: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._data = AESGCM(_hkdf(master, b"stepdesk sync data"))
         self._names = _hkdf(master, b"stepdesk sync names")
 
@@ -55,6 +54,8 @@ class Keys:
         """The plaintext, or TamperedFile naming `label`."""
         if len(sealed) < len(MAGIC) + _NONCE + 16 or not sealed.startswith(MAGIC):
             raise TamperedFile(label)
+        from cryptography.exceptions import InvalidTag
+
         nonce = sealed[len(MAGIC):len(MAGIC) + _NONCE]
         try:
             return self._data.decrypt(nonce, sealed[len(MAGIC) + _NONCE:], label.encode())
@@ -66,11 +67,16 @@ class Keys:
 
 
 def _hkdf(master: bytes, info: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
 @lru_cache(maxsize=8)
 def _derive(passphrase: str, salt: bytes, params: KdfParams) -> Keys:
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
     master = Argon2id(salt=salt, length=32, iterations=params.iterations, lanes=params.lanes,
                       memory_cost=params.memory_kib).derive(passphrase.encode("utf-8"))
     return Keys(master)

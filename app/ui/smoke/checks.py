@@ -28,6 +28,7 @@ REQUIRED_MODULES = (
     "pygments.formatters.html", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin",
     "PIL.WebPImagePlugin", "PIL.GifImagePlugin", "pi_heif", "av", "keyring", "truststore",
     "mdit_py_plugins.dollarmath", "mdit_py_plugins.amsmath", "ziamath", "latex2mathml.converter",
+    "cryptography.hazmat.primitives.ciphers.aead", "cryptography.hazmat.primitives.kdf.argon2",
     "PySide6.QtSvg",
     "platformdirs", "sqlite3", "ssl",
 )
