@@ -126,7 +126,7 @@ def parse_sequence(sequence: str) -> tuple[frozenset[str], str]:
 def format_sequence(mods: frozenset[str], key: str) -> str:
     """({"ctrl", "shift"}, "s") → "Ctrl+Shift+S" (Qt's portable text; Super is "Meta")."""
     names = [{"super": "Meta"}.get(m, m.title()) for m in _MODIFIER_ORDER if m in mods]
-    return "+".join([*names, key.upper() if len(key) == 1 else key.title()])
+    return "+".join([*names, key.upper() if len(key) == 1 else key[:1].upper() + key[1:]])
 
 
 def shortcut(value: str) -> str | None:
@@ -141,14 +141,17 @@ def shortcut(value: str) -> str | None:
 
 
 def shortcut_text(value: str) -> str:
-    """"OFF" → "off"; "ctrl+alt+s" → "Ctrl+Alt+S" (one spelling stored); other text as is."""
+    """"OFF" → "off"; "alt+ctrl+s" → "Ctrl+Alt+S": modifiers in one order and spelling, a
+    letter in capitals, a named key as typed (Qt reads "PgUp" in any case); bad text as is."""
     text = value.strip()
     if text.lower() == SHORTCUT_OFF:
         return SHORTCUT_OFF
     try:
-        return format_sequence(*parse_sequence(text))
+        mods, key = parse_sequence(text)
     except BadSequence:
         return text  # `shortcut` says what is wrong with it
+    typed = "+" if key == "+" else text.replace(" ", "").rsplit("+", 1)[-1]
+    return format_sequence(mods, key if len(key) == 1 else typed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,6 +249,8 @@ def test_a_shortcut_is_stored_in_one_spelling_and_off_turns_it_off() -> None:
     shortcut = options.CAPTURE_SHORTCUT
     assert shortcut.parse("shift+ctrl+alt+x") == "Ctrl+Alt+Shift+X"
     assert shortcut.parse(" super+space ") == "Meta+Space"
+    assert shortcut.parse("alt+ctrl+PgUp") == "Ctrl+Alt+PgUp"  # a named key kept as typed
+    assert shortcut.parse("ctrl++") == "Ctrl++"
     assert shortcut.parse("OFF") == options.SHORTCUT_OFF
     assert shortcut.to_text(shortcut.parse("Alt+F4")) == "Alt+F4"
     problem = options.QUICK_ASK_SHORTCUT.problem("Hyper+Q")
