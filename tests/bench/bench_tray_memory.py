@@ -10,6 +10,10 @@ neither) and PSS (shared pages split between their users). Two ways to be in the
 - background: `stepdesk capture` with no instance running starts one in the background
   (window never shown); the picker is cancelled with Esc.
 
+For scale, a third process is the floor of any app built like Step Desk: the bare tray app
+plus what every such app runs on (asyncio under qasync, QtNetwork's local socket for the
+single instance, sqlite3), with no app code at all.
+
 Run: `python tests/bench/bench_tray_memory.py`.
 """
 
@@ -27,6 +31,20 @@ from tests.conftest import TEST_API_KEY  # noqa: E402
 from tests.standin import StandIn  # noqa: E402
 from tests.xdesk import Desk, Proc, wait_until, x_desktop  # noqa: E402
 
+FLOOR = BARE_TRAY.replace('print("ready", flush=True)\napp.exec()\n', """
+import asyncio, os, sqlite3
+import qasync
+from PySide6.QtNetwork import QLocalServer
+server = QLocalServer()
+server.listen(f"bench-tray-floor-{os.getpid()}")
+db = sqlite3.connect(":memory:")
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+print("ready", flush=True)
+with loop:
+    loop.run_forever()
+""")
+assert FLOOR != BARE_TRAY
 OVERLAY = "^Step Desk capture$"
 CTRL_ALT = 0x4 | 0x8
 
@@ -79,8 +97,12 @@ def main() -> None:
     with x_desktop() as desk:
         tray = desk.start_tray()
         bare = Proc(desk, ["-c", BARE_TRAY], log=tmp.with_suffix(".bare.log"))
+        floor = Proc(desk, ["-c", FLOOR], log=tmp.with_suffix(".floor.log"),
+                     env={"QT_API": "pyside6"})
         try:
             assert bare.read_line() == "ready", bare.text()
+            assert floor.read_line() == "ready", floor.text()
+            rows.append(("floor", settled(floor.popen.pid), settled(bare.popen.pid)))
             for name, start in (("closed", closed_to_tray),
                                 ("background", started_in_background)):
                 data = tmp / name
@@ -95,6 +117,7 @@ def main() -> None:
                     app.stop()
         finally:
             bare.stop()
+            floor.stop()
             tray.terminate()
             tray.wait(10)
     standin.stop()
@@ -103,9 +126,10 @@ def main() -> None:
     for name, app_kb, bare_kb in rows:
         for key in ("rss", "uss", "pss"):
             ratio = app_kb[key] / bare_kb[key]
-            print(f"  {name:10s} {key.upper()}: Step Desk {app_kb[key] / 1024:6.1f} MB, "
-                  f"bare {bare_kb[key] / 1024:6.1f} MB → {ratio:.2f}×  "
-                  f"{'OK' if ratio <= 1.3 else 'OVER'}")
+            who = "qasync floor" if name == "floor" else "Step Desk   "
+            verdict = "(no app code)" if name == "floor" else "OK" if ratio <= 1.3 else "OVER"
+            print(f"  {name:10s} {key.upper()}: {who} {app_kb[key] / 1024:6.1f} MB, "
+                  f"bare {bare_kb[key] / 1024:6.1f} MB → {ratio:.2f}×  {verdict}")
 
 
 if __name__ == "__main__":
