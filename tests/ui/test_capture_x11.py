@@ -285,6 +285,12 @@ def test_in_window_capture_is_the_same_session_and_lands_in_the_composer(
         screen = desk.root_image()
         desk.xdotool("windowactivate", "--sync", str(window))
         wait_until(lambda: desk.has_focus(window), 30, "Step Desk's window to have the focus")
+        desk.xdotool("key", "ctrl+shift+s")  # Esc first: the window comes back, nothing added
+        desk.wait_window(OVERLAY)
+        desk.xdotool("key", "Escape")
+        window = desk.wait_window("^Step Desk$")
+        wait_until(lambda: not desk.visible(OVERLAY) and desk.has_focus(window), 30,
+                   "the window back with the keyboard after Esc")
         desk.xdotool("key", "ctrl+shift+s")
         desk.wait_window(OVERLAY)
         assert not desk.visible("^Step Desk$"), "the window is hidden for the grab"
