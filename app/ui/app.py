@@ -11,7 +11,7 @@ import asyncio
 import gc
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,7 +137,6 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
     """`stepdesk [FILE…]` or `stepdesk capture …`: hand over to a running instance, or start
     one (for a command: in the background, the window hidden). Returns the exit code."""
     from app.config import resolve_paths
-    from app.ui.background import Background
     from app.ui.platform.single_instance import (
         SingleInstanceServer,
         send_message,
@@ -158,30 +157,41 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
         return 0
 
     window = build_window(paths.data_dir)
-    background = Background(window)
     server = SingleInstanceServer(name, window)
     if not server.listen():
         print(f"stepdesk: could not listen for other invocations ({name})", file=sys.stderr)
     server.files_received.connect(window.receive_files)
-    server.command_received.connect(background.capture.command)
     install_file_open(app, window.receive_files)  # macOS "Open with" (QFileOpenEvent)
     app.setWindowIcon(window.windowIcon())
+    built: list[Background] = []
+
+    def background() -> Background:
+        """Tray, capture and quick ask: built after the first paint, which does not need
+        them (their imports cost a tenth of a second), or at once for a command."""
+        from app.ui.background import Background
+
+        if not built:
+            built.append(Background(window))
+            server.command_received.connect(built[0].capture.command)
+        return built[0]
+
     if command is None:
         window.show()
     else:
-        window.ready.connect(partial(background.capture.command, *command))
+        window.ready.connect(partial(background().capture.command, *command))
     collector = MainThreadGC()
     try:
         with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
             return runner.run(run_window(window, env, list(files), background))
     finally:
-        background.close()
+        for service in built:
+            service.close()
         server.close()
         collector.stop()
 
 
 async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Path],
-                     background: Background | None = None) -> int:
+                     background: Callable[[], Background] | None = None) -> int:
     """Drive a window until its shutdown has finished (it emits `closed`)."""
     done = asyncio.Event()
     window.closed.connect(done.set)
@@ -194,7 +204,7 @@ async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Pat
 
 
 async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
-                background: Background | None = None) -> None:
+                background: Callable[[], Background] | None = None) -> None:
     """The composition root: after the first paint, open the services, build the controllers,
     hand them to the window, show the last conversation, then find the key and connect."""
     from app.ui.controllers.compare import CompareController
@@ -211,6 +221,7 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     if files:
         attachments.add_paths(files)
     await asyncio.sleep(0)  # one loop turn: the first paint happens before the store opens
+    service = background() if background is not None else None
     services = await open_services(env, window)
     if services is None:
         return
@@ -228,8 +239,8 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     settings.applied.connect(partial(_attachment_context, attachments, library))
     window.on_shutdown = partial(shut_down, controllers, library, SHUTDOWN_BUDGET_S)
     window.use(controllers)
-    if background is not None:
-        background.use(controllers, library)
+    if service is not None:
+        service.use(controllers, library)
     settings.announce()
     await conversations.load_list()
     await templates.refresh()

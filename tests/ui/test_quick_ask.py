@@ -53,7 +53,7 @@ async def open_background(env: dict[str, str], clock: Clock,
     make_application()
     window = build_window(Path(env["STEPDESK_DATA_DIR"]))
     background = Background(window, hotkeys=hotkeys or HotkeyBackend(), clock=clock)
-    await start(window, env, [], background)
+    await start(window, env, [], lambda: background)
     return window, background
 
 
