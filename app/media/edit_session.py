@@ -54,6 +54,15 @@ class EditSession:
         return cls.for_image(base, notes, steps)
 
     @classmethod
+    def for_pixels(cls, pixels: bytes | bytearray | memoryview, width: int, height: int,
+                   stride: int, layout: str, steps: EditSteps = NO_EDITS) -> EditSession:
+        """An image already decoded elsewhere (the window's decoder): `pixels` holds `height`
+        rows of `stride` bytes, four per pixel in `layout` ("BGRX", "XRGB", …); copied."""
+        base = annotate.images.pil().frombuffer("RGB", (width, height), pixels, "raw", layout,
+                                                stride, 1)
+        return cls.for_image(base, (), steps)
+
+    @classmethod
     def for_image(cls, base: Image, notes: tuple[str, ...] = (),
                   steps: EditSteps = NO_EDITS) -> EditSession:
         width, height = base.size

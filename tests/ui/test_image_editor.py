@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from typing import Any
 
 import pytest
@@ -317,9 +319,11 @@ def _png(im: Image.Image, **options: Any) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("kind", ["plain png", "png with alpha", "png with gamma", "jpeg"])
+@pytest.mark.parametrize("kind", ["plain png", "interlaced png", "png with alpha",
+                                  "png with gamma", "png with text", "jpeg"])
 def test_opening_for_editing_shows_exactly_what_pillow_renders(qtbot: Any, kind: str) -> None:
-    """The fast path (Qt decodes a plain PNG) and the Pillow path show the same pixels."""
+    """The fast path (Qt decodes a plain PNG once) and the Pillow path show the same pixels,
+    and the copy steps are rendered from holds the same pixels as Pillow's decode."""
     import io
 
     from app.ui.widgets.edit_canvas import open_for_editing, plain_png
@@ -327,29 +331,68 @@ def test_opening_for_editing_shows_exactly_what_pillow_renders(qtbot: Any, kind:
     shot = screenshot((640, 400))
     if kind == "plain png":
         data = _png(shot)
+    elif kind == "interlaced png":
+        data = _png(shot, interlace=1)
     elif kind == "png with alpha":
         rgba = shot.convert("RGBA")
         rgba.putpixel((5, 5), (0, 0, 0, 0))
         data = _png(rgba)
     elif kind == "png with gamma":
         data = _png(shot)
-        data = data[:33] + _gamma_chunk() + data[33:]  # right after IHDR
+        data = data[:33] + _chunk(b"gAMA", struct.pack(">I", 80000)) + data[33:]  # after IHDR
+    elif kind == "png with text":
+        data = _png(shot)
+        data = data[:33] + _chunk(b"tEXt", b"Comment\0secret host name") + data[33:]
     else:
         buf = io.BytesIO()
         shot.save(buf, "JPEG", quality=80)
         data = buf.getvalue()
-    assert plain_png(data) == (kind == "plain png")
+    assert plain_png(data) == (kind in ("plain png", "interlaced png"))
     steps = EditSteps((Redact(Box(10, 60, 200, 30)), Callout(300, 200, "x", size=14)))
     opened = open_for_editing(data, "shot", steps)
     dialog = ImageEditor(opened, "shot")
     qtbot.addWidget(dialog)
-    base, _notes = annotate.load_base(data, "shot")
+    base, notes = annotate.load_base(data, "shot")
+    assert opened.session.view.tobytes() == base.tobytes()
+    assert opened.session.notes == notes
     assert as_pil(dialog.canvas.preview()).tobytes() == annotate.render(base, steps).tobytes()
+    if kind == "png with text":
+        assert "removed metadata (comments)" in dialog.status.text()
 
 
-def _gamma_chunk() -> bytes:
-    import struct
-    import zlib
+def test_a_damaged_png_that_looks_plain_opens_as_pillow_reads_it(qtbot: Any) -> None:
+    """Qt returns a null image for damaged pixel data: the editor falls back to Pillow."""
+    from app.ui.widgets.edit_canvas import open_for_editing, plain_png
 
-    body = b"gAMA" + struct.pack(">I", 80000)
-    return struct.pack(">I", 4) + body + struct.pack(">I", zlib.crc32(body))
+    data = bytearray(_png(screenshot((64, 40))))
+    start = data.index(b"IDAT") + 4
+    data[start:start + 40] = bytes(40)  # zeroed zlib stream; every chunk still in place
+    assert plain_png(bytes(data))
+    opened = open_for_editing(bytes(data), "broken.png", EditSteps())
+    base, _notes = annotate.load_base(bytes(data), "broken.png")
+    assert opened.session.view.tobytes() == base.tobytes()
+    assert (opened.picture.width(), opened.picture.height()) == (64, 40)
+    assert not plain_png(bytes(data[:-12]))  # no IEND: truncated, straight to Pillow
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
+def test_an_animated_image_opens_on_its_first_frame_and_the_editor_says_so(
+        qtbot: Any, fmt: str) -> None:
+    import io
+
+    from app.ui.widgets.edit_canvas import open_for_editing
+
+    frames = [Image.new("RGB", (64, 48), c) for c in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0,
+                   **({"lossless": True} if fmt == "WEBP" else {}))
+    opened = open_for_editing(buf.getvalue(), f"anim.{fmt.lower()}", EditSteps())
+    dialog = ImageEditor(opened, "anim")
+    qtbot.addWidget(dialog)
+    assert as_pil(dialog.canvas.preview()).getpixel((30, 30)) == (255, 0, 0)
+    assert "first frame of an animated" in dialog.status.text()
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    body = kind + payload
+    return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))

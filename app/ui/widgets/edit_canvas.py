@@ -14,8 +14,8 @@ Signals:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -85,17 +85,18 @@ def open_for_editing(data: bytes, name: str, steps: EditSteps) -> OpenedImage:
     """Blocking: decode, draw the steps, convert for display. Call from a worker thread.
 
     A plain 8-bit RGB PNG (every screenshot) decodes to the same pixels in Qt and Pillow
-    (lossless, no colour management either side applies), so Qt decodes the picture while
-    Pillow decodes the copy edits are rendered from, side by side, and only the areas the
-    steps touch are rendered by Pillow. Anything else is shown from Pillow's decode.
+    (lossless, no colour management either side applies), so it is decoded once, by Qt, and
+    the copy edits are rendered from is made from Qt's pixels (a few milliseconds, against a
+    second decode); only the areas the steps touch are then rendered by Pillow. Anything
+    else (and a PNG Qt cannot read, for Pillow's message) is decoded by Pillow.
     """
     if plain_png(data):
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepdesk-qtdecode") as pool:
-            decoded = pool.submit(_qt_decode, data)
-            session = EditSession.open(data, name, steps)
-            picture = decoded.result()
-        if session.scale == 1.0 and picture.width() == session.view.width \
-                and picture.height() == session.view.height:
+        picture = QImage.fromData(data).convertToFormat(QImage.Format.Format_RGB32)
+        header = data[16:24]
+        width, height = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+        if not picture.isNull() and (picture.width(), picture.height()) == (width, height):
+            session = EditSession.for_pixels(picture.constBits(), width, height,
+                                             picture.bytesPerLine(), _RGB32_LAYOUT, steps)
             area = changed_area(NO_EDITS, session.steps)
             if area is not None:
                 raw, box = session.rgbx(session.steps, session.view_box(area))
@@ -103,39 +104,37 @@ def open_for_editing(data: bytes, name: str, steps: EditSteps) -> OpenedImage:
                 painter.drawImage(box.x, box.y, qimage_from_rgbx(raw, box.w, box.h))
                 painter.end()
             return OpenedImage(session, picture)
-    else:
-        session = EditSession.open(data, name, steps)
+    session = EditSession.open(data, name, steps)
     raw, box = session.rgbx(session.steps)
     return OpenedImage(session, qimage_from_rgbx(raw, box.w, box.h))
 
 
+_RGB32_LAYOUT = "BGRX" if sys.byteorder == "little" else "XRGB"
+"""Format_RGB32 is one 0xffRRGGBB word per pixel: these bytes in memory."""
 _PNG = b"\x89PNG\r\n\x1a\n"
-_COLOUR_CHUNKS = (b"tRNS", b"iCCP", b"gAMA", b"cHRM", b"eXIf", b"sBIT")
+_PLAIN_CHUNKS = (b"IHDR", b"sRGB", b"pHYs", b"IDAT", b"IEND")
+"""Chunks that change nothing Qt or Pillow decode (and carry nothing intake would note)."""
 
 
 def plain_png(data: bytes) -> bool:
-    """8-bit truecolour, no transparency, colour profile, gamma or EXIF, not over the editing
-    pixel limit: a PNG whose decoded pixels do not depend on the decoder."""
+    """8-bit truecolour with only pixel data (no transparency, colour profile, gamma, EXIF,
+    text or animation), not over the editing pixel limit: a PNG whose decoded pixels do not
+    depend on the decoder and that Pillow would open with no notes."""
     if data[:8] != _PNG or data[12:16] != b"IHDR" or data[24:26] != b"\x08\x02":
         return False
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if width * height > EDIT_MAX_PIXELS:
+    if not 0 < width * height <= EDIT_MAX_PIXELS:
         return False
     position = 8
-    while position + 8 <= len(data):  # walk the chunks up to the pixel data
+    while position + 8 <= len(data):  # walk every chunk header (a handful in a screenshot)
         length = int.from_bytes(data[position:position + 4], "big")
         kind = data[position + 4:position + 8]
-        if kind in _COLOUR_CHUNKS:
+        if kind not in _PLAIN_CHUNKS:
             return False
-        if kind == b"IDAT":
+        if kind == b"IEND":
             return True
         position += 12 + length
     return False
-
-
-def _qt_decode(data: bytes) -> QImage:
-    image = QImage.fromData(data)
-    return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
 class ImageLayer(QGraphicsItem):
