@@ -92,7 +92,7 @@ class FramePreview(QDialog):
             return False
         if seq != self._seq:  # a later click won
             return False
-        self.image.setPixmap(QPixmap.fromImage(QImage.fromData(png, "PNG")))
+        self.image.setPixmap(QPixmap.fromImage(QImage.fromData(png)))
         self.caption.setText(f"{name} at {clock(seconds)}")
         self.adjustSize()
         return True

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPixmap,
     QShortcut,
+    QShowEvent,
     QUndoCommand,
     QUndoStack,
 )
@@ -219,8 +220,8 @@ class ImageEditor(QDialog):
         bind("Ctrl+1", partial(self.canvas.zoom_to, 1.0))
         bind("Ctrl+Return", self.keep_edits)
 
-    def showEvent(self, event: object) -> None:  # type: ignore[override]
-        super().showEvent(event)  # type: ignore[arg-type]
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
         self.canvas.fit()
         self.canvas.setFocus()
 

@@ -150,7 +150,7 @@ class ImageLayer(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        exposed = option.exposedRect.toAlignedRect().intersected(self.image.rect())  # type: ignore[attr-defined]
+        exposed = option.exposedRect.toAlignedRect().intersected(self.image.rect())
         if exposed.isEmpty():
             return
         zoom = painter.transform().m11()
