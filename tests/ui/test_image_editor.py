@@ -185,13 +185,56 @@ def test_the_preview_is_the_flattened_output(qtbot: Any, editor: ImageEditor) ->
     assert as_pil(editor.canvas.preview()).tobytes() == expected.tobytes()
 
 
-def test_a_huge_image_is_edited_reduced_with_steps_in_full_pixels(qtbot: Any) -> None:
-    big = Image.new("RGB", (6000, 4000), (200, 200, 200))
+def test_gestures_past_the_edge_are_clipped_and_empty_ones_explained(
+        qtbot: Any, editor: ImageEditor) -> None:
+    """Bad input gets a clear message and loses nothing: through real mouse events."""
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+    drag(qtbot, editor, [(-30, -20), (100, 50)])
+    assert editor.steps.steps == (Redact(Box(0, 0, 100, 50)),)
+    assert "Clipped the redaction to the edge of the image." in editor.status.text()
+    drag(qtbot, editor, [(600, 380), (700, 450)])  # the bottom-right corner, past both edges
+    assert editor.steps.steps[-1] == Redact(Box(600, 380, 40, 20))
+    click(qtbot, editor, 200, 200)
+    assert len(editor.steps.steps) == 2
+    assert "A redaction needs an area: drag across what to hide." in editor.status.text()
+    drag(qtbot, editor, [(-90, -80), (-10, -10)])
+    assert len(editor.steps.steps) == 2 and "outside the image" in editor.status.text()
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_C)
+    drag(qtbot, editor, [(650, 10), (700, 90)])  # right of the image: a crop to nothing
+    assert editor.steps.crop() is None
+    assert "would leave nothing to send, so it was not applied" in editor.status.text()
+    click(qtbot, editor, 300, 300)
+    assert "A crop needs an area" in editor.status.text()
+    drag(qtbot, editor, [(320, -40), (700, 300)])
+    assert editor.steps.crop() == Box(320, 0, 320, 300)
+    assert "Clipped the crop" in editor.status.text()
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+    drag(qtbot, editor, [(400, 100), (500, 200)])
+    assert "Clipped" not in editor.status.text()  # a hint lasts until the next change
+    for tool, hint in ((Qt.Key.Key_R, "to draw a rectangle"), (Qt.Key.Key_E, "an ellipse"),
+                       (Qt.Key.Key_A, "to draw an arrow")):
+        qtbot.keyClick(editor.canvas, tool)
+        click(qtbot, editor, 100, 300)
+        assert hint in editor.status.text()
+    assert len(editor.steps.steps) == 4
+    # What the editor made is what intake applies: no hint, nothing clipped again.
+    assert editor.steps.fit_to(640, 400) == editor.steps
+    assert not editor.steps.fit_to(640, 400).hints
+
+
+def test_a_huge_image_is_edited_reduced_with_steps_in_full_pixels(qtbot: Any,
+                                                                  tmp_path: Any) -> None:
+    from app.media.edit_steps import EditRequest
+    from app.media.intake import IntakeOptions, prepare_sync
+    from tests.test_media_annotate import every_pixel
+
+    big = screenshot((6000, 4000))
     session = EditSession.for_image(big)
     assert session.scale < 1 and any("for editing" in n for n in session.notes)
     dialog = ImageEditor(session, "big.png")
     qtbot.addWidget(dialog)
     show(qtbot, dialog)
+    assert "shown at" in dialog.status.text() and "6000×4000" in dialog.status.text()
     dialog.canvas.zoom_to(0.1)
     qtbot.keyClick(dialog.canvas, Qt.Key.Key_X)
     drag(qtbot, dialog, [(1000, 1000), (3000, 2000)])
@@ -202,6 +245,23 @@ def test_a_huge_image_is_edited_reduced_with_steps_in_full_pixels(qtbot: Any) ->
     vb = session.view_box(step.box)
     inner = layer.crop((vb.x + 3, vb.y + 3, vb.right - 3, vb.bottom - 3))
     assert inner.getcolors(maxcolors=4) == [(inner.width * inner.height, REDACT_FILL)]
+    # Mapped back: intake applies the step to all 6000×4000 pixels, then fits the API limit.
+    src = tmp_path / "big.png"
+    big.save(src, compress_level=1)
+    item = prepare_sync(src, work_dir=tmp_path / "work",
+                        options=IntakeOptions(edit=EditRequest(dialog.steps)))
+    assert (item.width, item.height) == (4096, 2731)
+    assert item.edit is not None
+    with Image.open(item.edit.base_path) as stored:  # burnt in at full resolution
+        assert stored.size == (6000, 4000)
+        b = step.box
+        assert every_pixel(stored, (b.x, b.y, b.right, b.bottom)) == {REDACT_FILL}
+        assert every_pixel(stored, (b.x - 1, b.y, b.x, b.bottom)) != {REDACT_FILL}
+    [sent_box] = item.edit.redactions
+    with Image.open(item.path) as sent:
+        assert every_pixel(sent, (sent_box.x, sent_box.y, sent_box.right, sent_box.bottom)) \
+            == {REDACT_FILL}
+    assert abs(sent_box.x - step.box.x * 4096 / 6000) <= 1
 
 
 def test_zoom_keys_and_ctrl_wheel(qtbot: Any, editor: ImageEditor) -> None:
@@ -231,6 +291,50 @@ def test_middle_button_pans_without_drawing(qtbot: Any, editor: ImageEditor) -> 
     drag(qtbot, editor, [(320, 200), (300, 200)], Qt.MouseButton.MiddleButton)
     assert editor.canvas.horizontalScrollBar().value() != before
     assert not editor.steps
+
+
+def test_space_drag_pans_and_the_tool_still_draws_after(qtbot: Any, editor: ImageEditor) -> None:
+    editor.canvas.zoom_to(4.0)
+    editor.canvas.centerOn(320, 200)
+    bars = editor.canvas.horizontalScrollBar(), editor.canvas.verticalScrollBar()
+    before = [b.value() for b in bars]
+    qtbot.keyPress(editor.canvas, Qt.Key.Key_Space)
+    assert editor.canvas.viewport().cursor().shape() == Qt.CursorShape.OpenHandCursor
+    centre = editor.canvas.viewport().rect().center()
+    qtbot.mousePress(editor.canvas.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    send_mouse(editor.canvas.viewport(), QEvent.Type.MouseMove, centre + QPoint(-60, -40),
+               Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    qtbot.mouseRelease(editor.canvas.viewport(), Qt.MouseButton.LeftButton,
+                       pos=centre + QPoint(-60, -40))
+    qtbot.keyRelease(editor.canvas, Qt.Key.Key_Space)
+    assert [b.value() for b in bars] == [before[0] + 60, before[1] + 40]
+    assert not editor.steps  # panning drew nothing
+    assert editor.canvas.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
+    editor.canvas.zoom_to(1.0)
+    editor.canvas.centerOn(320, 200)
+    drag(qtbot, editor, [(100, 100), (140, 130)])
+    assert editor.steps.steps == (Shape("rect", Box(100, 100, 40, 30), "#e53935",
+                                        editor.canvas.size_for("stroke")),)
+
+
+def test_colour_and_width_keys_pick_from_the_palette(qtbot: Any, editor: ImageEditor) -> None:
+    from app.ui.dialogs.image_editor import COLOURS
+
+    for index, value in enumerate(COLOURS.values(), 1):
+        qtbot.keyClick(editor.canvas, getattr(Qt.Key, f"Key_{index}"))
+        assert editor.canvas.color == value and editor.colour_buttons[value].isChecked()
+    for level in range(3):
+        qtbot.keyClick(editor.canvas, getattr(Qt.Key, f"Key_{level + 1}"),
+                       Qt.KeyboardModifier.ShiftModifier)
+        assert editor.canvas.width_level == level and editor.width_buttons[level].isChecked()
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_1)  # red
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+    drag(qtbot, editor, [(100, 100), (140, 130)])
+    assert editor.steps.steps[-1] == Shape("rect", Box(100, 100, 40, 30), "#e53935", 8)  # thick
+    for tool, key in (("ellipse", "E"), ("arrow", "A"), ("highlight", "H"), ("text", "T"),
+                      ("callout", "N"), ("crop", "C"), ("redact", "X"), ("rect", "R")):
+        qtbot.keyClick(editor.canvas, getattr(Qt.Key, f"Key_{key}"))
+        assert editor.canvas.tool == tool and editor.tool_buttons[tool].isChecked()
 
 
 def test_every_tool_button_has_a_shortcut_tooltip_and_name(editor: ImageEditor) -> None:

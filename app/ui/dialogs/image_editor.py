@@ -101,6 +101,7 @@ class ImageEditor(QDialog):
         self.canvas = EditCanvas(session, picture=picture)
         self.canvas.stepDrawn.connect(self.add_step)
         self.canvas.labelEntered.connect(self.label_last_callout)
+        self.canvas.hint.connect(self.show_hint)
         self.tool_buttons: dict[str, QToolButton] = {}
         self.keep_original = QCheckBox("Keep the unedited original on this computer")
         self.keep_original.setToolTip(
@@ -111,6 +112,7 @@ class ImageEditor(QDialog):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         self._notes = "; ".join(session.notes)
+        self._hint = ""
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._toolbar())
@@ -130,8 +132,7 @@ class ImageEditor(QDialog):
         bottom.addWidget(done)
         layout.addLayout(bottom)
         self._shortcuts()
-        self.undo_stack.cleanChanged.connect(self._show_status)
-        self.undo_stack.indexChanged.connect(self._show_status)
+        self.undo_stack.indexChanged.connect(self._steps_changed)
         self.select_tool("rect")
         self._show_status()
         self.resize(1100, 760)
@@ -266,11 +267,21 @@ class ImageEditor(QDialog):
     def changed(self) -> bool:
         return self.steps != self._initial
 
-    def _show_status(self, *_args: object) -> None:
+    def show_hint(self, text: str) -> None:
+        """A gesture made no step (or was clipped): say so until the next change."""
+        self._hint = text
+        self._show_status()
+
+    def _steps_changed(self, _index: int) -> None:
+        self._hint = ""
+        self._show_status()
+
+    def _show_status(self) -> None:
         summary = self.steps.summary() or "No edits yet"
         marks = len(self.steps.callouts())
         hint = f" · type #1…#{marks} in your message to refer to the markers" if marks else ""
-        self.status.setText(f"{summary}{hint}" + (f" · {self._notes}" if self._notes else ""))
+        parts = [f"{summary}{hint}", self._hint, self._notes]
+        self.status.setText(" · ".join(p for p in parts if p))
 
     # -- leaving ------------------------------------------------------------------------------
 

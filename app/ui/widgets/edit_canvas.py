@@ -9,6 +9,7 @@ of the full-resolution image even when the view shows a reduced copy (the layer 
 Signals:
     stepDrawn(object): a gesture finished; the argument is an `edit_steps.Step`.
     labelEntered(str): text typed next to the callout placed last.
+    hint(str): a gesture made no step, or was clipped to the image; one sentence saying so.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ WIDTHS = {  # per width level (thin, medium, thick), in pixels of a ≤ 1080p im
     "stroke": (2, 4, 8), "highlight": (12, 24, 40), "text": (18, 28, 44), "callout": (10, 14, 20),
 }
 MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
+_DRAG_HINTS = {
+    "rect": "Drag across the image to draw a rectangle.",
+    "ellipse": "Drag across the image to draw an ellipse.",
+    "redact": "A redaction needs an area: drag across what to hide.",
+    "crop": "A crop needs an area: drag across what to keep.",
+}
 
 
 def qimage_from_rgbx(data: bytes, width: int, height: int) -> QImage:
@@ -170,6 +177,7 @@ class EditCanvas(QGraphicsView):
 
     stepDrawn = Signal(object)
     labelEntered = Signal(str)
+    hint = Signal(str)
 
     def __init__(self, session: EditSession, parent: QWidget | None = None, *,
                  picture: QImage | None = None) -> None:
@@ -369,13 +377,15 @@ class EditCanvas(QGraphicsView):
         if self._press is None or event.button() != Qt.MouseButton.LeftButton:
             return
         self._update_outline(event.position().toPoint())
-        step = self._finished_step()
+        step, hint = self._finished_step()
         self._press = None
         if self._outline is not None:
             self.scene().removeItem(self._outline)
             self._outline = None
         if step is not None:
             self.stepDrawn.emit(step)
+        if hint:
+            self.hint.emit(hint)
 
     def _make_outline(self) -> QGraphicsItem:
         item = QGraphicsPathItem()
@@ -419,23 +429,36 @@ class EditCanvas(QGraphicsView):
             path.addRect(QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)))
         self._outline.setPath(path)
 
-    def _finished_step(self) -> Step | None:
+    def _finished_step(self) -> tuple[Step | None, str]:
+        """The step the gesture made (None when it made none) and a hint for the user.
+
+        Redactions and crops are clipped to the image here, so the step list holds what
+        will be applied; one with no area left is ignored, and a crop to nothing refused."""
         (x0, y0), (x1, y1) = self._points[0], self._points[-1]
         box = Box(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
         if self.tool == "highlight":
-            return Highlight(tuple(self._points), self.color, self.size_for("highlight"))
+            return Highlight(tuple(self._points), self.color, self.size_for("highlight")), ""
         if self.tool == "arrow":
             if math.hypot(x1 - x0, y1 - y0) < 3:
-                return None
-            return Arrow(x0, y0, x1, y1, self.color, self.size_for("stroke"))
-        if box.w < 2 or box.h < 2:
-            return None  # a click, not a drag: nothing to draw
-        if self.tool == "redact":
-            return Redact(box)
-        if self.tool == "crop":
-            return Crop(box)
+                return None, "Drag from the tail to the tip to draw an arrow."
+            return Arrow(x0, y0, x1, y1, self.color, self.size_for("stroke")), ""
+        if box.w < 2 or box.h < 2:  # a click, not a drag: nothing to draw
+            return None, _DRAG_HINTS[self.tool]
+        if self.tool in ("redact", "crop"):
+            return self._clipped(box)
         return Shape("ellipse" if self.tool == "ellipse" else "rect", box, self.color,
-                     self.size_for("stroke"))
+                     self.size_for("stroke")), ""
+
+    def _clipped(self, box: Box) -> tuple[Step | None, str]:
+        inside = box.clip(self.session.full_width, self.session.full_height)
+        what = "redaction" if self.tool == "redact" else "crop"
+        if inside.empty():
+            return None, ("That redaction lies outside the image: nothing there to hide."
+                          if self.tool == "redact" else
+                          "That crop lies outside the image and would leave nothing to send, "
+                          "so it was not applied.")
+        hint = f"Clipped the {what} to the edge of the image." if inside != box else ""
+        return (Redact(inside) if self.tool == "redact" else Crop(inside)), hint
 
     # -- typing next to the image -----------------------------------------------------------
 
