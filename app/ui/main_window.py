@@ -636,7 +636,9 @@ class MainWindow(QMainWindow):
         from app.ui.widgets.edit_canvas import OpenedImage
 
         assert isinstance(session, OpenedImage)
-        open_image_editor(self, session, name, keep, partial(self.attachments.apply_edit, key))
+        editor = open_image_editor(self, session, name, keep,
+                                   partial(self.attachments.apply_edit, key))
+        editor.editsDiscarded.connect(partial(self.attachments.edit_closed, key))
 
     def open_sent_image_editor(self, token: int, session: object, name: str,
                                keep: bool) -> None:

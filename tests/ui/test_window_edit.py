@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.media.edit_steps import REDACT_FILL, Callout, EditSteps, Shape
 from app.ui.dialogs.image_editor import ImageEditor
@@ -149,6 +149,43 @@ def test_edit_again_after_restart_resends_a_new_version(
         shown_user = [m for m in conv.shown_messages.values() if m.role == "user"]
         assert shown_user and shown_user[-1].version_of == user.id
         assert shown_user[-1].attachments[0].sha256 != user.attachments[0].sha256
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_a_send_while_the_editor_is_open_is_refused_until_it_closes(
+        qloop: Any, qtbot: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    """The editor shows a redaction that is not in the attached bytes until it is used: a
+    send from the composer meanwhile would upload what the user is blacking out."""
+    shot = tmp_path / "secret.png"
+    screenshot((640, 400)).save(shot)
+
+    async def scenario() -> None:
+        window = await open_window(gui_env, [shot])
+        tray = window.composer.tray
+        await until(lambda: [i.state for i in tray.items()] == ["ready"], what="ready")
+        [item] = tray.items()
+        qtbot.mouseClick(item.thumb, Qt.MouseButton.LeftButton)
+        editor = await the_editor()
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+        drag(qtbot, editor, [(20, 60), (260, 90)])
+        window.composer.set_text("What is on this screen?")
+        conv = window.controllers.conversations
+        error = await next_signal(conv.error, window.composer.edit.submit.emit)
+        assert error[0].startswith("“secret.png” is still open in the image editor")
+        assert not standin.chat_requests() and not standin.files
+        assert window.composer.text() == "What is on this screen?"  # nothing lost
+        editor.close()  # Keep edits / Discard / Cancel: Discard
+        box = next(b for b in editor.findChildren(QMessageBox) if b.isVisible())
+        next(b for b in box.buttons() if b.text().replace("&", "") == "Discard").click()
+        await until(lambda: not open_editors(), what="the editor to close")
+        ended = await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
+        assert ended[2] == "complete", ended
+        [uploaded] = standin.files.values()  # discarded: the image as attached
+        with Image.open(io.BytesIO(uploaded.data)) as sent:
+            assert sent.convert("RGB").tobytes() == screenshot((640, 400)).tobytes()
         await close_window(window)
 
     run(qloop, scenario())

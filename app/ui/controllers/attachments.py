@@ -82,6 +82,7 @@ class AttachmentController(QObject):
         self._sources: dict[int, Path | bytes] = {}  # what each item was prepared from
         self._edits: dict[int, EditRequest] = {}  # the edits applied to it, if any
         self._edit_when_ready: set[int] = set()
+        self._editing: set[int] = set()  # open in the image editor (or opening)
 
     def set_context(self, work_dir: Path, proxy_for: Callable[[str], str | None]) -> None:
         self._work_dir = work_dir
@@ -153,6 +154,7 @@ class AttachmentController(QObject):
         item, source = self._ready.get(key), self._sources.get(key)
         if item is None or item.kind != "image" or source is None:
             return
+        self._editing.add(key)
         self._tasks.spawn(self._open_editor(key, source, self._names.get(key, "image")),
                           f"edit-{key}")
 
@@ -165,18 +167,26 @@ class AttachmentController(QObject):
             session = await asyncio.to_thread(_open_session, source, name,
                                               request.steps if request else NO_EDITS)
         except (MediaError, OSError) as exc:
+            self._editing.discard(key)
             self.edit_failed.emit(f"{name} cannot be opened for editing: "
                                   f"{getattr(exc, 'strerror', None) or exc}")
             return
         if key in self._ready:
             self.edit_opened.emit(key, session, name,
                                   request.keep_original if request else False)
+        else:
+            self._editing.discard(key)
+
+    def edit_closed(self, key: int) -> None:
+        """The editor was closed without using its edits: the item may be sent as it is."""
+        self._editing.discard(key)
 
     def apply_edit(self, key: int, steps: EditSteps, keep_original: bool) -> None:
         """The editor's answer: prepare the item again from its source with these edits
         (none: back to the image as attached). Same name, same place in the tray."""
         from app.media.edit_steps import EditRequest
 
+        self._editing.discard(key)
         source, name = self._sources.get(key), self._names.get(key)
         if source is None or name is None or key in self._sending.values():
             return
@@ -293,9 +303,15 @@ class AttachmentController(QObject):
         return [self._ready[k] for k in sorted(self._ready)]
 
     def limit_problem(self) -> str | None:
-        """Too many images for one message. (Too many megabytes is fixed by the chat engine,
-        which recompresses the largest images to fit.)"""
+        """What stops these items from being sent: one still open in the image editor (what
+        it shows is not what would be sent), or too many images for one message. (Too many
+        megabytes is fixed by the chat engine, which recompresses the largest images.)"""
         from app import limits
+
+        editing = [self._names[k] for k in sorted(self._editing) if k in self._names]
+        if editing:
+            return (f"“{editing[0]}” is still open in the image editor: use or discard its "
+                    "edits first, so nothing is sent that you meant to change or black out.")
 
         count = sum(1 for item in self.ready() if item.kind == "image")
         if count > limits.MAX_IMAGES_PER_REQUEST:
@@ -367,6 +383,7 @@ class AttachmentController(QObject):
         self._sources.pop(key, None)
         self._edits.pop(key, None)
         self._edit_when_ready.discard(key)
+        self._editing.discard(key)
 
 
 def _open_session(source: Path | bytes, name: str, steps: EditSteps) -> object:
