@@ -150,6 +150,34 @@ async def test_edit_again_after_restart_and_resend_as_a_new_version(
         await store.close()
 
 
+async def test_a_kept_original_stays_on_this_computer_only(parts, standin,
+                                                           tmp_path: Path) -> None:
+    """Kept by choice: stored (for "Edit again"), but never uploaded, exported or in a
+    thumbnail; every copy that leaves has the redaction."""
+    engine, store, blobs = parts
+    item = edited(tmp_path, blobs, keep=True)
+    events = [e async for e in engine.send(None, "What is hidden?", [item])]
+    started = next(e for e in events if isinstance(e, TurnStarted))
+    [user, _reply] = await store.active_messages(started.conversation_id)
+    [record] = user.attachments
+    assert record.edit_base is not None
+    original = blobs.path(record.edit_base, "png").read_bytes()
+    with Image.open(io.BytesIO(original)) as kept:
+        assert kept.convert("RGB").tobytes() == screenshot().tobytes()
+    box = (REDACTION.x, REDACTION.y, REDACTION.right, REDACTION.bottom)
+    [uploaded] = standin.files.values()
+    with Image.open(io.BytesIO(uploaded.data)) as sent:
+        assert every_pixel(sent, box) == {REDACT_FILL}
+    thumb_path = blobs.thumbnail_path(record.sha256)
+    assert thumb_path is not None and blobs.thumbnail_path(record.edit_base) is None
+    md = tmp_path / "export" / "chat.md"
+    await store.export_conversation(started.conversation_id, "md", md, blobs)
+    exported = [p.read_bytes() for p in md.parent.rglob("*") if p.is_file() and p != md]
+    assert exported == [uploaded.data] and original not in exported
+    as_json = await store.export_conversation(started.conversation_id, "json", None, blobs)
+    assert "base64" not in as_json and len(as_json) < 20_000  # records, not pixels
+
+
 @pytest.mark.parametrize("version", range(1, schema.LATEST))
 async def test_edits_are_stored_after_migrating_from_every_version(
         data_dir: Path, version: int) -> None:
