@@ -4,7 +4,8 @@
    PNG as a QPixmap (targets: ≤ 150 ms; the ratio is printed). The UI-thread part alone is
    printed too: in the app the decode runs in a worker thread.
 2. A stroke: from the finished gesture to the changed area repainted (target ≤ 16 ms), at
-   "fit" zoom and at 100 %.
+   "fit" zoom and at 100 %; and each mouse move of a gesture under way (real mouse events
+   to the widget) until its outline is repainted.
 3. Flattening + PNG encoding with 20 edits vs Pillow drawing the same shapes and encoding
    alone (target ≤ 1.3×).
 
@@ -14,6 +15,7 @@ Run: python tests/bench/bench_editor.py   (uses $DISPLAY if set, else offscreen)
 from __future__ import annotations
 
 import io
+import math
 import os
 import statistics
 import sys
@@ -26,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
 
 from PIL import Image, ImageDraw  # noqa: E402
-from PySide6.QtGui import QPixmap  # noqa: E402
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent, QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView  # noqa: E402
 
 from app.media import annotate  # noqa: E402
@@ -93,6 +96,32 @@ def strokes(app: QApplication, editor: ImageEditor) -> list[float]:
         editor.add_step(step)  # renders the changed area, patches it, schedules its repaint
         app.processEvents()  # the repaint of that area
         times.append(time.perf_counter() - start)
+    return times
+
+
+def drag_moves(app: QApplication, editor: ImageEditor, tool: str) -> list[float]:
+    """A gesture through the real widget: each mouse move until its outline is repainted."""
+    view = editor.canvas.viewport()
+    editor.select_tool(tool)
+    centre = view.rect().center()
+    points = [centre + QPoint(int(300 * math.cos(i / 15)) - 150, int(120 * math.sin(i / 7)))
+              for i in range(120)]
+
+    def send(kind: QEvent.Type, pos: QPoint, button: Qt.MouseButton) -> None:
+        event = QMouseEvent(kind, QPointF(pos), QPointF(view.mapToGlobal(pos)), button,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view, event)
+
+    send(QEvent.Type.MouseButtonPress, points[0], Qt.MouseButton.LeftButton)
+    app.processEvents()
+    times = []
+    for pos in points[1:]:
+        start = time.perf_counter()
+        send(QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton)
+        app.processEvents()
+        times.append(time.perf_counter() - start)
+    send(QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.LeftButton)
+    app.processEvents()
     return times
 
 
@@ -188,6 +217,16 @@ def main() -> None:
           "(budget 16 ms)")
     print(f"stroke (100 %):     median {median_ms(actual):5.1f} ms, "
           f"max {max(actual) * 1000:5.1f} ms")
+    for zoom in ("fit", "100 %"):
+        if zoom == "fit":
+            editor.canvas.fit()
+        else:
+            editor.canvas.zoom_to(1.0)
+        app.processEvents()
+        for tool in ("highlight", "rect"):
+            moves = drag_moves(app, editor, tool)
+            print(f"drag {tool:9} ({zoom:5}): per move median {median_ms(moves):5.1f} ms, "
+                  f"max {max(moves) * 1000:5.1f} ms (budget 16 ms)")
     editor.discard()
 
     ours_f, bare_f = [], []
