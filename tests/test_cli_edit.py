@@ -91,3 +91,18 @@ def test_edit_flags_need_an_image(standin, data_dir: Path, tmp_path: Path) -> No
     result = ask(standin.base_url, data_dir, "--file", str(video), "--box", "1,1,5,5", "hi")
     assert result.code == 2 and "marks and redactions apply to images only" in result.err
     assert standin.chat_requests() == []
+
+
+def test_an_empty_redaction_is_ignored_with_a_hint_and_the_rest_is_sent(
+        standin, data_dir: Path, tmp_path: Path) -> None:
+    result = ask(standin.base_url, data_dir, "--file", str(shot(tmp_path)),
+                 "--redact", "5,5,0,9", "--redact", "2000,10,50,50", "--redact", "0,0,40,30",
+                 "hi")
+    assert result.code == 0, result.err
+    assert "shot.png: ignored an empty redaction at 5,5,0,9 (it has no width or height)" \
+        in result.err
+    assert "ignored a redaction at 2000,10,50,50 outside the 1280×800 image" in result.err
+    [sent] = uploaded_images(standin)
+    assert every_pixel(sent, (0, 0, 40, 30)) == {REDACT_FILL}
+    [(edits,)] = rows(data_dir, "SELECT edits FROM attachments")
+    assert EditSteps.from_json(str(edits)) == EditSteps()  # burnt into the stored base
