@@ -386,6 +386,21 @@ def test_reopening_with_steps_shows_them(qtbot: Any) -> None:
     assert dialog.steps == steps and not dialog.changed()
     expected = annotate.render(screenshot((640, 400)), steps)
     assert as_pil(dialog.canvas.preview()).tobytes() == expected.tobytes()
+    # The earlier steps are undoable too: a kept original's redaction can be taken back.
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.steps == EditSteps(steps.steps[:1]) and dialog.changed()
+    shown = as_pil(dialog.canvas.preview())
+    assert shown.crop((0, 0, 30, 30)).tobytes() == screenshot((640, 400)).crop(
+        (0, 0, 30, 30)).tobytes()
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # no-op
+    assert not dialog.steps
+    assert as_pil(dialog.canvas.preview()).tobytes() == screenshot((640, 400)).tobytes()
+    for _ in range(2):
+        qtbot.keyClick(dialog.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                       | Qt.KeyboardModifier.ShiftModifier)
+    assert dialog.steps == steps and not dialog.changed()
+    assert as_pil(dialog.canvas.preview()).tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize("scale", ["2", "1.5"])

@@ -131,6 +131,16 @@ def test_edit_again_after_restart_resends_a_new_version(
         shown = editor.canvas.preview()
         assert all(shown.pixelColor(x, y).getRgb()[:3] == REDACT_FILL
                    for x in range(20, 260, 7) for y in range(60, 90, 3))
+        # Undo walks back through the earlier marks, never through the burnt-in redaction.
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert not editor.steps
+        shown = editor.canvas.preview()
+        assert all(shown.pixelColor(x, y).getRgb()[:3] == REDACT_FILL
+                   for x in range(20, 260, 7) for y in range(60, 90, 3))
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                       | Qt.KeyboardModifier.ShiftModifier)
+        assert editor.steps == EditSteps((Callout(400, 200, "Send", size=14),))
         qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
         drag(qtbot, editor, [(380, 180), (520, 240)])
         assert isinstance(editor.steps.steps[-1], Shape)

@@ -64,14 +64,21 @@ WIDTH_LETTERS = ("S", "M", "L")
 
 
 class _SetSteps(QUndoCommand):
-    """One user step (add, or label a callout) as an undoable change of the whole list."""
+    """One user step (add, or label a callout) as an undoable change of the whole list.
+
+    `shown`: the canvas already shows `after` (a step made in an earlier session), so the
+    push does not draw it again."""
 
     def __init__(self, editor: ImageEditor, before: EditSteps, after: EditSteps,
-                 text: str) -> None:
+                 text: str, *, shown: bool = False) -> None:
         super().__init__(text)
         self._editor, self._before, self._after = editor, before, after
+        self._shown = shown
 
     def redo(self) -> None:
+        if self._shown:
+            self._shown = False
+            return
         self._editor.apply_steps(self._after)
 
     def undo(self) -> None:
@@ -132,6 +139,12 @@ class ImageEditor(QDialog):
         bottom.addWidget(done)
         layout.addLayout(bottom)
         self._shortcuts()
+        earlier = self._initial.steps  # reopened: Ctrl+Z walks back through them too
+        for count, step in enumerate(earlier, 1):
+            self.undo_stack.push(_SetSteps(self, EditSteps(earlier[:count - 1]),
+                                           EditSteps(earlier[:count]), f"earlier {step.kind}",
+                                           shown=True))
+        self.undo_stack.setClean()
         self.undo_stack.indexChanged.connect(self._steps_changed)
         self.select_tool("rect")
         self._show_status()
