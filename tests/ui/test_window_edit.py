@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.media.edit_steps import REDACT_FILL, Callout, EditSteps, Shape
+from app.media.edit_steps import REDACT_FILL, Box, Callout, EditSteps, Redact, Shape
 from app.ui.dialogs.image_editor import ImageEditor
 from tests.clihelp import ask
 from tests.test_media_annotate import every_pixel, screenshot
@@ -195,6 +195,61 @@ def test_a_send_while_the_editor_is_open_is_refused_until_it_closes(
         assert ended[2] == "complete", ended
         [uploaded] = standin.files.values()  # discarded: the image as attached
         with Image.open(io.BytesIO(uploaded.data)) as sent:
+            assert sent.convert("RGB").tobytes() == screenshot((640, 400)).tobytes()
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+def test_keep_original_from_the_tray_lets_edit_again_take_a_redaction_back(
+        qloop: Any, qtbot: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    screenshot((640, 400)).save(shot)
+
+    async def scenario() -> None:
+        window = await open_window(gui_env, [shot])
+        tray = window.composer.tray
+        await until(lambda: [i.state for i in tray.items()] == ["ready"], what="ready")
+        [item] = tray.items()
+        qtbot.mouseClick(item.thumb, Qt.MouseButton.LeftButton)
+        editor = await the_editor()
+        assert not editor.keep_original.isChecked()  # the default: not kept
+        qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
+        drag(qtbot, editor, [(20, 60), (260, 90)])
+        editor.keep_original.setChecked(True)
+        editor.done_button.click()
+        await until(lambda: item.state == "ready" and "edited" in item.caption.text(),
+                    what="the edited item")
+        window.composer.set_text("Read it")
+        ended = await next_signal(window.controllers.turns.turn_ended,
+                                  window.composer.edit.submit.emit)
+        assert ended[2] == "complete", ended
+        [uploaded] = standin.files.values()
+        with Image.open(io.BytesIO(uploaded.data)) as sent:
+            assert every_pixel(sent, (20, 60, 260, 90)) == {REDACT_FILL}
+        await close_window(window)
+
+        window = await open_window(gui_env)  # a restart
+        conv = window.controllers.conversations
+        await until(lambda: any(m.role == "user" for m in conv.shown_messages.values()),
+                    what="the last conversation")
+        user = next(m for m in conv.shown_messages.values() if m.role == "user")
+        await until(lambda: window.view.message_widget(user.id) is not None, what="widget")
+        [button] = window.view.message_widget(user.id).attachment_buttons
+        assert button.edit_again is not None
+        button.edit_again.trigger()
+        again = await the_editor()
+        assert again.keep_original.isChecked()  # it was kept: keep it again by default
+        assert again.steps == EditSteps((Redact(Box(20, 60, 240, 30)),))
+        qtbot.keyClick(again.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert not again.steps
+        again.done_button.click()
+        await until(lambda: len(standin.chat_requests()) == 2, what="the resend")
+        await until(lambda: not window.controllers.turns.runs_in(conv.current),
+                    what="the reply to finish")
+        await until(lambda: len(standin.files) == 2, what="the new image uploaded")
+        newest = list(standin.files.values())[-1]
+        with Image.open(io.BytesIO(newest.data)) as sent:  # what the user chose to send now
             assert sent.convert("RGB").tobytes() == screenshot((640, 400)).tobytes()
         await close_window(window)
 
