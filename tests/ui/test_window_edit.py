@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -176,8 +177,14 @@ def test_a_send_while_the_editor_is_open_is_refused_until_it_closes(
         tray = window.composer.tray
         await until(lambda: [i.state for i in tray.items()] == ["ready"], what="ready")
         [item] = tray.items()
+        opened: list[int] = []
+        window.attachments.edit_opened.connect(lambda key, *_: opened.append(key))
         qtbot.mouseClick(item.thumb, Qt.MouseButton.LeftButton)
         editor = await the_editor()
+        qtbot.mouseClick(item.thumb, Qt.MouseButton.LeftButton)  # already open: not twice
+        await until(lambda: not any(t.get_name() == f"edit-{item.key}"
+                                    for t in asyncio.all_tasks()), what="no editor opening")
+        assert len(opened) == 1 and open_editors() == [editor]
         qtbot.keyClick(editor.canvas, Qt.Key.Key_X)
         drag(qtbot, editor, [(20, 60), (260, 90)])
         window.composer.set_text("What is on this screen?")

@@ -152,8 +152,8 @@ class AttachmentController(QObject):
         the edits made so far; `apply_edit` sends its answer back here.
         """
         item, source = self._ready.get(key), self._sources.get(key)
-        if item is None or item.kind != "image" or source is None:
-            return
+        if item is None or item.kind != "image" or source is None or key in self._editing:
+            return  # one editor per image: two would each send their own answer back
         self._editing.add(key)
         self._tasks.spawn(self._open_editor(key, source, self._names.get(key, "image")),
                           f"edit-{key}")
