@@ -217,6 +217,14 @@ def test_gestures_past_the_edge_are_clipped_and_empty_ones_explained(
         click(qtbot, editor, 100, 300)
         assert hint in editor.status.text()
     assert len(editor.steps.steps) == 4
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+    drag(qtbot, editor, [(-90, -80), (-10, -10)])
+    assert "That rectangle lies outside the image" in editor.status.text()
+    for key, hint in ((Qt.Key.Key_N, "numbered marker"), (Qt.Key.Key_T, "label")):
+        qtbot.keyClick(editor.canvas, key)
+        click(qtbot, editor, 700, 100)
+        assert editor.canvas.entry() is None and f"to place a {hint}." in editor.status.text()
+    assert len(editor.steps.steps) == 4
     # What the editor made is what intake applies: no hint, nothing clipped again.
     assert editor.steps.fit_to(640, 400) == editor.steps
     assert not editor.steps.fit_to(640, 400).hints

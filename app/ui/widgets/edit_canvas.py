@@ -341,6 +341,11 @@ class EditCanvas(QGraphicsView):
             return
         self.finish_entry()
         x, y = self.image_point(pos)
+        if self.tool in ("text", "callout") and not (
+                0 <= x < self.session.full_width and 0 <= y < self.session.full_height):
+            self.hint.emit("Click on the image to place a " +
+                           ("label." if self.tool == "text" else "numbered marker."))
+            return
         if self.tool == "text":
             self._open_entry(pos, partial(self._text_done, x, y), "Type a label, Enter to place")
             return
@@ -446,6 +451,9 @@ class EditCanvas(QGraphicsView):
             return None, _DRAG_HINTS[self.tool]
         if self.tool in ("redact", "crop"):
             return self._clipped(box)
+        if box.clip(self.session.full_width, self.session.full_height).empty():
+            name = "ellipse" if self.tool == "ellipse" else "rectangle"
+            return None, f"That {name} lies outside the image, where nothing is sent."
         return Shape("ellipse" if self.tool == "ellipse" else "rect", box, self.color,
                      self.size_for("stroke")), ""
 
