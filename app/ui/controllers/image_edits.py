@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from app.ui.controllers.library import Library
     from app.ui.controllers.tasks import TaskSet
     from app.ui.controllers.turns import TurnController
+    from app.ui.widgets.edit_canvas import OpenedImage
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ class SentImageEdits(QObject):
         self._open.pop(token, None)
 
 
-def _open_session(path: Path, name: str, steps: EditSteps) -> object:
+def _open_session(path: Path, name: str, steps: EditSteps) -> OpenedImage:
+    """In a worker thread: read the stored base and decode it for the editor."""
     from app.ui.widgets.edit_canvas import open_for_editing
 
     return open_for_editing(path.read_bytes(), name, steps)
