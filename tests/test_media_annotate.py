@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -279,3 +281,81 @@ def test_callout_legend_names_the_markers_and_their_labels() -> None:
     assert "Image 2 has marker 1 drawn on it by the user: 1 = x." in two
     assert "numbered per image" in two
     assert callout_legend([(1, EditSteps((Redact(Box(0, 0, 1, 1)),)))]) == ""
+
+
+LONG = EditSteps((
+    Shape("rect", Box(40, 30, 1200, 740), "#e53935", 6),
+    Shape("ellipse", Box(90, 60, 1100, 690), "#1e88e5", 9),
+    Arrow(1250, 780, 20, 20, "#43a047", 7),
+    Highlight(tuple((30 + 9 * i, 400 + int(300 * math.sin(i / 9))) for i in range(135)),
+              "#fdd835", 30),
+    Highlight(((600, 100), (600, 100), (610, 700), (605, 90)), "#fdd835", 3),
+    Callout(640, 400, "centre"),
+))
+
+
+@pytest.mark.parametrize("region", [Box(0, 0, 1280, 800), Box(37, 380, 200, 90),
+                                    Box(600, 0, 30, 800), Box(1100, 700, 180, 100)])
+def test_a_region_of_long_strokes_renders_exactly_like_the_whole(region: Box) -> None:
+    base = screenshot()
+    whole = annotate.render(base, LONG)
+    part = annotate.render(base, LONG, region=region)
+    assert part.tobytes() == whole.crop((region.x, region.y, region.right,
+                                         region.bottom)).tobytes()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (5000, 4000)])
+def test_patching_only_the_changed_pieces_gives_the_whole_render(size: tuple[int, int]) -> None:
+    """What the editor does after each step (and each undo): re-render only the pieces the
+    step can touch, at the editor's scale. The result must be the full render, pixel for
+    pixel, or the preview would drift from what is sent."""
+    from app.media.edit_session import EditSession, changed_boxes
+
+    base = screenshot(size) if size == (1280, 800) else Image.new("RGB", size, (240, 240, 240))
+    factor = size[0] / 1280
+    steps = EditSteps(tuple(_scaled(s, factor) for s in LONG.steps))
+    session = EditSession.for_image(base)
+    assert (session.scale == 1.0) == (size == (1280, 800))
+
+    def shown(current: EditSteps) -> Image.Image:
+        raw, box = session.rgbx(current)
+        return Image.frombytes("RGB", (box.w, box.h), raw, "raw", "RGBX")
+
+    picture = shown(EditSteps())
+    history = [EditSteps(steps.steps[:n]) for n in range(len(steps.steps) + 1)]
+    for before, after in [*itertools.pairwise(history),
+                          (history[-1], history[2])]:  # each step added, then an undo of 4
+        pieces = changed_boxes(before, after)
+        for area in pieces:
+            raw, box = session.rgbx(after, session.view_box(area))
+            picture.paste(Image.frombytes("RGB", (box.w, box.h), raw, "raw", "RGBX"),
+                          (box.x, box.y))
+        assert picture.tobytes() == shown(after).tobytes(), after.steps[-1:]
+    big = [s for s in steps.steps if not isinstance(s, Callout)]
+    area = sum(b.w * b.h for s in big for b in _pieces(s))
+    assert area < 0.6 * len(big) * size[0] * size[1]  # pieces, not bounding boxes
+
+
+def _pieces(step):
+    from app.media.edit_session import dirty_boxes
+
+    return dirty_boxes(step)
+
+
+def _scaled(step, factor: float):
+    from dataclasses import replace
+
+    def f(v: int) -> int:
+        return round(v * factor)
+
+    if isinstance(step, Shape):
+        b = step.box
+        return replace(step, box=Box(f(b.x), f(b.y), f(b.w), f(b.h)), width=f(step.width))
+    if isinstance(step, Arrow):
+        return replace(step, x1=f(step.x1), y1=f(step.y1), x2=f(step.x2), y2=f(step.y2),
+                       width=f(step.width))
+    if isinstance(step, Highlight):
+        return replace(step, points=tuple((f(x), f(y)) for x, y in step.points),
+                       width=f(step.width))
+    assert isinstance(step, Callout)
+    return replace(step, x=f(step.x), y=f(step.y), size=f(step.size))

@@ -157,6 +157,32 @@ def _scaled_out(box: Box, sx: float, sy: float, width: int, height: int) -> Box:
     return Box(x0, y0, x1 - x0, y1 - y0).clip(width, height)
 
 
+def _runs_meeting(points: list[tuple[int, int]], pad: int, area: tuple[int, int, int, int]
+                  ) -> list[list[tuple[int, int]]]:
+    """The parts of a polyline that can touch `area` (left, top, right, bottom), each with
+    one more segment either side, so every joint drawn there is drawn as in the whole line.
+
+    Pillow draws each segment of a wide line on its own and each joint from its two
+    segments only, so drawing these parts gives the pixels drawing the whole line gives,
+    and a small region of a long highlighter stroke costs a few segments, not all."""
+    left, top, right, bottom = area
+
+    def meets(a: tuple[int, int], b: tuple[int, int]) -> bool:
+        return (min(a[0], b[0]) - pad < right and max(a[0], b[0]) + pad >= left
+                and min(a[1], b[1]) - pad < bottom and max(a[1], b[1]) + pad >= top)
+
+    runs: list[list[tuple[int, int]]] = []
+    start = None
+    for index in range(len(points)):  # segment `index` joins points index and index + 1
+        touching = index + 1 < len(points) and meets(points[index], points[index + 1])
+        if touching and start is None:
+            start = index
+        elif not touching and start is not None:
+            runs.append(points[max(0, start - 1):index + 2])
+            start = None
+    return runs
+
+
 def _png(im: Image, level: int) -> bytes:
     buf = io.BytesIO()
     im.info = {}
@@ -245,23 +271,27 @@ class _Pen:
         width = self.size(stroke.width)
         points = [(self.x(px), self.y(py)) for px, py in stroke.points]
         pad = width // 2 + 2
-        x0 = max(0, min(p[0] for p in points) - pad)
-        y0 = max(0, min(p[1] for p in points) - pad)
+        # The mask starts where the stroke starts, even left of or above `out`: the points
+        # then have the same mask coordinates whichever region is drawn, so Pillow rounds
+        # them the same way and a region gets exactly the whole image's pixels.
+        sx, sy = min(p[0] for p in points) - pad, min(p[1] for p in points) - pad
+        x0, y0 = max(0, sx), max(0, sy)
         x1 = min(self.out.width, max(p[0] for p in points) + pad + 1)
         y1 = min(self.out.height, max(p[1] for p in points) + pad + 1)
         if x1 <= x0 or y1 <= y0:
             return
         # One mask per stroke: where the stroke crosses itself it is not darker.
-        mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+        mask = Image.new("L", (x1 - sx, y1 - sy), 0)
         pen = ImageDraw.Draw(mask)
-        local = [(px - x0, py - y0) for px, py in points]
-        if len(local) > 1:
-            pen.line(local, fill=HIGHLIGHT_ALPHA, width=width, joint="curve")
+        local = [(px - sx, py - sy) for px, py in points]
+        for run in _runs_meeting(local, pad, (x0 - sx, y0 - sy, x1 - sx, y1 - sy)):
+            pen.line(run, fill=HIGHLIGHT_ALPHA, width=width, joint="curve")
         radius = width / 2
         for px, py in (local[0], local[-1]):  # round caps
             pen.ellipse((px - radius, py - radius, px + radius, py + radius),
                         fill=HIGHLIGHT_ALPHA)
-        self.out.paste(_rgb(stroke.color), (x0, y0, x1, y1), mask)
+        self.out.paste(_rgb(stroke.color), (x0, y0, x1, y1),
+                       mask.crop((x0 - sx, y0 - sy, x1 - sx, y1 - sy)))
 
     def callout(self, callout: Callout, number: int) -> None:
         radius = self.size(callout.size)

@@ -9,6 +9,7 @@ Qt-free: the widget turns the raw RGBX bytes into a QImage itself.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -87,8 +88,18 @@ class EditSession:
             return b"", region
         if not steps and region == Box(0, 0, self.view.width, self.view.height):
             return self.view.tobytes("raw", "RGBX"), region  # opening: no copy to draw on
-        out = annotate.render(self.view, steps, region=region, scale=self.scale)
+        out = annotate.render(self.view, self._touching(steps, region), region=region,
+                              scale=self.scale)
         return out.tobytes("raw", "RGBX"), region
+
+    def _touching(self, steps: EditSteps, region: Box) -> EditSteps:
+        """The steps that can change a pixel of `region` (view pixels): a small region of a
+        heavily marked image draws a few marks, not all. Callouts all stay (their numbers
+        are their places among the callouts)."""
+        full = Box(math.floor(region.x / self.scale) - 2, math.floor(region.y / self.scale) - 2,
+                   math.ceil(region.w / self.scale) + 4, math.ceil(region.h / self.scale) + 4)
+        return EditSteps(tuple(s for s in steps.steps
+                               if isinstance(s, Callout) or _meets(bounds(s), full)))
 
     def view_box(self, box: Box) -> Box:
         """A full-resolution box in view pixels, rounded outwards, clipped to the view."""
@@ -142,6 +153,10 @@ def _span(points: list[tuple[int, int]], pad: int) -> Box:
                max(ys) - min(ys) + 2 * pad + 1)
 
 
+def _meets(a: Box, b: Box) -> bool:
+    return a.x < b.right and b.x < a.right and a.y < b.bottom and b.y < a.bottom
+
+
 def union(boxes: list[Box]) -> Box | None:
     boxes = [b for b in boxes if not b.empty()]
     if not boxes:
@@ -151,16 +166,90 @@ def union(boxes: list[Box]) -> Box | None:
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def changed_area(before: EditSteps, after: EditSteps) -> Box | None:
-    """The full-resolution area whose pixels differ between two step lists.
+PIECE = 160
+"""Long thin marks are split into pieces about this long: a rectangle round a whole 4K
+screenshot changes a frame of pixels, and re-rendering only that frame keeps a stroke
+within a frame's time."""
 
-    The steps that are in one list and not the other, plus every callout when the callouts
-    changed (their numbers depend on their order)."""
+
+def dirty_boxes(step: Step, number: int = 1) -> list[Box]:
+    """Boxes (full-resolution pixels, generous) that together hold every pixel `step` can
+    touch: its `bounds`, or for a large outline or a long arrow, pieces along it."""
+    whole = bounds(step, number)
+    if whole.w * whole.h <= 4 * PIECE * PIECE:
+        return [whole]
+    if isinstance(step, Shape):
+        return (_frame if step.kind == "rect" else _ellipse_bands)(step, whole)
+    if isinstance(step, Arrow):
+        head = max(4 * step.width, 12) + step.width + 2
+        return [_span([(step.x2, step.y2)], head),
+                *_along([(step.x1, step.y1), (step.x2, step.y2)], step.width // 2 + 4)]
+    return [whole]  # a highlight is one mask from its first corner: pieces cost as much
+
+
+def _frame(step: Shape, whole: Box) -> list[Box]:
+    band = 2 * (step.width + 2) + step.width  # the outline drawn inwards, plus the margin
+    if 2 * band >= min(whole.w, whole.h):
+        return [whole]
+    return [Box(whole.x, whole.y, whole.w, band), Box(whole.x, whole.bottom - band, whole.w, band),
+            Box(whole.x, whole.y, band, whole.h), Box(whole.right - band, whole.y, band, whole.h)]
+
+
+def _ellipse_bands(step: Shape, whole: Box) -> list[Box]:
+    """Horizontal bands; in each, the part between the outer edge of the margin and the
+    inside of the drawn outline (one piece across, or one each side)."""
+    pad = step.width + 2
+    cx, cy = step.box.x + step.box.w / 2, step.box.y + step.box.h / 2
+    outer_a, outer_b = step.box.w / 2 + pad, step.box.h / 2 + pad
+    inner_a, inner_b = step.box.w / 2 - step.width - pad, step.box.h / 2 - step.width - pad
+    out = []
+    for top in range(whole.y, whole.bottom, PIECE // 2):
+        bottom = min(whole.bottom, top + PIECE // 2)
+        near = min(abs(top - cy), abs(bottom - cy)) if not top <= cy <= bottom else 0.0
+        far = max(abs(top - cy), abs(bottom - cy))
+        reach = _half_width(outer_a, outer_b, near)
+        hole = _half_width(inner_a, inner_b, far) if inner_a > 0 and inner_b > 0 else 0.0
+        x0, x1 = math.floor(cx - reach) - 1, math.ceil(cx + reach) + 1
+        if hole < 2:
+            out.append(Box(x0, top, x1 - x0, bottom - top))
+            continue
+        h0, h1 = math.ceil(cx - hole) + 1, math.floor(cx + hole) - 1
+        out += [Box(x0, top, h0 - x0, bottom - top), Box(h1, top, x1 - h1, bottom - top)]
+    return out
+
+
+def _half_width(a: float, b: float, dy: float) -> float:
+    return a * math.sqrt(max(0.0, 1 - (dy / b) ** 2)) if dy < b else 0.0
+
+
+def _along(points: list[tuple[int, int]], pad: int) -> list[Box]:
+    """Boxes round consecutive runs of a polyline, each run at most about `PIECE` long."""
+    out = []
+    run = [points[0]]
+    for a, b in itertools.pairwise(points):
+        steps = max(1, math.ceil(math.hypot(b[0] - a[0], b[1] - a[1]) / PIECE))
+        for k in range(1, steps + 1):
+            point = (round(a[0] + (b[0] - a[0]) * k / steps),
+                     round(a[1] + (b[1] - a[1]) * k / steps))
+            run.append(point)
+            xs, ys = [p[0] for p in run], [p[1] for p in run]
+            if max(xs) - min(xs) >= PIECE or max(ys) - min(ys) >= PIECE:
+                out.append(_span(run, pad))
+                run = [point]
+    if len(run) > 1 or not out:
+        out.append(_span(run, pad))
+    return out
+
+
+def changed_boxes(before: EditSteps, after: EditSteps) -> list[Box]:
+    """Full-resolution boxes that together hold every pixel that differs between two step
+    lists: those of the steps in one list and not the other, plus every callout when the
+    callouts changed (their numbers depend on their order)."""
     old, new = list(before.steps), list(after.steps)
     changed = [s for s in old if s not in new] + [s for s in new if s not in old]
     if not changed:
         changed = old[len(new):] + new[len(old):]
-    boxes = [bounds(s) for s in changed if not isinstance(s, Crop)]
+    boxes = [b for s in changed if not isinstance(s, Crop) for b in dirty_boxes(s)]
     if before.callouts() != after.callouts():
         boxes += [bounds(c) for c in before.callouts() + after.callouts()]
-    return union(boxes)
+    return [b for b in boxes if not b.empty()]

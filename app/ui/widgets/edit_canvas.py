@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.media.edit_session import EDIT_MAX_PIXELS, EditSession, changed_area
+from app.media.edit_session import EDIT_MAX_PIXELS, EditSession, changed_boxes, union
 from app.media.edit_steps import (
     NO_EDITS,
     Arrow,
@@ -104,7 +104,7 @@ def open_for_editing(data: bytes, name: str, steps: EditSteps) -> OpenedImage:
         if not picture.isNull() and (picture.width(), picture.height()) == (width, height):
             session = EditSession.for_pixels(picture.constBits(), width, height,
                                              picture.bytesPerLine(), _RGB32_LAYOUT, steps)
-            area = changed_area(NO_EDITS, session.steps)
+            area = union(changed_boxes(NO_EDITS, session.steps))  # one render of them all
             if area is not None:
                 raw, box = session.rgbx(session.steps, session.view_box(area))
                 painter = QPainter(picture)
@@ -227,10 +227,10 @@ class EditCanvas(QGraphicsView):
         return self._steps
 
     def show_steps(self, steps: EditSteps) -> None:
-        """Show `steps`: render again only the area where they differ from the shown ones."""
+        """Show `steps`: render again only the areas where they differ from the shown ones
+        (for a long or large mark, pieces along it rather than its whole bounding box)."""
         before, self._steps = self._steps, steps
-        area = changed_area(before, steps)
-        if area is not None:
+        for area in changed_boxes(before, steps):
             data, box = self.session.rgbx(steps, self.session.view_box(area))
             if not box.empty():
                 self.layer.patch(box.x, box.y, qimage_from_rgbx(data, box.w, box.h))
