@@ -101,12 +101,14 @@ class EditSession:
         return EditSteps(tuple(s for s in steps.steps
                                if isinstance(s, Callout) or _meets(bounds(s), full)))
 
-    def view_box(self, box: Box) -> Box:
-        """A full-resolution box in view pixels, rounded outwards, clipped to the view."""
+    def view_box(self, box: Box, margin: int = 2) -> Box:
+        """A full-resolution box in view pixels, rounded outwards (and `margin` more),
+        clipped to the view. With no margin, a redaction's box is exactly the view pixels
+        `annotate` fills for it."""
         x0, y0 = math.floor(box.x * self.scale), math.floor(box.y * self.scale)
         x1, y1 = math.ceil(box.right * self.scale), math.ceil(box.bottom * self.scale)
-        return Box(x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4).clip(self.view.width,
-                                                                   self.view.height)
+        return Box(x0 - margin, y0 - margin, x1 - x0 + 2 * margin,
+                   y1 - y0 + 2 * margin).clip(self.view.width, self.view.height)
 
 
 def bounds(step: Step, number: int = 1) -> Box:

@@ -99,6 +99,35 @@ def strokes(app: QApplication, editor: ImageEditor) -> list[float]:
     return times
 
 
+LARGE = {
+    "rectangle round most of it": Shape("rect", Box(100, 100, 3600, 1900), "#e53935", 8),
+    "ellipse round most of it": Shape("ellipse", Box(100, 100, 3600, 1900), "#1e88e5", 8),
+    "arrow corner to corner": Arrow(100, 100, 3700, 2000, "#43a047", 8),
+    "highlighter across it": Highlight(tuple((100 + 30 * i, 1000 + (i % 5) * 12)
+                                             for i in range(120)), "#fdd835", 48),
+    "redaction of most of it": Redact(Box(200, 200, 3000, 1500)),
+}
+
+
+def large_strokes(app: QApplication, editor: ImageEditor) -> dict[str, tuple[float, float]]:
+    """Each large step added and undone (median of 5): the worst case for "only the dirty
+    area", since a bounding box would be most of the image."""
+    out = {}
+    for name, step in LARGE.items():
+        adds, undos = [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            editor.add_step(step)
+            app.processEvents()
+            adds.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            editor.undo_stack.undo()
+            app.processEvents()
+            undos.append(time.perf_counter() - start)
+        out[name] = (statistics.median(adds), statistics.median(undos))
+    return out
+
+
 def drag_moves(app: QApplication, editor: ImageEditor, tool: str) -> list[float]:
     """A gesture through the real widget: each mouse move until its outline is repainted."""
     view = editor.canvas.viewport()
@@ -217,6 +246,11 @@ def main() -> None:
           "(budget 16 ms)")
     print(f"stroke (100 %):     median {median_ms(actual):5.1f} ms, "
           f"max {max(actual) * 1000:5.1f} ms")
+    editor.canvas.fit()
+    app.processEvents()
+    for name, (add, undo) in large_strokes(app, editor).items():
+        print(f"large, fit zoom: {name:27} add {add * 1000:5.1f} ms, undo {undo * 1000:5.1f} ms "
+              "(budget 16 ms)")
     for zoom in ("fit", "100 %"):
         if zoom == "fit":
             editor.canvas.fit()

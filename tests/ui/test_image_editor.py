@@ -253,6 +253,17 @@ def test_a_huge_image_is_edited_reduced_with_steps_in_full_pixels(qtbot: Any,
     vb = session.view_box(step.box)
     inner = layer.crop((vb.x + 3, vb.y + 3, vb.right - 3, vb.bottom - 3))
     assert inner.getcolors(maxcolors=4) == [(inner.width * inner.height, REDACT_FILL)]
+    raw, _box = session.rgbx(dialog.steps)  # the reduced view shows exactly Pillow's pixels
+    assert layer.tobytes() == Image.frombytes("RGB", session.view.size, raw, "raw",
+                                              "RGBX").tobytes()
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_R)
+    drag(qtbot, dialog, [(500, 500), (5500, 3500)])  # a frame, redrawn in pieces, reduced
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    raw, _box = session.rgbx(dialog.steps)
+    assert as_pil(dialog.canvas.layer.image).tobytes() == Image.frombytes(
+        "RGB", session.view.size, raw, "raw", "RGBX").tobytes()
     # Mapped back: intake applies the step to all 6000×4000 pixels, then fits the API limit.
     src = tmp_path / "big.png"
     big.save(src, compress_level=1)

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from app.media.edit_session import EDIT_MAX_PIXELS, EditSession, changed_boxes, union
 from app.media.edit_steps import (
     NO_EDITS,
+    REDACT_FILL,
     Arrow,
     Box,
     Callout,
@@ -164,6 +165,14 @@ class ImageLayer(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
         painter.drawImage(exposed, self.image, exposed)
 
+    def fill(self, box: Box, colour: QColor) -> None:
+        if box.empty():
+            return
+        painter = QPainter(self.image)
+        painter.fillRect(box.x, box.y, box.w, box.h, colour)
+        painter.end()
+        self.update(QRectF(box.x, box.y, box.w, box.h))
+
     def patch(self, x: int, y: int, part: QImage) -> None:
         painter = QPainter(self.image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
@@ -230,10 +239,16 @@ class EditCanvas(QGraphicsView):
         """Show `steps`: render again only the areas where they differ from the shown ones
         (for a long or large mark, pieces along it rather than its whole bounding box)."""
         before, self._steps = self._steps, steps
-        for area in changed_boxes(before, steps):
-            data, box = self.session.rgbx(steps, self.session.view_box(area))
-            if not box.empty():
-                self.layer.patch(box.x, box.y, qimage_from_rgbx(data, box.w, box.h))
+        added = steps.steps[len(before.steps):]
+        if len(added) == 1 and isinstance(added[0], Redact) \
+                and steps.steps[:len(before.steps)] == before.steps:
+            # Redactions lie over every mark: the new one is solid fill, no render needed.
+            self.layer.fill(self.session.view_box(added[0].box, margin=0), QColor(*REDACT_FILL))
+        else:
+            for area in changed_boxes(before, steps):
+                data, box = self.session.rgbx(steps, self.session.view_box(area))
+                if not box.empty():
+                    self.layer.patch(box.x, box.y, qimage_from_rgbx(data, box.w, box.h))
         self._show_crop(steps.crop())
 
     def _show_crop(self, crop: Box | None) -> None:
