@@ -141,6 +141,29 @@ def test_callouts_text_and_labels_through_the_floating_entry(qtbot: Any,
     assert "#1…#2" in editor.status.text()
 
 
+def test_pasted_labels_become_one_inert_line_the_store_reads_back(qtbot: Any,
+                                                                  editor: ImageEditor) -> None:
+    """A label with a line break or a control character would be refused when the steps are
+    read back (no legend, no Edit again): the entry makes it one visible line."""
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_N)
+    click(qtbot, editor, 300, 200)
+    entry = editor.canvas.entry()
+    assert entry is not None
+    entry.insert("Save\nbutton\x1b[2J \u202eevil")
+    qtbot.keyClick(entry, Qt.Key.Key_Return)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_T)
+    click(qtbot, editor, 40, 40)
+    text_entry = editor.canvas.entry()
+    assert text_entry is not None
+    text_entry.insert("line one\r\nline two\t!")
+    qtbot.keyClick(text_entry, Qt.Key.Key_Return)
+    [callout] = editor.steps.callouts()
+    assert callout.label == "Save button^[[2J <U+202E>evil"
+    assert isinstance(editor.steps.steps[-1], Text)
+    assert editor.steps.steps[-1].text == "line one line two !"
+    assert EditSteps.from_json(editor.steps.to_json()) == editor.steps
+
+
 def test_undo_and_redo_walk_every_step(qtbot: Any, editor: ImageEditor) -> None:
     qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
     drag(qtbot, editor, [(100, 100), (200, 160)])

@@ -59,6 +59,7 @@ from app.media.edit_steps import (
     Text,
     scale_for,
 )
+from app.safetext import one_line
 
 TOOLS = ("rect", "ellipse", "arrow", "highlight", "text", "callout", "crop", "redact")
 WIDTHS = {  # per width level (thin, medium, thick), in pixels of a ≤ 1080p image
@@ -502,7 +503,9 @@ class EditCanvas(QGraphicsView):
         entry, self._entry = self._entry, None
         if entry is None:
             return
-        text = entry.text().strip()
+        # Pasted text may hold line breaks or control characters: one inert line, as the
+        # step model (and the legend the model reads) takes it.
+        text = one_line(entry.text().replace("\r\n", "\n")).strip()
         done, self._entry_done = self._entry_done, None
         entry.hide()
         entry.deleteLater()
