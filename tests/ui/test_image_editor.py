@@ -164,6 +164,36 @@ def test_pasted_labels_become_one_inert_line_the_store_reads_back(qtbot: Any,
     assert EditSteps.from_json(editor.steps.to_json()) == editor.steps
 
 
+def test_the_editor_stays_within_what_the_store_reads_back(qtbot: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """More steps (or highlighter points) than `EditSteps.from_json` accepts would be saved
+    and then refused on reading: the canvas stops at the limits and says so."""
+    from app.ui.widgets import edit_canvas
+
+    monkeypatch.setattr(edit_canvas, "MAX_STEPS", 3)
+    monkeypatch.setattr(edit_canvas, "MAX_POINTS", 4)
+    session = EditSession.for_image(screenshot((640, 400)))
+    dialog = ImageEditor(session, "shot.png")
+    qtbot.addWidget(dialog)
+    show(qtbot, dialog)
+    dialog.canvas.zoom_to(1.0)
+    dialog.canvas.centerOn(320, 200)
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_H)
+    drag(qtbot, dialog, [(10, 10), (20, 12), (30, 14), (40, 16), (50, 18), (60, 20)])
+    [stroke] = dialog.steps.steps
+    assert isinstance(stroke, Highlight) and stroke.points == ((10, 10), (20, 12), (30, 14),
+                                                               (40, 16))
+    assert "ends at its 4th point" in dialog.status.text()
+    qtbot.keyClick(dialog.canvas, Qt.Key.Key_N)
+    click(qtbot, dialog, 100, 100)
+    dialog.canvas.finish_entry()
+    click(qtbot, dialog, 200, 100)
+    dialog.canvas.finish_entry()
+    click(qtbot, dialog, 300, 100)
+    assert dialog.canvas.entry() is None and len(dialog.steps.steps) == 3
+    assert "at most 3 edits; undo some" in dialog.status.text()
+
+
 def test_undo_and_redo_walk_every_step(qtbot: Any, editor: ImageEditor) -> None:
     qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
     drag(qtbot, editor, [(100, 100), (200, 160)])

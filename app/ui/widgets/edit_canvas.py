@@ -45,6 +45,8 @@ from PySide6.QtWidgets import (
 
 from app.media.edit_session import EDIT_MAX_PIXELS, EditSession, changed_boxes, union
 from app.media.edit_steps import (
+    MAX_POINTS,
+    MAX_STEPS,
     NO_EDITS,
     REDACT_FILL,
     Arrow,
@@ -356,6 +358,9 @@ class EditCanvas(QGraphicsView):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         self.finish_entry()
+        if len(self._steps.steps) >= MAX_STEPS:  # what the stored steps may hold
+            self.hint.emit(f"An image takes at most {MAX_STEPS} edits; undo some to draw more.")
+            return
         x, y = self.image_point(pos)
         if self.tool in ("text", "callout") and not (
                 0 <= x < self.session.full_width and 0 <= y < self.session.full_height):
@@ -431,7 +436,7 @@ class EditCanvas(QGraphicsView):
         assert self._press is not None and isinstance(self._outline, QGraphicsPathItem)
         x, y = self.image_point(pos)
         if self.tool == "highlight":
-            if (x, y) != self._points[-1]:
+            if (x, y) != self._points[-1] and len(self._points) < MAX_POINTS:
                 self._points.append((x, y))
         else:
             self._points = [self._points[0], (x, y)]
@@ -458,7 +463,9 @@ class EditCanvas(QGraphicsView):
         (x0, y0), (x1, y1) = self._points[0], self._points[-1]
         box = Box(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
         if self.tool == "highlight":
-            return Highlight(tuple(self._points), self.color, self.size_for("highlight")), ""
+            hint = (f"The stroke ends at its {MAX_POINTS:,}th point; draw on with a new one."
+                    if len(self._points) >= MAX_POINTS else "")
+            return Highlight(tuple(self._points), self.color, self.size_for("highlight")), hint
         if self.tool == "arrow":
             if math.hypot(x1 - x0, y1 - y0) < 3:
                 return None, "Drag from the tail to the tip to draw an arrow."
