@@ -194,6 +194,21 @@ def test_the_editor_stays_within_what_the_store_reads_back(qtbot: Any,
     assert "at most 3 edits; undo some" in dialog.status.text()
 
 
+def test_sizes_grow_with_the_image_within_the_stored_limits(qtbot: Any) -> None:
+    from app.media.edit_steps import MAX_FONT, MAX_WIDTH
+    from app.ui.widgets.edit_canvas import EditCanvas
+
+    small = EditCanvas(EditSession.for_image(Image.new("RGB", (1920, 1080))))
+    view = Image.new("RGB", (1400, 1280))  # as shown; the session says what it stands for
+    huge = EditCanvas(EditSession(14000, 12800, view, 0.1, (), EditSteps()))
+    for canvas in (small, huge):
+        qtbot.addWidget(canvas)
+        canvas.width_level = 2
+    assert small.size_for("highlight") == 40 and small.size_for("text") == 44
+    assert huge.size_for("highlight") == MAX_WIDTH and huge.size_for("stroke") == 8 * 12
+    assert huge.size_for("text") <= MAX_FONT
+
+
 def test_undo_and_redo_walk_every_step(qtbot: Any, editor: ImageEditor) -> None:
     qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
     drag(qtbot, editor, [(100, 100), (200, 160)])

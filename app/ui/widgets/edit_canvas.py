@@ -45,8 +45,10 @@ from PySide6.QtWidgets import (
 
 from app.media.edit_session import EDIT_MAX_PIXELS, EditSession, changed_boxes, union
 from app.media.edit_steps import (
+    MAX_FONT,
     MAX_POINTS,
     MAX_STEPS,
+    MAX_WIDTH,
     NO_EDITS,
     REDACT_FILL,
     Arrow,
@@ -295,8 +297,11 @@ class EditCanvas(QGraphicsView):
                                   else Qt.CursorShape.CrossCursor)
 
     def size_for(self, kind: str) -> int:
-        return WIDTHS[kind][self.width_level] * scale_for(self.session.full_width,
+        """The width or size for `kind` at the chosen level, grown with the image, within
+        what stored steps may hold (on a 150-megapixel image a thick highlighter would not)."""
+        size = WIDTHS[kind][self.width_level] * scale_for(self.session.full_width,
                                                           self.session.full_height)
+        return min(size, MAX_WIDTH if kind in ("stroke", "highlight") else MAX_FONT)
 
     # -- zoom and pan -----------------------------------------------------------------------
 
