@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from functools import partial
 from typing import Any
 
 import pytest
@@ -349,6 +350,44 @@ def test_a_huge_image_is_edited_reduced_with_steps_in_full_pixels(qtbot: Any,
         assert every_pixel(sent, (sent_box.x, sent_box.y, sent_box.right, sent_box.bottom)) \
             == {REDACT_FILL}
     assert abs(sent_box.x - step.box.x * 4096 / 6000) <= 1
+
+
+def test_the_screen_after_each_step_is_a_full_repaint(qtbot: Any) -> None:
+    """Pieces are repainted as pieces: what is on screen afterwards must be what a repaint
+    of everything shows (exactly at 100 %; within Qt's smooth-scaling rounding, a few
+    levels, when zoomed out), so no piece is left stale."""
+    from PIL import ImageChops
+
+    dialog = ImageEditor(EditSession.for_image(screenshot((1920, 1080))), "wide.png")
+    qtbot.addWidget(dialog)
+    dialog.resize(1000, 700)
+    show(qtbot, dialog)
+    view = dialog.canvas.viewport()
+
+    def on_screen() -> Image.Image:
+        window = dialog.screen().grabWindow(dialog.winId()).toImage()
+        corner = view.mapTo(dialog, QPoint(0, 0))
+        return as_pil(window.copy(corner.x(), corner.y(), view.width(), view.height()))
+
+    steps = [Shape("rect", Box(50, 50, 1800, 900), "#e53935", 8), Arrow(10, 10, 1900, 1000),
+             Shape("ellipse", Box(100, 80, 1700, 900), "#1e88e5", 6),
+             Redact(Box(300, 300, 900, 400))]
+    for zoom, tolerance in ((None, 3), (1.0, 0)):
+        if zoom is None:
+            dialog.canvas.fit()
+        else:
+            dialog.canvas.zoom_to(zoom)
+            dialog.canvas.centerOn(900, 500)
+        for action in [*[partial(dialog.add_step, s) for s in steps], dialog.undo_stack.undo,
+                       dialog.undo_stack.undo]:
+            action()
+            QApplication.processEvents()
+            shown = on_screen()
+            view.repaint()
+            worst = max(ImageChops.difference(shown, on_screen()).convert("L").getextrema())
+            assert worst <= tolerance, (zoom, action)
+        dialog.undo_stack.undo()
+        dialog.undo_stack.undo()
 
 
 def test_zoom_keys_and_ctrl_wheel(qtbot: Any, editor: ImageEditor) -> None:

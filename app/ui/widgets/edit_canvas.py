@@ -151,11 +151,16 @@ def plain_png(data: bytes) -> bool:
 
 
 class ImageLayer(QGraphicsItem):
-    """The preview pixels; `patch` replaces a part and repaints only that part."""
+    """The preview pixels; `patch` replaces a part and repaints only that part.
+
+    `on_dirty(rect)` (item pixels) schedules the repaint; by default `update`, which the
+    scene unites into one rectangle per item: the canvas sets its own, so the pieces of a
+    large mark repaint as pieces."""
 
     def __init__(self, image: QImage) -> None:
         super().__init__()
         self.image = image
+        self.on_dirty: Callable[[QRectF], None] = self.update
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
     def boundingRect(self) -> QRectF:
@@ -163,12 +168,16 @@ class ImageLayer(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        exposed = option.exposedRect.toAlignedRect().intersected(self.image.rect())
-        if exposed.isEmpty():
+        exposed = option.exposedRect.toAlignedRect()
+        if exposed.intersected(self.image.rect()).isEmpty():
             return
         zoom = painter.transform().m11()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
-        painter.drawImage(exposed, self.image, exposed)
+        # A few pixels more than exposed (the paint event clips to what is exposed): smooth
+        # scaling samples neighbours, and at the edge of the exposed part they must be the
+        # real ones, or each repainted piece would show a seam.
+        part = exposed.adjusted(-3, -3, 3, 3).intersected(self.image.rect())
+        painter.drawImage(part, self.image, part)
 
     def fill(self, box: Box, colour: QColor) -> None:
         if box.empty():
@@ -176,14 +185,14 @@ class ImageLayer(QGraphicsItem):
         painter = QPainter(self.image)
         painter.fillRect(box.x, box.y, box.w, box.h, colour)
         painter.end()
-        self.update(QRectF(box.x, box.y, box.w, box.h))
+        self.on_dirty(QRectF(box.x, box.y, box.w, box.h))
 
     def patch(self, x: int, y: int, part: QImage) -> None:
         painter = QPainter(self.image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(x, y, part)
         painter.end()
-        self.update(QRectF(x, y, part.width(), part.height()))
+        self.on_dirty(QRectF(x, y, part.width(), part.height()))
 
 
 class EditCanvas(QGraphicsView):
@@ -204,6 +213,7 @@ class EditCanvas(QGraphicsView):
             picture = qimage_from_rgbx(data, box.w, box.h)
         self.layer = ImageLayer(picture)
         self.layer.setScale(1 / session.scale)
+        self.layer.on_dirty = self._repaint_layer_rect
         self.scene().addItem(self.layer)
         self.scene().setSceneRect(0, 0, session.full_width, session.full_height)
         self._crop_frame = QGraphicsRectItem()
@@ -255,6 +265,12 @@ class EditCanvas(QGraphicsView):
                 if not box.empty():
                     self.layer.patch(box.x, box.y, qimage_from_rgbx(data, box.w, box.h))
         self._show_crop(steps.crop())
+
+    def _repaint_layer_rect(self, rect: QRectF) -> None:
+        """Repaint the viewport pixels showing `rect` of the layer; several calls add up to
+        a region of rectangles (the scene would unite them into their bounding box)."""
+        shown = self.mapFromScene(self.layer.mapRectToScene(rect)).boundingRect()
+        self.viewport().update(shown.adjusted(-2, -2, 2, 2))
 
     def _show_crop(self, crop: Box | None) -> None:
         if crop is None:
