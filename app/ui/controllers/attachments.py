@@ -227,8 +227,8 @@ class AttachmentController(QObject):
             self._fail(key, str(exc))
             return
         except OSError as exc:
-            label = name or (source.name if isinstance(source, Path) else "The file")
-            self._fail(key, f"{label} could not be read: {exc.strerror or exc}.")
+            what = name or (str(source) if isinstance(source, Path) else "The image")
+            self._fail(key, f"{what} could not be read: {exc.strerror or exc}.")
             return
         finally:
             self._jobs.pop(key, None)
