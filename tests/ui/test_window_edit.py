@@ -125,8 +125,14 @@ def test_edit_again_after_restart_resends_a_new_version(
         [button] = window.view.message_widget(user.id).attachment_buttons
         assert button.edit_again is not None
         assert button.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+        opened: list[int] = []
+        window.controllers.image_edits.opened.connect(lambda token, *_: opened.append(token))
         button.edit_again.trigger()
         editor = await the_editor()
+        button.edit_again.trigger()  # already open: not a second editor (nor a second resend)
+        await until(lambda: not any(t.get_name().startswith("edit-again-")
+                                    for t in asyncio.all_tasks()), what="no editor opening")
+        assert len(opened) == 1 and open_editors() == [editor]
         # The original was not kept: the redaction is burnt into what opens, not a step.
         assert editor.steps == EditSteps((Callout(400, 200, "Send", size=14),))
         shown = editor.canvas.preview()

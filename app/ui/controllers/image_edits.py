@@ -49,12 +49,26 @@ class SentImageEdits(QObject):
         self._turns = turns
         self._tasks = tasks
         self._open: dict[int, _Reopened] = {}
+        self._busy: set[tuple[int, int]] = set()  # (message id, ordinal) opening or open
         self._next = 1
 
     def edit_again(self, message_id: int, ordinal: int) -> None:
+        """Open the editor on a sent image; once per image while its editor is open (two
+        would each resend the turn)."""
+        if (message_id, ordinal) in self._busy:
+            return
+        self._busy.add((message_id, ordinal))
         self._tasks.spawn(self._reopen(message_id, ordinal), f"edit-again-{message_id}")
 
     async def _reopen(self, message_id: int, ordinal: int) -> None:
+        token = None
+        try:
+            token = await self._open_editor(message_id, ordinal)
+        finally:
+            if token is None:  # not opened: it may be tried again
+                self._busy.discard((message_id, ordinal))
+
+    async def _open_editor(self, message_id: int, ordinal: int) -> int | None:
         from app.media.edit_steps import NO_EDITS, EditError, EditSteps
         from app.media.errors import MediaError
 
@@ -64,30 +78,32 @@ class SentImageEdits(QObject):
             (a for a in message.attachments if a.ordinal == ordinal and a.kind == "image"), None)
         if message is None or record is None or message.role != "user":
             self.failed.emit("That image is no longer in this conversation.")
-            return
+            return None
         base = self._library.blob_path(record.edit_base or record.sha256)
         name = record.original_name or "image"
         if base is None:
             self.failed.emit(f"{name} is no longer stored on this computer, so it cannot be "
                              "edited again.")
-            return
+            return None
         try:
             steps = EditSteps.from_json(record.edits) if record.edits else NO_EDITS
             session = await asyncio.to_thread(_open_session, base, name, steps)
         except (EditError, MediaError, OSError) as exc:
             self.failed.emit(f"{name} cannot be edited again: "
                              f"{getattr(exc, 'strerror', None) or exc}")
-            return
+            return None
         token = self._next
         self._next += 1
         self._open[token] = _Reopened(message, record, base)
         # Redactions and crop are still steps only when the original was kept.
         self.opened.emit(token, session, name, steps.destructive())
+        return token
 
     def apply(self, token: int, steps: EditSteps, keep_original: bool) -> None:
         """The editor's answer: prepare the image again and resend the turn with it."""
         reopened = self._open.pop(token, None)
         if reopened is not None:
+            self._busy.discard((reopened.message.id, reopened.record.ordinal))
             self._tasks.spawn(self._resend(reopened, steps, keep_original), "edit-again-send")
 
     async def _resend(self, reopened: _Reopened, steps: EditSteps, keep: bool) -> None:
@@ -114,7 +130,9 @@ class SentImageEdits(QObject):
 
     def forget(self, token: int) -> None:
         """The editor was closed without using its edits."""
-        self._open.pop(token, None)
+        reopened = self._open.pop(token, None)
+        if reopened is not None:
+            self._busy.discard((reopened.message.id, reopened.record.ordinal))
 
 
 def _open_session(path: Path, name: str, steps: EditSteps) -> OpenedImage:
