@@ -23,8 +23,8 @@ from app.options import SHORTCUT_OFF, OptionError
 from app.ui.capture.hotkeys import HotkeyBackend, make_backend
 from app.ui.controllers.capture import CAPTURE, QUICK_ASK, CaptureController
 from app.ui.controllers.quick_ask import Hooks, QuickAskController
-from app.ui.controllers.weak import weakly
 from app.ui.platform.tray import BACKGROUND_NOTE, Tray
+from app.ui.weak import weakly
 
 if TYPE_CHECKING:
     from app.config import Settings

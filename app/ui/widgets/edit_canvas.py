@@ -64,6 +64,7 @@ from app.media.edit_steps import (
     scale_for,
 )
 from app.safetext import one_line
+from app.ui.weak import weakly
 
 TOOLS = ("rect", "ellipse", "arrow", "highlight", "text", "callout", "crop", "redact")
 WIDTHS = {  # per width level (thin, medium, thick), in pixels of a ≤ 1080p image
@@ -213,7 +214,7 @@ class EditCanvas(QGraphicsView):
             picture = qimage_from_rgbx(data, box.w, box.h)
         self.layer = ImageLayer(picture)
         self.layer.setScale(1 / session.scale)
-        self.layer.on_dirty = self._repaint_layer_rect
+        self.layer.on_dirty = weakly(self._repaint_layer_rect)  # the layer is the canvas's
         self.scene().addItem(self.layer)
         self.scene().setSceneRect(0, 0, session.full_width, session.full_height)
         self._crop_frame = QGraphicsRectItem()

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def weakly(method: Callable[[], T]) -> Callable[[], T]:
+def weakly(method: Callable[P, T]) -> Callable[P, T]:
     """A callable that calls the bound `method` while its object lives (ReferenceError
     after: an owner that is gone has no hooks to answer)."""
     ref = weakref.WeakMethod(method)
     name = method.__qualname__  # not `method` itself: that would hold its object
 
-    def call() -> T:
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
         target = ref()
         if target is None:
             raise ReferenceError(f"{name}: its object is gone")
-        return target()
+        return target(*args, **kwargs)
 
     return call
