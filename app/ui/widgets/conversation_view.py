@@ -21,8 +21,6 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from app.ui.dialogs.code_actions import save_code_block, save_table_csv
-from app.ui.dialogs.frame_preview import latest_video
 from app.ui.render.markdown import MarkdownRenderer
 from app.ui.render.markdown_view import theme_from_palette
 from app.ui.render.math_images import FormulaImages
@@ -410,7 +408,7 @@ class ConversationView(QWidget):
         widget.attachment_edit_requested.connect(self.attachment_edit_requested)
         widget.copy_requested.connect(self._copy)
         widget.save_requested.connect(self._save_code)
-        widget.table_save_requested.connect(lambda csv, n: save_table_csv(self, csv, n))
+        widget.table_save_requested.connect(self._save_table)
         widget.seek_requested.connect(
             lambda seconds, mid=int(message.id): self.timestamp_activated.emit(mid, seconds))
         if widget.needs_markdown():
@@ -527,11 +525,22 @@ class ConversationView(QWidget):
         QGuiApplication.clipboard().setText(text)
         self.copy_text.emit(text)
 
+    # The dialogs and the media modules behind these load on first use, not before the
+    # window's first paint (bench_startup --empty).
     def _save_code(self, code: str, language: str) -> None:
+        from app.ui.dialogs.code_actions import save_code_block
+
         save_code_block(self, code, language)
+
+    def _save_table(self, csv: str, number: int) -> None:
+        from app.ui.dialogs.code_actions import save_table_csv
+
+        save_table_csv(self, csv, number)
 
     def video_for(self, message_id: int) -> AttachmentRecord | None:
         """The video an answer is about (see `latest_video`), or None."""
+        from app.ui.dialogs.frame_preview import latest_video
+
         index = self._entries.index_of(message_id)
         return None if index is None else latest_video(self._entries, index)  # type: ignore[arg-type]
 
