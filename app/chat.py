@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.api.client import StepClient
 from app.api.errors import (
@@ -31,7 +32,6 @@ from app.api.request import ChatRequest, MediaRef
 from app.config import Settings
 from app.context import omitted_reason, plan_request, sha_of, uses_files, with_refs
 from app.media.fitting import fit_message
-from app.media.intake import PreparedMedia
 from app.store import AttachmentRecord, BlobStore, Message, Store, StoreError
 from app.turn_events import (
     MediaOmitted,
@@ -42,6 +42,9 @@ from app.turn_events import (
     TurnStarted,
     UploadProgress,
 )
+
+if TYPE_CHECKING:
+    from app.media.intake import PreparedMedia  # its module loads video/remux code: not for text
 
 log = logging.getLogger(__name__)
 
