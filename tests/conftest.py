@@ -1,13 +1,22 @@
-"""Fixtures shared by every test: an isolated data dir and a running API stand-in."""
+"""The one conftest: every shared fixture (data dir, the API stand-in, a WebDAV server, the
+window tests' qasync loop) and the checks that a test leaves nothing running.
+
+Helpers for driving a window live in tests/ui/harness.py; they are functions, not fixtures.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.sync.davserver import DavServer
 
 # No test may reach a real keychain, a proxy, or a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -26,6 +35,56 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync event loop bound to the test QApplication, closed after the test.
+
+    Afterwards the test fails if it left a task running or a reference cycle holding a Qt
+    object (see tests/cycles.py: such a cycle would be freed on a random thread).
+    """
+    import gc
+
+    from app.ui.app import make_loop
+    from tests.cycles import qt_cycles
+
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = make_loop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        try:
+            pending = sorted(t.get_name() for t in asyncio.all_tasks(loop) if not t.done())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+        cycles = qt_cycles()
+        gc.collect()  # qasync's loop and its timers form a cycle: free it on this thread
+        assert not pending, f"tasks left running: {', '.join(pending)}"
+        assert not cycles, "\n".join(cycles)
+
+
+@pytest.fixture
+def gui_env(data_dir: Path, standin: Any) -> dict[str, str]:
+    """The environment a window under test starts with: stand-in URL and key, own data dir."""
+    return {"STEPDESK_DATA_DIR": str(data_dir), "STEP_BASE_URL": standin.base_url,
+            "STEP_API_KEY": TEST_API_KEY}
+
+
+@pytest.fixture
+def dav(tmp_path: Path) -> Iterator[DavServer]:
+    """A real WebDAV server (wsgidav + cheroot) on 127.0.0.1, for the sync tests."""
+    from tests.sync.davserver import DavServer
+
+    server = DavServer(tmp_path / "dav-root")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPixmap
 
-from tests.ui.conftest import next_signal, run
+from tests.ui.harness import next_signal, run
 from tests.xdesk import Desk, x_desktop
 
 ROOT = Path(__file__).resolve().parents[2]

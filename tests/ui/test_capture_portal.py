@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from tests.ui.conftest import next_signal, run
+from tests.ui.harness import next_signal, run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from app.config import Settings, account_id, resolve_paths
 from app.services import make_client
 from app.store import BlobStore, Store
 from tests.conftest import TEST_API_KEY
-from tests.ui.conftest import next_signal, run, until
+from tests.ui.harness import next_signal, run, until
 
 
 class Harness:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QMimeData, QRect
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QToolButton
 
-from tests.ui.conftest import close_window, next_signal, run, until
+from tests.ui.harness import close_window, next_signal, run, until
 
 pytestmark = pytest.mark.qt_log_ignore("does not support raise")  # offscreen cannot raise
 

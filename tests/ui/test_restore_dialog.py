@@ -20,7 +20,7 @@ from app.ui.dialogs.restore import RestoreDialog
 from tests.sync.davserver import PASSWORD, USER
 from tests.sync.devices import PASSPHRASE as SHARED_PASSPHRASE
 from tests.sync.devices import Device
-from tests.ui.conftest import run, until
+from tests.ui.harness import run, until
 from tests.ui.sync_helpers import SyncUi, dav_server, open_ui
 
 

@@ -26,7 +26,7 @@ def test_settings_refuse_credentials_in_the_base_url_and_diagnostics_redact(
 
     from app.ui.dialogs.settings import SettingsValues
     from tests.conftest import TEST_API_KEY
-    from tests.ui.conftest import close_window, open_window, run
+    from tests.ui.harness import close_window, open_window, run
 
     async def scenario() -> None:
         window = await open_window(gui_env)

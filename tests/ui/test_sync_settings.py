@@ -23,7 +23,7 @@ from app.ui.dialogs.sync_settings import SyncPage
 from tests.sync.davserver import PASSWORD, USER, Fault
 from tests.sync.devices import PASSPHRASE as SHARED_PASSPHRASE
 from tests.sync.devices import Device
-from tests.ui.conftest import next_signal, run, until
+from tests.ui.harness import next_signal, run, until
 from tests.ui.sync_helpers import SyncUi, dav_server, open_ui
 
 SECRET_PASSPHRASE = "zebra-ultramarine-PASSPHRASE-4471"
@@ -276,7 +276,7 @@ def test_a_hanging_server_never_holds_the_quit(qloop: Any, tmp_path: Path,
 
 
 def test_the_window_has_the_sync_page(qloop: Any, gui_env: dict[str, str]) -> None:
-    from tests.ui.conftest import close_window, open_window
+    from tests.ui.harness import close_window, open_window
 
     async def scenario() -> None:
         window = await open_window(gui_env)
@@ -314,7 +314,7 @@ def test_secret_files_are_private(tmp_path: Path) -> None:
 def test_closing_the_window_syncs_once_more(qloop: Any, gui_env: dict[str, str],
                                             tmp_path: Path) -> None:
     from app.services import open_core
-    from tests.ui.conftest import close_window, open_window
+    from tests.ui.harness import close_window, open_window
 
     remote = tmp_path / "remote"
     env = {**gui_env, "STEPDESK_SYNC_PASSPHRASE": SHARED_PASSPHRASE}

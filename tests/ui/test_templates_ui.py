@@ -17,7 +17,7 @@ from app.ui.dialogs.template_picker import TemplatePicker
 from app.ui.widgets.composer import Composer
 from app.ui.widgets.drop_overlay import DropOverlay
 from tests import media_factory as mf
-from tests.ui.conftest import close_window, next_signal, open_window, run, until
+from tests.ui.harness import close_window, next_signal, open_window, run, until
 from tests.ui.test_window_media import make_png
 
 BUILTINS = {t.slug: t for t in load_builtins()}

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtGui import QGuiApplication
 
 from tests.conftest import TEST_API_KEY
-from tests.ui.conftest import close_window, next_signal, open_window, run, until
+from tests.ui.harness import close_window, next_signal, open_window, run, until
 
 
 def _assistant(window: Any) -> Any:

@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from tests.ui.conftest import close_window, next_signal, open_window, run, until
+from tests.ui.harness import close_window, next_signal, open_window, run, until
 
 
 def test_shortcut_compares_keep_medium_and_the_conversation_continues_from_it(

@@ -15,7 +15,7 @@ from app.media.edit_steps import REDACT_FILL, Box, Callout, EditSteps, Redact, S
 from app.ui.dialogs.image_editor import ImageEditor
 from tests.clihelp import ask
 from tests.test_media_annotate import every_pixel, screenshot
-from tests.ui.conftest import close_window, next_signal, open_window, run, until
+from tests.ui.harness import close_window, next_signal, open_window, run, until
 from tests.ui.test_image_editor import drag
 
 

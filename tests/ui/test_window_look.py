@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.widgets.message_widget import MessageWidget
-from tests.ui.conftest import close_window, open_window, run
+from tests.ui.harness import close_window, open_window, run
 
 INTERACTIVE = (QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit,
                QAbstractItemView, QAbstractSpinBox)
@@ -136,7 +136,7 @@ def test_new_conversation_welcomes_with_templates_and_ways_to_bring_media(
     standin.reply(content="Done.", chunks=2)
 
     async def scenario() -> None:
-        from tests.ui.conftest import next_signal, until
+        from tests.ui.harness import next_signal, until
 
         window = await open_window(gui_env)
         welcome = window.welcome
@@ -167,7 +167,7 @@ def test_welcome_offers_the_key_when_none_is_set(qloop: Any, gui_env: dict[str, 
 
     async def scenario() -> None:
         from app.ui.dialogs.settings import SettingsDialog
-        from tests.ui.conftest import until
+        from tests.ui.harness import until
 
         window = await open_window(env)
         await until(window.welcome.key_note.isVisible, what="the key note")
@@ -199,7 +199,7 @@ def test_refusals_are_readable_however_many_attachments(qloop: Any, gui_env: dic
     standin.reply(content="Seen.", chunks=2)
 
     async def scenario() -> None:
-        from tests.ui.conftest import next_signal, until
+        from tests.ui.harness import next_signal, until
 
         window = await open_window(gui_env, files)
         tray = window.composer.tray
@@ -264,7 +264,7 @@ def test_tab_reaches_every_control_in_reading_order(qloop: Any, gui_env: dict[st
     not type a tab)."""
     from PySide6.QtTest import QTest
 
-    from tests.ui.conftest import next_signal
+    from tests.ui.harness import next_signal
 
     standin.reply(content="Done.\n\n```python\nprint(1)\n```\n", chunks=2)
 

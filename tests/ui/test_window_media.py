@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.conftest import close_window, next_signal, open_window, run, until
+from tests.ui.harness import close_window, next_signal, open_window, run, until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,5 @@
-"""Fixtures for window tests: a qasync loop on pytest-qt's QApplication, a window harness.
+"""Driving a real window in tests: one qasync scenario per test (the `qloop` fixture, in
+tests/conftest.py), awaiting signals and conditions through futures.
 
 pytest-qt has no qasync support and a coroutine stepped by a nested Qt loop (`qtbot.wait`,
 `waitSignal`) loses its running loop, so each test runs ONE `qloop.run_until_complete(...)`
@@ -9,53 +10,9 @@ tests do.
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-os.environ["QT_API"] = "pyside6"
-
-from tests.conftest import TEST_API_KEY
-
-
-@pytest.fixture
-def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    """A qasync event loop bound to the test QApplication, closed after the test.
-
-    Afterwards the test fails if it left a task running or a reference cycle holding a Qt
-    object (see tests/cycles.py: such a cycle would be freed on a random thread).
-    """
-    import gc
-
-    from app.ui.app import make_loop
-    from tests.cycles import qt_cycles
-
-    qapp.setQuitOnLastWindowClosed(False)
-    loop = make_loop(qapp)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        try:
-            pending = sorted(t.get_name() for t in asyncio.all_tasks(loop) if not t.done())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            loop.close()
-            asyncio.set_event_loop(None)
-        cycles = qt_cycles()
-        gc.collect()  # qasync's loop and its timers form a cycle: free it on this thread
-        assert not pending, f"tasks left running: {', '.join(pending)}"
-        assert not cycles, "\n".join(cycles)
-
-
-@pytest.fixture
-def gui_env(data_dir: Path, standin: Any) -> dict[str, str]:
-    """The environment a window under test starts with: stand-in URL and key, own data dir."""
-    return {"STEPDESK_DATA_DIR": str(data_dir), "STEP_BASE_URL": standin.base_url,
-            "STEP_API_KEY": TEST_API_KEY}
 
 
 async def until(predicate: Callable[[], object], timeout: float = 10.0,
