@@ -8,11 +8,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import (
     QColor,
     QFontMetricsF,
@@ -445,3 +446,83 @@ def test_the_math_stack_is_not_imported_before_the_first_formula() -> None:
     before, after = out.stdout.splitlines()
     assert before.split() == ["False"] * 8
     assert after.split() == ["True", "True", "False"]  # typeset, by the child process
+
+
+def test_thinking_typesets_its_formulas_while_it_streams(qtbot: Any,
+                                                         formulas: FormulaImages) -> None:
+    """The reasoning pane: the answer's images and cache, a formula stays source until it
+    closes, everything else shown as written (no Markdown), Copy LaTeX reaches the message."""
+    from app.ui.widgets.message_widget import MessageWidget
+    from tests.ui.test_conversation_view import make_message
+
+    renderer = MarkdownRenderer(theme_from_palette(QGuiApplication.palette()),
+                                formulas=formulas)
+    message = make_message(2, "assistant", status="streaming")
+    widget = MessageWidget(message, renderer=renderer, thumbnails=lambda _sha: None)
+    qtbot.addWidget(widget)
+    widget.resize(700, 600)
+    widget.show()
+    thinking = widget.thinking
+    assert thinking is not None and thinking.is_expanded
+    reasoning = ("So *maybe* the area is $\\pi r^2$,\nthen check\n\n$$\nV = \\frac{4}{3}"
+                 "\\pi r^3\n$$\n\nand it costs $5.")
+    inline, display = "\\pi r^2", "V = \\frac{4}{3}\\pi r^3"
+    checkpoints = {reasoning.index("r^2") + 2: [], reasoning.index("r^2$") + 4: [inline],
+                   reasoning.index("r^3\n$$") + 6: [inline, display]}
+    body = thinking.body
+    assert isinstance(body, MarkdownView)
+    for n, char in enumerate(reasoning):
+        message = replace(message, reasoning=message.reasoning + char)
+        widget.stream(message, char, "")
+        while widget.render_step():
+            pass
+        if n + 1 in checkpoints:
+            assert shown_formulas(body, formulas) == checkpoints[n + 1], reasoning[:n + 1]
+    widget.stream(replace(message, content="Done."), "", "Done.")  # thinking is over
+    while widget.render_step():
+        pass
+    assert not thinking.is_live and not thinking.is_expanded
+    qtbot.mouseClick(thinking.header, Qt.MouseButton.LeftButton)
+    wait_typeset(qtbot, body, formulas)
+    urls = formula_names(body)
+    assert [formulas.info(u).source for u in urls] == [inline, display]  # type: ignore[union-attr]
+    assert body.toPlainText() == ("So *maybe* the area is \ufffc,\nthen check\n\ufffc\n"
+                                  "and it costs $5.")
+    answer = MarkdownView(renderer)  # the same formula in an answer: the same image
+    qtbot.addWidget(answer)
+    answer.show_markdown("Area $\\pi r^2$.")
+    assert formula_names(answer) == urls[:1] and not answer.pending_formula_urls()
+    menu = body.context_menu_at(image_position(body, urls[0]))
+    with qtbot.waitSignal(widget.copy_requested) as copied:
+        menu.actions()[0].trigger()
+    assert copied.args == ["$\\pi r^2$"]
+
+
+def test_thinking_formulas_follow_a_theme_switch(qtbot: Any, formulas: FormulaImages) -> None:
+    from app.ui.widgets.message_widget import MessageWidget
+    from tests.ui.test_conversation_view import make_message
+
+    light = MarkdownRenderer(theme_from_palette(QGuiApplication.palette()), formulas=formulas)
+    widget = MessageWidget(make_message(2, "assistant", "The answer $y$.",
+                                        reasoning="Think of $\\sum_{i=1}^{n} i^2$ first."),
+                           renderer=light, thumbnails=lambda _sha: None, thinking_expanded=True)
+    qtbot.addWidget(widget)
+    widget.show()
+    thinking = widget.thinking
+    assert thinking is not None and isinstance(thinking.body, MarkdownView)
+    body = thinking.body
+    wait_typeset(qtbot, body, formulas)
+    (before,) = formula_names(body)
+    dark = MarkdownRenderer(replace(light.theme, dark=True, text="#e0e0e0"), formulas=formulas)
+    while widget.show_markdown(dark) and widget.render_step():
+        pass
+    while widget.render_step():
+        pass
+    wait_typeset(qtbot, body, formulas)
+    (after,) = formula_names(body)
+    assert after != before
+    image = formulas.image(after)
+    assert image is not None
+    assert {image.pixelColor(x, y).name() for x in range(image.width())
+            for y in range(image.height()) if image.pixelColor(x, y).alpha() == 255} == {
+                "#e0e0e0"}

@@ -133,12 +133,16 @@ class MarkdownRenderer:
 
     One instance per theme; the conversation view makes a new one when the palette changes.
     `formulas` typesets math; without it formulas are shown as their LaTeX source.
+    `markup=False` renders only the math: everything else is the text as written, line
+    breaks kept (the model's reasoning, which is shown as it came; see `text_only()`).
     """
 
     def __init__(self, theme: RenderTheme, *, cache_size: int = 512,
-                 formulas: Formulas | None = None) -> None:
+                 formulas: Formulas | None = None, markup: bool = True) -> None:
         self.theme = theme
         self.formulas = formulas
+        self.markup = markup
+        self._text_only: MarkdownRenderer | None = None
         self._cache: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
         self._cache_size = cache_size
         self._md: Any = None
@@ -150,6 +154,16 @@ class MarkdownRenderer:
         self._lexers: dict[str, Any] = {}
 
     # -- public API ---------------------------------------------------------------------
+
+    def text_only(self) -> MarkdownRenderer:
+        """The renderer for text shown as written but with its formulas typeset (same theme,
+        same formula images and cache); this renderer itself when it already is one."""
+        if not self.markup:
+            return self
+        if self._text_only is None:
+            self._text_only = MarkdownRenderer(self.theme, cache_size=self._cache_size,
+                                               formulas=self.formulas, markup=False)
+        return self._text_only
 
     def render(self, text: str, *, code_start: int = 0, table_start: int = 0,
                highlight: bool = True, cache: bool = True,
@@ -239,6 +253,8 @@ class MarkdownRenderer:
         """The parser for `text`; without links and images when its brackets would make
         markdown-it re-scan the paragraph for each one (the renderer fuzz test's shapes)."""
         math = self._has_math(text)
+        if not self.markup:  # no link, image or emphasis rules to switch off
+            return self._parser(math)
         off: list[str] = []
         opened, closed = text.count("["), text.count("]")
         if opened - closed > _UNCLOSED_BRACKETS_LIMIT or \
@@ -257,7 +273,11 @@ class MarkdownRenderer:
     def _new_parser(self, *, math: bool = False) -> Any:
         from markdown_it import MarkdownIt
 
-        md: Any = MarkdownIt("js-default")  # Any: its renderer's rules table is assigned to
+        md: Any  # Any: its renderer's rules table is assigned to
+        if self.markup:
+            md = MarkdownIt("js-default")
+        else:  # paragraphs, line breaks and text only (+ the math below)
+            md = MarkdownIt("zero", {"breaks": True}).enable("newline")
         md.validateLink = _validate_link
         for name in ("fence", "code_block", "code_inline", "image", "table_open",
                      "th_open", "td_open"):

@@ -408,9 +408,10 @@ class MarkdownView(SafeTextBrowser):
     """Shows Markdown; `append`/`render_stream` re-render only the tail while streaming."""
 
     def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None, *,
-                 timestamps: float | None = None) -> None:
-        """`timestamps`: for an answer about a video, its duration (times up to it link)."""
-        super().__init__(parent)
+                 timestamps: float | None = None, max_height: int | None = None) -> None:
+        """`timestamps`: for an answer about a video, its duration (times up to it link);
+        `max_height`: scroll beyond this height (default: grow to fit)."""
+        super().__init__(parent, max_height=max_height)
         self._renderer = renderer
         self._timestamps = timestamps
         self._source = ""

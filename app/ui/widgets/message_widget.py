@@ -184,6 +184,7 @@ class MessageWidget(QFrame):
         self._is_user = message.role == "user"
         self._thinking: ThinkingSection | None = None
         self._thinking_expanded = thinking_expanded
+        self._renderer = renderer
         self.header_buttons: dict[str, QToolButton] = {}
         self.attachment_buttons: list[AttachmentButton] = []
         self.version_label: QLabel | None = None
@@ -316,9 +317,12 @@ class MessageWidget(QFrame):
         """
         if not isinstance(self._body, MarkdownView) or self.message.status == "streaming":
             return False
+        if renderer is not None:
+            self._renderer = renderer
+        thinking = self._thinking is not None and self._thinking.set_renderer(self._renderer)
         if len(self._body.source) <= _PROGRESSIVE_CHARS:
             self._body.show_markdown(renderer=renderer)
-            return False
+            return thinking
         self._body.begin_progressive(renderer)
         return True
 
@@ -533,7 +537,9 @@ class MessageWidget(QFrame):
             live = self.message.status == "streaming" and not self.message.content
             self._thinking = ThinkingSection(
                 self.message.reasoning, expanded=self._thinking_expanded,
-                live_since_ms=int(self.message.created_at) if live else None, parent=self)
+                live_since_ms=int(self.message.created_at) if live else None,
+                renderer=self._renderer, parent=self)
+            self._thinking.copy_requested.connect(self.copy_requested)
             body = getattr(self, "_body", None)
             index = self._layout.indexOf(body) if body is not None else -1
             self._layout.insertWidget(index, self._thinking)

@@ -4,6 +4,8 @@ While a reply streams the header ticks ("Thinking… 12 s") and the reasoning te
 live; when the thinking ends it reads "Thought for 14 s" and collapses unless the user prefers
 it open. Text is only pushed into the text widget while the section is expanded: a collapsed
 section just accumulates the string, so a long hidden reasoning costs nothing to stream.
+Given a renderer, the text is shown as written with its formulas typeset (the answer's
+formula images, cache and colours; a formula still arriving stays source until it closes).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from app.ui.render.markdown_view import SafeTextBrowser
+from app.ui.render.markdown import MarkdownRenderer
+from app.ui.render.markdown_view import MarkdownView, SafeTextBrowser
 
 _BODY_MAX_HEIGHT = 260
 _STEP_CHARS = 8_000  # reasoning pushed into the pane per render step (a flood arrives in bulk)
@@ -28,17 +31,23 @@ class ThinkingSection(QWidget):
         expanded: whether a finished section starts open (the user's preference).
         live_since_ms: wall-clock start of the reply (ms since the epoch) when it is still
             streaming, else None.
+        renderer: typesets the formulas in the text (its `text_only()` sibling is used);
+            None shows plain text.
 
     Signals:
         expanded_changed(bool): the user opened or closed the section.
+        copy_requested(str): "Copy LaTeX" on a formula (payload: the LaTeX).
     """
 
     expanded_changed = Signal(bool)
+    copy_requested = Signal(str)
 
     def __init__(self, text: str, *, expanded: bool, live_since_ms: int | None,
+                 renderer: MarkdownRenderer | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._text = text
+        self._renderer = renderer.text_only() if renderer is not None else None
         self._shown_len = 0
         self._prefer_expanded = expanded
         self._live_since_ms = live_since_ms
@@ -90,9 +99,15 @@ class ThinkingSection(QWidget):
         return self._body.toPlainText() if self._body is not None else ""
 
     @property
+    def body(self) -> SafeTextBrowser | None:
+        """The reasoning pane (None until first opened)."""
+        return self._body
+
+    @property
     def has_pending(self) -> bool:
         """True while the open pane has not caught up with the text."""
-        return self.is_expanded and self._shown_len < len(self._text)
+        return self.is_expanded and (self._shown_len < len(self._text) or (
+            isinstance(self._body, MarkdownView) and self._body.has_pending))
 
     def append(self, text: str) -> None:
         """Add streamed reasoning; `render_step()` draws it (only while the pane is open)."""
@@ -110,6 +125,8 @@ class ThinkingSection(QWidget):
         self._seconds = max(0, round(time.time() - self._live_since_ms / 1000))
         self._live_since_ms = None
         self._ticker.stop()
+        if isinstance(self._body, MarkdownView):
+            self._body.finish_stream()  # its last paragraph is drawn for good next step
         self._set_expanded(self._prefer_expanded)
         self._update_header()
 
@@ -127,7 +144,10 @@ class ThinkingSection(QWidget):
     def _apply_expanded(self, expanded: bool) -> None:
         self._header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         if expanded and self._body is None:
-            self._body = SafeTextBrowser(self, max_height=_BODY_MAX_HEIGHT)
+            self._body = (MarkdownView(self._renderer, self, max_height=_BODY_MAX_HEIGHT)
+                          if self._renderer is not None
+                          else SafeTextBrowser(self, max_height=_BODY_MAX_HEIGHT))
+            self._body.code_copy_requested.connect(self.copy_requested)
             self._body.setAccessibleName("Reasoning")
             self._body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             self._layout.addWidget(self._body)
@@ -136,7 +156,21 @@ class ThinkingSection(QWidget):
         if expanded:
             self._sync_body()
 
+    def set_renderer(self, renderer: MarkdownRenderer) -> bool:
+        """Draw the formulas in new colours (a palette change); True when the open pane
+        will be redrawn by `render_step()` calls."""
+        if renderer.text_only() is self._renderer:
+            return False
+        self._renderer = renderer.text_only()
+        if not isinstance(self._body, MarkdownView):
+            return False
+        self._body.begin_progressive(self._renderer)
+        return self.has_pending
+
     def _sync_body(self, limit: int | None = None) -> None:
+        if isinstance(self._body, MarkdownView):
+            self._sync_view(self._body, limit)
+            return
         if self._body is None or self._shown_len == len(self._text):
             return
         end = len(self._text) if limit is None else min(len(self._text),
@@ -147,6 +181,22 @@ class ThinkingSection(QWidget):
         self._shown_len = end
         if self.is_live:
             bar = self._body.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    def _sync_view(self, view: MarkdownView, limit: int | None) -> None:
+        """Hand the view the new text and let it draw one bounded step of it (`limit` None:
+        all of it, when the user opens a finished section)."""
+        if self._shown_len < len(self._text):
+            view.append(self._text[self._shown_len:])
+            self._shown_len = len(self._text)
+        final = not self.is_live
+        if view.has_pending and limit is None:
+            while view.render_step(final=final):
+                pass
+        elif view.has_pending:
+            view.render_step(final=final)
+        if self.is_live:
+            bar = view.verticalScrollBar()
             bar.setValue(bar.maximum())
 
     def _update_header(self) -> None:
