@@ -526,3 +526,25 @@ def test_thinking_formulas_follow_a_theme_switch(qtbot: Any, formulas: FormulaIm
     assert {image.pixelColor(x, y).name() for x in range(image.width())
             for y in range(image.height()) if image.pixelColor(x, y).alpha() == 255} == {
                 "#e0e0e0"}
+
+
+def test_formulas_far_apart_are_swapped_in_over_several_turns(
+        qtbot: Any, formulas: FormulaImages, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Swaps go in edit blocks of nearby formulas, one block per event-loop turn when the
+    budget is spent (here: always), until every formula is an image — the same document a
+    render with the images cached gives."""
+    from app.ui.render import markdown_view
+
+    monkeypatch.setattr(markdown_view, "SWAP_BUDGET_S", 0.0)
+    filler = "Words of prose that carry the argument along. " * 60  # > SWAP_SPAN_CHARS
+    text = "\n\n".join(f"Step {n}: $a_{{{n}}} + b$ then\n\n{filler}" for n in range(6))
+    view = make_view(qtbot, formulas)
+    view.show_markdown(text)
+    assert len(view.pending_formula_urls()) == 6
+    wait_typeset(qtbot, view, formulas)
+    assert [formulas.info(u).source for u in formula_names(view)] == [  # type: ignore[union-attr]
+        f"a_{{{n}}} + b" for n in range(6)]
+    cached = make_view(qtbot, formulas)
+    cached.show_markdown(text)
+    assert not cached.pending_formula_urls()
+    assert view.toPlainText() == cached.toPlainText()

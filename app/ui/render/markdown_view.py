@@ -29,7 +29,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDesktopServices,
@@ -76,6 +76,12 @@ STEP_CHARS = 1_200
 """Markdown source parsed per render step (markdown-it-py runs at roughly 7 µs a character)."""
 SWAP_EVERY_S = 0.5
 """While a reply streams, typeset formulas replace their finished sources at most this often."""
+SWAP_BUDGET_S = 0.008
+"""Formula swaps per event-loop turn, at most (the rest follow on the next turns)."""
+SWAP_SPAN_CHARS = 2_000
+"""Swaps are grouped in edit blocks spanning at most this much text: Qt lays out again all
+of an edit block's changed range (about 4 ms a thousand characters of an answer), so ten
+formulas spread over a long answer in one block would cost a layout of the whole of it."""
 GIANT_CHARS = 4_000
 """An unfinished last block longer than this is shown as plain text while it grows."""
 
@@ -125,7 +131,12 @@ class SafeTextBrowser(QTextBrowser):
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_anchor)
         self._watching = False  # connected to the formulas' `ready`
-        self._pending_from = 0  # no formula source being typeset before this position
+        # Sources shown while typeset: a cursor at the start of each, its length, its URL.
+        self._trackers: list[tuple[QTextCursor, int, str]] = []
+        self._swap_more = QTimer(self)  # a swap cut short by its budget goes on from here
+        self._swap_more.setSingleShot(True)
+        self._swap_more.setInterval(0)
+        self._swap_more.timeout.connect(self._continue_swap)
         self._swap_due = False  # formulas became ready while positions could not move
         self._fit_height()
 
@@ -279,16 +290,44 @@ class SafeTextBrowser(QTextBrowser):
 
     def pending_formula_urls(self) -> list[str]:
         """Formulas still shown as their source while being typeset (URLs, in order)."""
-        return [url for _position, _length, url in self._pending_sources()]
+        return [url for _cursor, _length, url in self._trackers]
 
     def _watch_formulas(self, start: int = 0) -> None:
-        """The document now shows formulas being typeset (from position `start` on): swap
-        them in when `ready`."""
-        self._pending_from = min(self._pending_from, start)
+        """The document shows formulas being typeset from position `start` on (text added
+        there since the last call): track each one's source, and swap the images in when
+        `ready`."""
+        self._track_sources(start)
         formulas = self.formula_images()
-        if formulas is not None and not self._watching:
+        if formulas is not None and not self._watching and self._trackers:
             formulas.ready.connect(self._on_formulas_ready)
             self._watching = True
+
+    def _track_sources(self, start: int) -> None:
+        """A cursor at the start of each formula source from `start` on, and its length (the
+        renderer marks a source with an anchor named after the formula's URL and the
+        source's length, since Qt names only an anchor's first character). Qt moves the
+        cursors along with every edit before them, so a swap never walks the document
+        again. (Only the start: text is appended at the end, where a source may end.)"""
+        prefix = f"{MATH_SCHEME}:"
+        document = self.document()
+        block = document.findBlock(start)
+        while block.isValid():
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                if fragment.position() >= start:
+                    for name in fragment.charFormat().anchorNames():
+                        url, _, length = name.rpartition("/")  # "stepdesk-math:<digest>/<n>"
+                        if url.startswith(prefix) and length.isdigit():
+                            cursor = QTextCursor(document)
+                            cursor.setPosition(fragment.position())
+                            self._trackers.append((cursor, int(length), url))
+                iterator += 1
+            block = block.next()
+
+    def _forget_sources(self, start: int = 0) -> None:
+        """The document from `start` on is about to be removed: stop tracking its sources."""
+        self._trackers = [t for t in self._trackers if t[0].position() < start]
 
     def _on_formulas_ready(self, _urls: list[str]) -> None:
         if self._positions_may_move():
@@ -296,62 +335,89 @@ class SafeTextBrowser(QTextBrowser):
         else:
             self._swap_due = True  # after the stream (see MarkdownView.render_step)
 
+    def _continue_swap(self) -> None:
+        if self._positions_may_move():
+            self._swap_formulas()
+        else:
+            self._swap_due = True
+
     def _swap_formulas(self) -> None:
         """Replace each typeset formula's source with its image (the text shifts, so this
         runs only while nothing tracks document positions, or adjusts what does); a formula
-        that did not typeset keeps its source, now with the reason as tooltip."""
+        that did not typeset keeps its source, now with the reason as tooltip.
+
+        Nearby formulas share one edit block (one layout of the text between them); after
+        `SWAP_BUDGET_S` the rest waits for the next event-loop turn (or, while streaming,
+        the next render step)."""
         self._swap_due = False
         formulas = self.formula_images()
         if formulas is None:
             return
-        waiting = False
-        pending = self._pending_sources()
-        for position, length, url in reversed(pending):  # from the end
-            cursor = QTextCursor(self.document())
-            cursor.setPosition(position)
-            cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
-            image, error, info = formulas.image(url), formulas.error(url), formulas.info(url)
-            if image is not None and info is not None:
-                picture = QTextImageFormat()
-                picture.setName(url)
-                picture.setVerticalAlignment(QTextCharFormat.VerticalAlignment.AlignMiddle)
-                picture.setToolTip(info.source)
-                cursor.removeSelectedText()
-                cursor.insertImage(picture)
-                self._positions_shifted(position, length - 1)
-            elif error is not None or not formulas.is_pending(url):
-                settled = QTextCharFormat()
-                settled.setAnchor(False)
-                settled.setAnchorNames([])
-                settled.setToolTip(error or "This formula could not be typeset.")
-                cursor.mergeCharFormat(settled)
-            else:
-                waiting = True
-        # Swaps only shorten text after the first source, so it bounds the next search.
-        self._pending_from = pending[0][0] if waiting else self.document().characterCount()
+        trackers, waiting = self._trackers, []
+        deadline = time.perf_counter() + SWAP_BUDGET_S
+        edit = QTextCursor(self.document())
+        n = 0
+        while n < len(trackers):
+            first = trackers[n][0].position()
+            edit.beginEditBlock()
+            while n < len(trackers) and trackers[n][0].position() - first <= SWAP_SPAN_CHARS:
+                if not self._swap_one(formulas, *trackers[n]):
+                    waiting.append(trackers[n])
+                n += 1
+            edit.endEditBlock()
+            if n < len(trackers) and time.perf_counter() > deadline:  # one block at least
+                waiting += trackers[n:]
+                self._swap_due = True
+                break
+        self._trackers = waiting
         if not waiting and self._watching:
             formulas.ready.disconnect(self._on_formulas_ready)
             self._watching = False
         self._fit_height()
+        if self._swap_due and not self._streaming_now():
+            self._swap_more.start()
+
+    def _swap_one(self, formulas: FormulaImages, cursor: QTextCursor, length: int,
+                  url: str) -> bool:
+        """Swap one formula source for its image (or settle it as source when it failed);
+        False while it is still being typeset."""
+        position = cursor.position()
+        if not self._still_source(position, url):
+            return True  # gone (its text was replaced): nothing to swap
+        image, error, info = formulas.image(url), formulas.error(url), formulas.info(url)
+        if image is None and error is None and formulas.is_pending(url):
+            return False
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        if image is not None and info is not None:
+            picture = QTextImageFormat()
+            picture.setName(url)
+            picture.setVerticalAlignment(QTextCharFormat.VerticalAlignment.AlignMiddle)
+            picture.setToolTip(info.source)
+            cursor.removeSelectedText()
+            cursor.insertImage(picture)
+            self._positions_shifted(position, length - 1)
+        else:
+            settled = QTextCharFormat()
+            settled.setAnchor(False)
+            settled.setAnchorNames([])
+            settled.setToolTip(error or "This formula could not be typeset.")
+            cursor.mergeCharFormat(settled)
+        cursor.setPosition(position)
+        return True
+
+    def _streaming_now(self) -> bool:
+        """True while a stream's render steps take care of swaps (see MarkdownView)."""
+        return False
+
+    def _still_source(self, position: int, url: str) -> bool:
+        """True when the text at `position` is still the source of formula `url`."""
+        probe = QTextCursor(self.document())
+        probe.setPosition(position + 1)
+        return any(name.startswith(url) for name in probe.charFormat().anchorNames())
 
     def _pending_sources(self) -> list[tuple[int, int, str]]:
-        """(position, length, URL) of each formula source shown while it is typeset (the
-        renderer marks them with an anchor named after the formula's URL)."""
-        found: list[tuple[int, int, str]] = []
-        prefix = f"{MATH_SCHEME}:"
-        document = self.document()
-        block = document.findBlock(min(self._pending_from, document.characterCount() - 1))
-        while block.isValid():
-            iterator = block.begin()
-            while not iterator.atEnd():
-                fragment = iterator.fragment()
-                for name in fragment.charFormat().anchorNames():
-                    url, _, length = name.rpartition("/")  # "stepdesk-math:<digest>/<length>"
-                    if url.startswith(prefix) and length.isdigit():
-                        found.append((fragment.position(), int(length), url))
-                iterator += 1
-            block = block.next()
-        return found
+        """(position, length, URL) of each formula source shown while it is typeset."""
+        return [(cursor.position(), length, url) for cursor, length, url in self._trackers]
 
     def _positions_may_move(self) -> bool:
         """False while something keeps positions in the document that a swap would shift."""
@@ -442,10 +508,13 @@ class MarkdownView(SafeTextBrowser):
         return formulas if isinstance(formulas, FormulaImages) else None
 
     def _on_formulas_ready(self, urls: list[str]) -> None:
-        if self._streaming:  # each swap walks the document: at most every SWAP_EVERY_S
+        if self._streaming:  # each swap lays text out again: at most every SWAP_EVERY_S
             self._swap_due = True  # (render_step); the growing tail gets images anyway
         else:
             super()._on_formulas_ready(urls)
+
+    def _streaming_now(self) -> bool:
+        return self._streaming
 
     def _positions_may_move(self) -> bool:
         # While streaming, a swap in the finished part is fine (its end is adjusted below)
@@ -467,6 +536,7 @@ class MarkdownView(SafeTextBrowser):
         self._source = text
         self._is_markdown = False
         self._reset_stream()
+        self._forget_sources()
         self.setPlainText(text)
 
     def show_markdown(self, text: str | None = None, renderer: MarkdownRenderer | None = None
@@ -480,8 +550,8 @@ class MarkdownView(SafeTextBrowser):
         self._reset_stream()
         self._stable_codes = list(rendered.code_blocks)
         self._is_markdown = True
+        self._forget_sources()
         self.setHtml(rendered.html)
-        self._pending_from = 0
         if rendered.formulas_pending:
             self._watch_formulas()
 
@@ -578,7 +648,7 @@ class MarkdownView(SafeTextBrowser):
         self._giant_since = None
         self._plain_tail = None
         if cut:
-            start = max(0, self.document().characterCount() - 2)
+            start = self.document().characterCount() - 1  # where the new text begins
             self._append_html(finished.html)
             if finished.formulas_pending:
                 self._watch_formulas(start)
@@ -594,7 +664,7 @@ class MarkdownView(SafeTextBrowser):
             self._giant_checked = time.monotonic()
             partial = False
         elif rest and last is not None and not partial:
-            start = max(0, self.document().characterCount() - 2)
+            start = self.document().characterCount() - 1  # where the new text begins
             self._append_html(last.html)
             self._tail_codes = last.code_blocks
             if last.formulas_pending:
@@ -627,6 +697,7 @@ class MarkdownView(SafeTextBrowser):
 
     def _remove_tail(self) -> None:
         cursor = QTextCursor(self.document())
+        self._forget_sources(max(0, self._stable_end))
         if self._stable_end < 0:
             cursor.select(QTextCursor.SelectionType.Document)
         else:
