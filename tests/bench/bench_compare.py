@@ -134,7 +134,7 @@ async def main() -> None:
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
         gap = heartbeat.stop()
         controller.finished.disconnect(done.set)
-        assert all(len(c.answer.source) > CONTENT for c in view.columns.values())
+        assert all(len(c.answer.markdown_source) > CONTENT for c in view.columns.values())
         stack.setCurrentWidget(home)
         await asyncio.sleep(0.1)
         return cpu, wall, gap

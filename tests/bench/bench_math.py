@@ -2,14 +2,19 @@
 
 Offscreen, real MarkdownView / ConversationView, ratios measured in one run:
 1. A 50-formula answer (inline, display, environments; all different) rendered, laid out and
-   painted, vs the same answer with every formula written as a code span (budget ≤ 1.5×);
-   then again with the formula images cached (budget ≤ 1.1×). Each repetition renders a text
-   never seen before (a numbered line at the end), so the renderer's own memo does not help.
-   Also: how long the worker thread takes per formula, until the last image is swapped in,
-   and the largest UI heartbeat gap while it does (typesetting is off the UI thread).
-2. The 20,000-delta flood of bench_ui_stream with formulas in every section (each one new,
-   so the worker typesets throughout), vs the same flood without formulas: the largest UI
-   heartbeat gap (budget ≤ 50 ms).
+   painted in a view grown from a short answer, vs the same answer with every formula
+   written as a code span, through the same steps (budget ≤ 1.5×); then drawn again in the
+   same view with the formula images cached, vs the code-span answer drawn again (budget
+   ≤ 1.1×). Each repetition renders a text never seen before (a numbered line at the end),
+   so the renderer's own memo does not help. Also: how long the child process takes per
+   formula, until the last image is swapped in, and the largest UI heartbeat gap while it
+   does (typesetting is off the UI thread).
+2. The 20,000-delta flood of bench_ui_stream with formulas in every section of the answer
+   and in every tenth sentence of the reasoning (each one new, so the child typesets
+   throughout), vs the same flood without formulas: the largest UI heartbeat gap (budget
+   ≤ 50 ms).
+Times are wall clock with the UI thread's CPU time beside them: on a machine shared with
+other jobs the wall clock also counts waits for a core, the CPU time only the thread's work.
 Run: `python tests/bench/bench_math.py`.
 """
 
@@ -76,13 +81,44 @@ def answer(formulas: int, as_code: bool, salt: int) -> str:
     return "\n".join(parts)
 
 
-def timed_render(app: QApplication, view: MarkdownView, text: str) -> float:
-    """Render, lay out and paint once (what a user waits for before seeing the answer)."""
-    start = time.perf_counter()
+class Timing:
+    """Wall-clock and UI-thread CPU seconds of one step. On a loaded machine (other jobs on
+    the same cores) the wall clock also counts time the thread waited for a core; the CPU
+    time is what the UI thread itself spent."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.thread_time()
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.thread_time() - self.cpu
+
+
+def timed_render(app: QApplication, view: MarkdownView, text: str) -> tuple[float, float]:
+    """Render, lay out and paint once (what a user waits for before seeing the answer):
+    (wall, CPU) seconds."""
+    timing = Timing()
     view.show_markdown(text)
     view.document().size()  # the whole layout
     view.grab()  # and one paint
-    return time.perf_counter() - start
+    return timing.stop()
+
+
+class CpuHeartbeat(Heartbeat):
+    """The heartbeat, also noting the UI thread's CPU time at each tick: the longest CPU
+    stretch between two ticks is how long the thread was busy, whatever the machine's load."""
+
+    def start(self) -> None:
+        self.cpu_stamps = [time.thread_time()]
+        super().start()
+
+    def _tick(self) -> None:
+        super()._tick()
+        self.cpu_stamps.append(time.thread_time())
+
+    def longest_cpu(self) -> float:
+        """The longest CPU stretch between ticks, in ms (after `stop()`)."""
+        return max(b - a for a, b in zip(self.cpu_stamps, self.cpu_stamps[1:],
+                                         strict=False)) * 1000
 
 
 def idle_gap(app: QApplication, seconds: float) -> float:
@@ -94,60 +130,75 @@ def idle_gap(app: QApplication, seconds: float) -> float:
     return beat.stop()
 
 
+def new_answer_view(renderer: MarkdownRenderer, warm_up: str, app: QApplication
+                    ) -> MarkdownView:
+    """A view as an answer gets one: shown, with a short answer drawn first (parser built,
+    widget painted), so each timed render grows a view from a small answer to a long one."""
+    view = MarkdownView(renderer)
+    view.resize(900, 600)
+    view.show()
+    timed_render(app, view, warm_up)
+    return view
+
+
 def bench_render(app: QApplication, layout: Executor) -> None:
     theme = theme_from_palette(app.palette())
-    plain = MarkdownView(MarkdownRenderer(theme))
-    plain.resize(900, 600)
-    plain.show()
-    code_times, first_times, cached_times, ready_times, gaps = [], [], [], [], []
+    code_renderer = MarkdownRenderer(theme)
+    times: dict[str, list[tuple[float, float]]] = {
+        "code": [], "first": [], "code again": [], "cached": []}
+    ready_times, gaps = [], []
     # The app's one child process, started and warmed (ziamath imported) before timing.
     warm = FormulaImages(layout=layout)
     warmup = MarkdownView(MarkdownRenderer(theme, formulas=warm))
     warmup.show_markdown("$x$")
     run_until(app, lambda: not warmup.pending_formula_urls())
-    timed_render(app, plain, answer(50, True, -1))
     beat = Heartbeat()
     for salt in range(REPEATS):
-        code_times.append(timed_render(app, plain, answer(50, True, salt)))
+        # The baseline takes the same steps as the formulas: a fresh view grown from a short
+        # answer, then the same view drawn again at its size.
+        plain = new_answer_view(code_renderer, answer(3, True, 1000 + salt), app)
+        times["code"].append(timed_render(app, plain, answer(50, True, salt)))
+        times["code again"].append(timed_render(app, plain, answer(50, True, 100 + salt)))
+        plain.deleteLater()
         formulas = FormulaImages(layout=layout)
-        view = MarkdownView(MarkdownRenderer(theme, formulas=formulas))
-        view.resize(900, 600)
-        view.show()
-        timed_render(app, view, answer(3, False, 1000 + salt))  # parser built, not timed
+        view = new_answer_view(MarkdownRenderer(theme, formulas=formulas),
+                               answer(3, False, 1000 + salt), app)
         run_until(app, lambda v=view: not v.pending_formula_urls())
         formulas.timings.clear()
         beat.start()
         start = time.perf_counter()
-        first_times.append(timed_render(app, view, answer(50, False, salt)))
+        times["first"].append(timed_render(app, view, answer(50, False, salt)))
         run_until(app, lambda v=view: not v.pending_formula_urls())
         ready_times.append(time.perf_counter() - start)
         gaps.append(beat.stop())
         assert len(view.formula_urls()) == 50, len(view.formula_urls())
-        cached_times.append(timed_render(app, view, answer(50, False, 100 + salt)))
+        times["cached"].append(timed_render(app, view, answer(50, False, 100 + salt)))
         view.deleteLater()
         formulas.close()
-    code, first, cached = (statistics.median(t) for t in (code_times, first_times,
-                                                           cached_times))
-    low = {name: min(t) * 1000 for name, t in (("code", code_times), ("first", first_times),
-                                                ("cached", cached_times))}
+    wall = {name: statistics.median(t[0] for t in rows) for name, rows in times.items()}
+    cpu = {name: statistics.median(t[1] for t in rows) for name, rows in times.items()}
     sources = [FORMULAS[n % len(FORMULAS)].format(n=n + 1) for n in range(50)]
     start = time.perf_counter()
     for n, source in enumerate(sources):
         latex_to_svg(source, n % 5 == 4, 17.0, "#000000")
     each = (time.perf_counter() - start) / len(sources)
-    print(f"render: a 50-formula answer (median of {REPEATS}; min in brackets) vs the same"
-          " with code spans")
-    print(f"  formulas as code spans                 {code * 1000:8.1f} ms  [{low['code']:.1f}]")
-    print(f"  formulas, first paint (source shown)   {first * 1000:8.1f} ms  [{low['first']:.1f}]"
-          f"   ratio {first / code:4.2f}x [{low['first'] / low['code']:.2f}]  (budget 1.5)")
-    print(f"  formulas, images cached                {cached * 1000:8.1f} ms  "
-          f"[{low['cached']:.1f}]   ratio {cached / code:4.2f}x "
-          f"[{low['cached'] / low['code']:.2f}]  (budget 1.1)")
+    print(f"render: a 50-formula answer vs the same with code spans (median of {REPEATS};"
+          " wall clock, UI-thread CPU in brackets)")
+    for name, label, base, budget in (
+            ("code", "formulas as code spans, new view", None, None),
+            ("first", "formulas, first paint (source shown)", "code", 1.5),
+            ("code again", "code spans, drawn again", None, None),
+            ("cached", "formulas, images cached, again", "code again", 1.1)):
+        line = (f"  {label:38s} {wall[name] * 1000:7.1f} ms [{cpu[name] * 1000:5.1f}]")
+        if base is not None:
+            line += (f"   ratio {wall[name] / wall[base]:4.2f}x [{cpu[name] / cpu[base]:4.2f}]"
+                     f"  (budget {budget})")
+        print(line)
     ready = statistics.median(ready_times)
-    print(f"  until every image is in (child)        {ready * 1000:8.1f} ms")
-    print(f"  layout per formula, in-process         {each * 1000:8.1f} ms  (ziamath; the"
+    print(f"  until every image is in (child)        {ready * 1000:7.1f} ms")
+    print(f"  layout per formula, in-process         {each * 1000:7.1f} ms  (ziamath; the"
           " child's work)")
-    print(f"  largest UI heartbeat gap meanwhile     {max(gaps):8.1f} ms  (budget {GAP_BUDGET_MS};"
+    print(f"  largest UI heartbeat gap meanwhile     {max(gaps):7.1f} ms  (budget {GAP_BUDGET_MS};"
           f" idle loop on this machine: {idle_gap(app, ready):.1f} ms)")
 
 
@@ -170,13 +221,17 @@ def flood_text(with_math: bool, chars: int) -> str:
 
 def flood(with_math: bool) -> list[Delta]:
     text = flood_text(with_math, 15_000 * 4)
-    thoughts = "I should consider the question carefully. " * 700
+    thoughts = "".join(  # the reasoning, a formula in every tenth sentence
+        f"I should consider ${n} q_{{{n}}}$ carefully. " if with_math and n % 10 == 0
+        else "I should consider the question carefully. " for n in range(700))
     out: list[Delta] = [(True, thoughts[i * 5:i * 5 + 5]) for i in range(5_000)]
     out += [(False, text[i * 4:i * 4 + 4]) for i in range(15_000)]
     return out
 
 
-def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, int]:
+def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, float, int]:
+    """(seconds until every image is in, largest heartbeat gap in ms, longest UI-thread CPU
+    stretch in ms, formulas typeset in the answer and the reasoning)."""
     deltas = flood(with_math)
     view = new_view(app)
     view.show_conversation([message(1, "user", "hi"), message(2, "assistant", "hello")],
@@ -190,7 +245,7 @@ def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, int]:
         else:
             view.append_content(4, delta[1])
 
-    beat = Heartbeat()
+    beat = CpuHeartbeat()
     beat.start()
     start = time.perf_counter()
     feed_sliced(app, deltas, consume, 200)
@@ -198,17 +253,20 @@ def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, int]:
     run_until(app, view.is_idle)
     widget = view.message_widget(4)
     assert widget is not None
-    body = widget.body
-    formulas = body.formula_images()
+    thinking = widget.thinking
+    assert thinking is not None
+    thinking.header.click()  # open the reasoning again: its last paragraph is drawn now
+    bodies = [widget.body, *([thinking.body] if thinking.body is not None else [])]
+
     def done() -> bool:
-        return formulas is None or not body.pending_formula_urls()
+        return not any(body.pending_formula_urls() for body in bodies)
 
     run_until(app, done)
     elapsed = time.perf_counter() - start
     gap = beat.stop()
-    count = len(body.formula_urls())
+    count = sum(len(body.formula_urls()) for body in bodies)
     view.deleteLater()
-    return elapsed, gap, count
+    return elapsed, gap, beat.longest_cpu(), count
 
 
 def main() -> None:
@@ -217,13 +275,14 @@ def main() -> None:
     layout = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=lower_priority)
     bench_render(app, layout)
-    plain_s, plain_gap, _ = bench_flood(app, False)
-    math_s, math_gap, count = bench_flood(app, True)
-    print("flood: 20,000 deltas (5,000 reasoning, 15,000 content), with and without formulas")
+    plain_s, plain_gap, plain_cpu, _ = bench_flood(app, False)
+    math_s, math_gap, math_cpu, count = bench_flood(app, True)
+    print("flood: 20,000 deltas (5,000 reasoning, 15,000 content), with and without formulas"
+          " (largest heartbeat gap; longest UI-thread CPU stretch in brackets)")
     print(f"  without formulas                       {plain_s * 1000:8.1f} ms, largest gap "
-          f"{plain_gap:5.1f} ms")
+          f"{plain_gap:5.1f} ms [{plain_cpu:5.1f}]")
     print(f"  with {count} formulas (all typeset)     {math_s * 1000:8.1f} ms, largest gap "
-          f"{math_gap:5.1f} ms  (budget {GAP_BUDGET_MS})")
+          f"{math_gap:5.1f} ms [{math_cpu:5.1f}]  (budget {GAP_BUDGET_MS})")
     print(f"  ratio                                  {math_s / plain_s:8.2f} x")
     layout.shutdown()
     collector.stop()

@@ -119,7 +119,7 @@ def test_stop_one_column_from_its_button(harness_env) -> None:
         try:
             assert h.controller.compare_new(None, "Stop high", [])
             assert not h.controller.compare_new(None, "again", [])  # one at a time
-            await until(lambda: h.view.columns["high"].answer.source or
+            await until(lambda: h.view.columns["high"].answer.markdown_source or
                         h.view.columns["high"].thinking.text, what="high streaming")
             await until(lambda: h.ended.get("low") == "complete" and
                         h.ended.get("medium") == "complete", what="others done")

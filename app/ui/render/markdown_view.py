@@ -133,6 +133,9 @@ class SafeTextBrowser(QTextBrowser):
         self._watching = False  # connected to the formulas' `ready`
         # Sources shown while typeset: a cursor at the start of each, its length, its URL.
         self._trackers: list[tuple[QTextCursor, int, str]] = []
+        # Sources from this position on are not tracked yet (an int, not a cursor: text is
+        # appended there. Nothing moves it: swaps first track every source.)
+        self._untracked: int | None = None
         self._swap_more = QTimer(self)  # a swap cut short by its budget goes on from here
         self._swap_more.setSingleShot(True)
         self._swap_more.setInterval(0)
@@ -152,9 +155,10 @@ class SafeTextBrowser(QTextBrowser):
         """Where this view's formula images come from (none: it shows no formulas)."""
         return None
 
-    def loadResource(self, kind: int, url: QUrl) -> object:
+    def loadResource(self, kind: int, name: QUrl | str, /) -> object:
         """Refuse every resource except our own thumbnails and formulas, so nothing is
         fetched or read."""
+        url = QUrl(name) if isinstance(name, str) else name
         if url.scheme() == MATH_SCHEME:
             formulas = self.formula_images()
             return formulas.image(url.toString()) if formulas is not None else None
@@ -290,17 +294,24 @@ class SafeTextBrowser(QTextBrowser):
 
     def pending_formula_urls(self) -> list[str]:
         """Formulas still shown as their source while being typeset (URLs, in order)."""
-        return [url for _cursor, _length, url in self._trackers]
+        return [url for _cursor, _length, url in self._tracked()]
 
     def _watch_formulas(self, start: int = 0) -> None:
         """The document shows formulas being typeset from position `start` on (text added
-        there since the last call): track each one's source, and swap the images in when
-        `ready`."""
-        self._track_sources(start)
+        there since the last call): swap their images in when `ready`. Their sources are
+        found when first needed (not in the first paint's time)."""
+        self._untracked = start if self._untracked is None else min(self._untracked, start)
         formulas = self.formula_images()
-        if formulas is not None and not self._watching and self._trackers:
+        if formulas is not None and not self._watching:
             formulas.ready.connect(self._on_formulas_ready)
             self._watching = True
+
+    def _tracked(self) -> list[tuple[QTextCursor, int, str]]:
+        """Every formula source shown while typeset: (cursor at its start, length, URL)."""
+        if self._untracked is not None:
+            start, self._untracked = self._untracked, None
+            self._track_sources(start)
+        return self._trackers
 
     def _track_sources(self, start: int) -> None:
         """A cursor at the start of each formula source from `start` on, and its length (the
@@ -328,6 +339,8 @@ class SafeTextBrowser(QTextBrowser):
     def _forget_sources(self, start: int = 0) -> None:
         """The document from `start` on is about to be removed: stop tracking its sources."""
         self._trackers = [t for t in self._trackers if t[0].position() < start]
+        if self._untracked is not None and self._untracked >= start:
+            self._untracked = None
 
     def _on_formulas_ready(self, _urls: list[str]) -> None:
         if self._positions_may_move():
@@ -353,7 +366,7 @@ class SafeTextBrowser(QTextBrowser):
         formulas = self.formula_images()
         if formulas is None:
             return
-        trackers, waiting = self._trackers, []
+        trackers, waiting = self._tracked(), []
         deadline = time.perf_counter() + SWAP_BUDGET_S
         edit = QTextCursor(self.document())
         n = 0
@@ -411,13 +424,15 @@ class SafeTextBrowser(QTextBrowser):
 
     def _still_source(self, position: int, url: str) -> bool:
         """True when the text at `position` is still the source of formula `url`."""
+        if position + 1 >= self.document().characterCount():
+            return False
         probe = QTextCursor(self.document())
         probe.setPosition(position + 1)
         return any(name.startswith(url) for name in probe.charFormat().anchorNames())
 
     def _pending_sources(self) -> list[tuple[int, int, str]]:
         """(position, length, URL) of each formula source shown while it is typeset."""
-        return [(cursor.position(), length, url) for cursor, length, url in self._trackers]
+        return [(cursor.position(), length, url) for cursor, length, url in self._tracked()]
 
     def _positions_may_move(self) -> bool:
         """False while something keeps positions in the document that a swap would shift."""
@@ -488,10 +503,15 @@ class MarkdownView(SafeTextBrowser):
         self._is_markdown = False
         self._paragraph = GrowingParagraph(self.document())
         self._swapped_at = 0.0
+        self._stable_tables = 0  # tables numbered in the stable part (for the tail's numbers)
+        self._streaming = self._dirty = False
+        self._giant_since: int | None = None  # source offset since which the tail is "giant"
+        self._giant_checked = 0.0
+        self._plain_tail: str | None = None  # the tail shown, when it is one plain paragraph
         self._reset_stream()
 
     @property
-    def source(self) -> str:
+    def markdown_source(self) -> str:
         """The Markdown text shown (or queued to be shown)."""
         return self._source
 
@@ -710,12 +730,12 @@ class MarkdownView(SafeTextBrowser):
         self._stable_len = 0
         self._stable_end = -1
         self._stable_codes = []
-        self._stable_tables = 0  # tables numbered in the stable part (for the tail's numbers)
+        self._stable_tables = 0
         self._tail_codes = ()
         self._streaming = self._dirty = False
-        self._giant_since: int | None = None  # source offset since which the tail is "giant"
+        self._giant_since = None
         self._giant_checked = 0.0
-        self._plain_tail: str | None = None  # the tail shown, when it is one plain paragraph
+        self._plain_tail = None
         self._paragraph.forget()
 
     def _append_html(self, html: str) -> None:

@@ -320,7 +320,7 @@ class MessageWidget(QFrame):
         if renderer is not None:
             self._renderer = renderer
         thinking = self._thinking is not None and self._thinking.set_renderer(self._renderer)
-        if len(self._body.source) <= _PROGRESSIVE_CHARS:
+        if len(self._body.markdown_source) <= _PROGRESSIVE_CHARS:
             self._body.show_markdown(renderer=renderer)
             return thinking
         self._body.begin_progressive(renderer)
