@@ -138,6 +138,7 @@ def new_answer_view(renderer: MarkdownRenderer, warm_up: str, app: QApplication
     view.resize(900, 600)
     view.show()
     timed_render(app, view, warm_up)
+    app.processEvents()  # its posted layout and paint events, as the event loop would
     return view
 
 
@@ -158,6 +159,7 @@ def bench_render(app: QApplication, layout: Executor) -> None:
         # answer, then the same view drawn again at its size.
         plain = new_answer_view(code_renderer, answer(3, True, 1000 + salt), app)
         times["code"].append(timed_render(app, plain, answer(50, True, salt)))
+        app.processEvents()  # as the formulas' view runs the loop until its images are in
         times["code again"].append(timed_render(app, plain, answer(50, True, 100 + salt)))
         plain.deleteLater()
         formulas = FormulaImages(layout=layout)
