@@ -514,8 +514,7 @@ def test_thinking_formulas_follow_a_theme_switch(qtbot: Any, formulas: FormulaIm
     wait_typeset(qtbot, body, formulas)
     (before,) = formula_names(body)
     dark = MarkdownRenderer(replace(light.theme, dark=True, text="#e0e0e0"), formulas=formulas)
-    while widget.show_markdown(dark) and widget.render_step():
-        pass
+    assert widget.show_markdown(dark)  # the open reasoning pane is drawn again in steps
     while widget.render_step():
         pass
     wait_typeset(qtbot, body, formulas)
@@ -548,3 +547,25 @@ def test_formulas_far_apart_are_swapped_in_over_several_turns(
     cached.show_markdown(text)
     assert not cached.pending_formula_urls()
     assert view.toPlainText() == cached.toPlainText()
+
+
+@pytest.mark.parametrize("shape", ["emphasis mix", "long table", "open links", "brackets"])
+def test_the_reasoning_shows_hostile_text_as_written(formulas: FormulaImages,
+                                                     shape: str) -> None:
+    """The text-only renderer (the reasoning pane) turns nothing but formulas into markup:
+    Markdown, HTML and links a model writes stay text."""
+    from tests.render_shapes import SHAPES
+
+    renderer = MarkdownRenderer(RenderTheme(), formulas=formulas).text_only()
+    hostile = ("<b>bold</b> **strong** [link](javascript:alert(1)) ![x](file:///etc/passwd)\n"
+               "# not a heading\n\n| a | b |\n|---|---|\n\n```\nfence\n```\n$x^2$\n")
+    for text in (hostile, SHAPES[shape](5_000)):
+        html = renderer.render(text, cache=False).html
+        tags = set(re.findall(r"<(/?[a-z]+)", html))
+        assert tags <= {"p", "/p", "br", "code", "/code", "a", "/a", "img"}, tags
+        assert "href" not in html
+    document = QTextDocument()
+    document.setHtml(renderer.render(hostile).html)
+    assert document.toPlainText().startswith(
+        "<b>bold</b> **strong** [link](javascript:alert(1)) ![x](file:///etc/passwd)\n"
+        "# not a heading\n")
