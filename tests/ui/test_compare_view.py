@@ -172,3 +172,95 @@ def test_word_diff_segments() -> None:
     assert "&lt;b&gt;" in html and "<b>" not in html  # model text never becomes markup
     assert word_diff("", "") == []
     assert word_diff("same words", "same words") == [Segment("same words", "same")]
+
+
+def test_theme_switch_redraws_every_column_and_the_highlights(harness_env) -> None:
+    """Light → dark while the view is open: the answers' code and the word highlights are
+    drawn again in the dark theme's colours, and back."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.style.theme import DARK, LIGHT, palette_for
+
+    loop, standin, data_dir = harness_env
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    saved = QPalette(app.palette())
+    dark_code = "#0d1117"  # github-dark's code background (the light style has none)
+
+    async def scenario() -> None:
+        app.setPalette(palette_for(LIGHT))
+        h = await make_harness(standin, data_dir)
+        try:
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Theme\n\n```python\nx = 1\n```", [], efforts=("low", "high")))
+            columns = list(h.view.columns.values())
+            await until(lambda: all(not c.has_pending for c in columns), what="drawn")
+            assert all(dark_code not in c.answer.toHtml() for c in columns)
+            await next_signal(h.controller.differences_ready, h.view.differences.click)
+            high = h.view.columns["high"]
+            assert "#c9f0d4" in high.diff.toHtml() or "#fbe7a6" in high.diff.toHtml()
+
+            await next_signal(h.controller.differences_ready,
+                              lambda: app.setPalette(palette_for(DARK)))
+            assert all(not c.has_pending for c in columns)
+            for column in columns:
+                assert dark_code in column.answer.toHtml()
+                assert "x = 1" in column.answer.toPlainText()
+                assert column.answer.palette().color(QPalette.ColorRole.Base) == \
+                    QColor(DARK.surface)
+            assert "#1f5f3a" in high.diff.toHtml() or "#6b5514" in high.diff.toHtml()
+            assert high.diff.isVisible() and not high.answer.isVisible()
+
+            await next_signal(h.controller.differences_ready,
+                              lambda: app.setPalette(palette_for(LIGHT)))
+            assert all(dark_code not in c.answer.toHtml() for c in columns)
+            assert "#c9f0d4" in high.diff.toHtml() or "#fbe7a6" in high.diff.toHtml()
+            # A comparison started now is drawn in the current theme from its first delta.
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Again\n\n```python\ny = 2\n```", [], efforts=("low", "high")))
+            await until(lambda: all(not c.has_pending for c in h.view.columns.values()),
+                        what="drawn again")
+            assert all(dark_code not in c.answer.toHtml() for c in h.view.columns.values())
+        finally:
+            await h.aclose()
+            app.setPalette(saved)
+
+    run(loop, scenario())
+
+
+def test_theme_switch_mid_stream_redraws_what_a_column_already_showed(harness_env) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.style.theme import DARK, LIGHT, palette_for
+
+    loop, standin, data_dir = harness_env
+    standin.reply(content="```python\nx = 1\n```\n\nthen more words", reasoning="")
+    standin.fault("stall", times=1, effort="high", after=3)  # the code block, then it waits
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    saved = QPalette(app.palette())
+
+    async def scenario() -> None:
+        app.setPalette(palette_for(LIGHT))
+        h = await make_harness(standin, data_dir)
+        try:
+            assert h.controller.compare_new(None, "Stream", [], efforts=("low", "high"))
+            high = h.view.columns["high"]
+            await until(lambda: "x = 1" in high.answer.toPlainText() and
+                        not high.has_pending, what="high drew its code block")
+            assert high.status == "streaming" and "#0d1117" not in high.answer.toHtml()
+            app.setPalette(palette_for(DARK))
+            await until(lambda: "#0d1117" in high.answer.toHtml(), what="redrawn dark")
+            assert high.answer.toPlainText().count("x = 1") == 1
+            await next_signal(h.controller.finished, high.stop_button.click)
+            await until(lambda: not high.has_pending, what="final draw")
+            assert "#0d1117" in high.answer.toHtml()
+            assert high.answer.toPlainText().count("x = 1") == 1
+            assert "more words" in h.view.columns["low"].answer.toPlainText()
+        finally:
+            await h.aclose()
+            app.setPalette(saved)
+
+    run(loop, scenario())

@@ -13,7 +13,8 @@ Signals:
     keep_requested(str): "Use this answer" on the column of that effort.
     stop_requested(str): Stop on one column.
     stop_all_requested(): Stop all.
-    differences_toggled(bool): the "Show differences" toggle.
+    differences_toggled(bool): the "Show differences" toggle (True again after a theme
+        change while it is on: the highlights need the new theme's colours).
     close_requested(): back to the conversation.
     template_effort_requested(str, str): "Use <effort> for this template" (slug, effort).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.render.markdown import MarkdownRenderer
-from app.ui.render.markdown_view import MarkdownView, SafeTextBrowser
+from app.ui.render.markdown_view import MarkdownView, SafeTextBrowser, theme_from_palette
 from app.ui.widgets.thinking_section import ThinkingSection
 
 RENDER_INTERVAL_MS = 33
@@ -143,6 +144,11 @@ class CompareColumn(QFrame):
             more = self.answer.render_step(final=self.status in FINAL) or more
         return more
 
+    def restyle(self, renderer: MarkdownRenderer) -> None:
+        """Draw the answer again with `renderer` (a new theme's colours), in render steps:
+        a finished answer is redrawn whole, a streaming one goes on from its new start."""
+        self.answer.begin_progressive(renderer)
+
     def set_status(self, status: str, error: str = "") -> None:
         old, self.status = self.status, status
         text = STATUS_TEXT.get(status, status)
@@ -217,6 +223,7 @@ class ComparisonView(QFrame):
         self._row.setSpacing(8)
         layout.addLayout(self._row, 1)
         self._turn = 0
+        self._rediff = False  # highlights to ask for again once the answers are redrawn
         self._timer = QTimer(self)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._render)
@@ -243,6 +250,7 @@ class ComparisonView(QFrame):
         self.prompt_label.setText(words[:120] + ("…" if len(words) > 120 else ""))
         self.prompt_label.setToolTip(prompt[:2000])
         self.differences.setChecked(False)
+        self._rediff = False
         self.stop_all.setEnabled(True)
         self.set_note("")
         self.offer_template("", "")
@@ -308,18 +316,36 @@ class ComparisonView(QFrame):
 
     # -- internals ---------------------------------------------------------------------------
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Light/dark switched: every column's answer (and the highlights) in the new colours."""
+        super().changeEvent(event)
+        if event.type() != QEvent.Type.PaletteChange:
+            return
+        theme = theme_from_palette(self.palette())
+        if theme == self._renderer.theme:
+            return
+        self._renderer = MarkdownRenderer(theme, formulas=self._renderer.formulas)
+        for column in self.columns.values():
+            column.restyle(self._renderer)
+        # The highlights are asked for again once the answers are drawn (they are diffed
+        # as read), see `_render`.
+        self._rediff = self.differences.isChecked()
+        if self.columns and not self._timer.isActive():
+            self._timer.start()
+
     def _render(self) -> None:
         """Draw ONE column per tick, taking turns: the UI thread's render work per second
         stays that of a single stream however many columns stream (each gets ~30/N paints
         a second, plenty for text)."""
         pending = [c for c in self.columns.values() if c.has_pending]
-        if not pending:
-            self._timer.stop()
-            return
-        self._turn = (self._turn + 1) % len(pending)
-        pending[self._turn].render_step()
+        if pending:
+            self._turn = (self._turn + 1) % len(pending)
+            pending[self._turn].render_step()
         if not any(c.has_pending for c in self.columns.values()):
             self._timer.stop()
+            if self._rediff and self.differences.isChecked():
+                self.differences_toggled.emit(True)
+            self._rediff = False
 
     def _template_clicked(self) -> None:
         if self._offer is not None:
