@@ -174,22 +174,46 @@ def test_word_diff_segments() -> None:
     assert word_diff("same words", "same words") == [Segment("same words", "same")]
 
 
+class AppLook:
+    """Switches the application's theme as Settings → Appearance does (palette, style sheet
+    and font through `apply_theme`) and puts the test process's look back afterwards."""
+
+    def __init__(self) -> None:
+        from PySide6.QtGui import QFont, QPalette
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        self.app = app
+        self.saved = (QPalette(app.palette()), QFont(app.font()), app.styleSheet())
+
+    def switch(self, dark: bool) -> None:
+        from PySide6.QtGui import QFont
+
+        from app.ui.style.theme import DARK, LIGHT, apply_theme
+
+        apply_theme(self.app, DARK if dark else LIGHT, QFont(self.saved[1]))
+
+    def restore(self) -> None:
+        palette, font, sheet = self.saved
+        self.app.setStyleSheet(sheet)
+        self.app.setPalette(palette)
+        self.app.setFont(font)
+
+
 def test_theme_switch_redraws_every_column_and_the_highlights(harness_env) -> None:
     """Light → dark while the view is open: the answers' code and the word highlights are
     drawn again in the dark theme's colours, and back."""
     from PySide6.QtGui import QColor, QPalette
-    from PySide6.QtWidgets import QApplication
 
-    from app.ui.style.theme import DARK, LIGHT, palette_for
+    from app.ui.style.theme import DARK
 
     loop, standin, data_dir = harness_env
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    saved = QPalette(app.palette())
+    look = AppLook()
     dark_code = "#0d1117"  # github-dark's code background (the light style has none)
 
     async def scenario() -> None:
-        app.setPalette(palette_for(LIGHT))
+        look.switch(dark=False)
         h = await make_harness(standin, data_dir)
         try:
             await next_signal(h.controller.finished, lambda: h.controller.compare_new(
@@ -201,8 +225,7 @@ def test_theme_switch_redraws_every_column_and_the_highlights(harness_env) -> No
             high = h.view.columns["high"]
             assert "#c9f0d4" in high.diff.toHtml() or "#fbe7a6" in high.diff.toHtml()
 
-            await next_signal(h.controller.differences_ready,
-                              lambda: app.setPalette(palette_for(DARK)))
+            await next_signal(h.controller.differences_ready, lambda: look.switch(dark=True))
             assert all(not c.has_pending for c in columns)
             for column in columns:
                 assert dark_code in column.answer.toHtml()
@@ -212,8 +235,7 @@ def test_theme_switch_redraws_every_column_and_the_highlights(harness_env) -> No
             assert "#1f5f3a" in high.diff.toHtml() or "#6b5514" in high.diff.toHtml()
             assert high.diff.isVisible() and not high.answer.isVisible()
 
-            await next_signal(h.controller.differences_ready,
-                              lambda: app.setPalette(palette_for(LIGHT)))
+            await next_signal(h.controller.differences_ready, lambda: look.switch(dark=False))
             assert all(dark_code not in c.answer.toHtml() for c in columns)
             assert "#c9f0d4" in high.diff.toHtml() or "#fbe7a6" in high.diff.toHtml()
             # A comparison started now is drawn in the current theme from its first delta.
@@ -224,26 +246,19 @@ def test_theme_switch_redraws_every_column_and_the_highlights(harness_env) -> No
             assert all(dark_code not in c.answer.toHtml() for c in h.view.columns.values())
         finally:
             await h.aclose()
-            app.setPalette(saved)
+            look.restore()
 
     run(loop, scenario())
 
 
 def test_theme_switch_mid_stream_redraws_what_a_column_already_showed(harness_env) -> None:
-    from PySide6.QtGui import QPalette
-    from PySide6.QtWidgets import QApplication
-
-    from app.ui.style.theme import DARK, LIGHT, palette_for
-
     loop, standin, data_dir = harness_env
     standin.reply(content="```python\nx = 1\n```\n\nthen more words", reasoning="")
     standin.fault("stall", times=1, effort="high", after=3)  # the code block, then it waits
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    saved = QPalette(app.palette())
+    look = AppLook()
 
     async def scenario() -> None:
-        app.setPalette(palette_for(LIGHT))
+        look.switch(dark=False)
         h = await make_harness(standin, data_dir)
         try:
             assert h.controller.compare_new(None, "Stream", [], efforts=("low", "high"))
@@ -251,7 +266,7 @@ def test_theme_switch_mid_stream_redraws_what_a_column_already_showed(harness_en
             await until(lambda: "x = 1" in high.answer.toPlainText() and
                         not high.has_pending, what="high drew its code block")
             assert high.status == "streaming" and "#0d1117" not in high.answer.toHtml()
-            app.setPalette(palette_for(DARK))
+            look.switch(dark=True)
             await until(lambda: "#0d1117" in high.answer.toHtml(), what="redrawn dark")
             assert high.answer.toPlainText().count("x = 1") == 1
             await next_signal(h.controller.finished, high.stop_button.click)
@@ -261,6 +276,6 @@ def test_theme_switch_mid_stream_redraws_what_a_column_already_showed(harness_en
             assert "more words" in h.view.columns["low"].answer.toPlainText()
         finally:
             await h.aclose()
-            app.setPalette(saved)
+            look.restore()
 
     run(loop, scenario())
