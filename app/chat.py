@@ -137,16 +137,17 @@ class ChatEngine:
 
     async def send(self, conversation_id: int | None, text: str,
                    media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
-                   model: str | None = None, title: str | None = None
-                   ) -> AsyncGenerator[TurnEvent, None]:
+                   model: str | None = None, title: str | None = None,
+                   template: str | None = None) -> AsyncGenerator[TurnEvent, None]:
         """Persist a new user turn and stream the reply to it.
 
         `title` names a new conversation (a template's name, say); by default the title is
-        made from the prompt."""
+        made from the prompt. `template`: the slug of the task template the turn comes
+        from (stored with it: a later comparison offers its effort for the template)."""
         effort = effort or self._settings.effort
         model = model or self._settings.model
         user, prepared = await self.add_turn(conversation_id, text, media, effort=effort,
-                                             model=model, title=title)
+                                             model=model, title=title, template=template)
         for done in prepared:
             yield done
         async with contextlib.aclosing(self._reply(
@@ -156,8 +157,8 @@ class ChatEngine:
 
     async def add_turn(self, conversation_id: int | None, text: str,
                        media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
-                       model: str | None = None, title: str | None = None
-                       ) -> tuple[Message, list[MediaPrepared]]:
+                       model: str | None = None, title: str | None = None,
+                       template: str | None = None) -> tuple[Message, list[MediaPrepared]]:
         """Persist a new user turn without answering it (`send` answers it once, a
         comparison several times); returns it and what was done to each medium."""
         effort = effort or self._settings.effort
@@ -174,7 +175,7 @@ class ChatEngine:
             records.append(_record_for(item, ordinal))
             prepared.append(MediaPrepared(item, item.changes))
         user = await self._store.add_user_message(
-            conversation_id, text, records, model=model, effort=effort)
+            conversation_id, text, records, model=model, effort=effort, template=template)
         return user, prepared
 
     async def answer(self, user_message_id: int, *, effort: str, model: str | None = None,

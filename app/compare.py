@@ -289,11 +289,13 @@ class Comparison:
             user = await self._store.get_message(self.user_message_id)
             if user is None or user.role != "user":
                 raise LookupError(f"There is no user message {self.user_message_id}.")
+            if self.template is None:  # a turn sent from a template, compared later
+                self.template = user.template
             return user
         turn = self._new_turn
         user, self._prepared = await self._engine.add_turn(
             turn.conversation_id, turn.text, turn.media, effort=self.efforts[0],
-            model=self._model, title=turn.title)
+            model=self._model, title=turn.title, template=self.template)
         return user
 
     async def _version_group(self, user: Message) -> int | None:
@@ -381,7 +383,8 @@ class Comparer:
 
 def figures_of(message: Message) -> Figures | None:
     """The stored figures of an answer, if it has any."""
-    return Figures.from_dict(message.figures) if message.figures else None
+    return Figures.from_dict(message.figures) if message.figures and \
+        message.role == "assistant" else None
 
 
 def version_label(message: Message) -> str:

@@ -313,6 +313,32 @@ async def test_comparing_a_sent_turn_keeps_its_earlier_answer(parts: Parts, stan
     assert len(standin.chat_requests()) == 3
 
 
+async def test_a_turn_sent_from_a_template_is_compared_with_its_template(
+        parts: Parts, standin) -> None:
+    """No template passed when comparing: the turn's own (stored when it was sent) is used;
+    a comparison of a new turn from a template stores it with the turn too."""
+    events = [e async for e in parts.engine.send(None, "Total?", effort="low",
+                                                 template="receipt-to-table")]
+    started = next(e for e in events if isinstance(e, TurnStarted))
+    comparison = parts.comparer.sent_turn(started.user_message_id, efforts=("low", "high"))
+    await run(comparison)
+    assert comparison.template == "receipt-to-table"
+    plain = parts.comparer.new_turn(started.conversation_id, "No template",
+                                    efforts=("low", "high"))
+    await run(plain)
+    assert plain.template is None
+    templated = parts.comparer.new_turn(started.conversation_id, "Chart", efforts=("low", "high"),
+                                        template="chart-to-data")
+    await run(templated)
+    user = await parts.store.get_message(templated.user_message_id or 0)
+    assert user is not None and user.template == "chart-to-data"
+    again = parts.comparer.sent_turn(user.id, efforts=("medium", "high"))
+    await run(again)
+    records = await parts.comparer.comparisons(started.conversation_id)
+    assert [r.template for r in records] == ["receipt-to-table", None, "chart-to-data",
+                                             "chart-to-data"]
+
+
 async def test_an_upload_failure_fails_every_column_once(parts: Parts, standin,
                                                          tmp_path: Path) -> None:
     standin.fault("status_400", endpoint="upload", times=None, message="bad file")

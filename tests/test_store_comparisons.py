@@ -95,3 +95,34 @@ async def test_use_an_effort_for_a_template_builtin_or_own(data_dir: Path) -> No
         assert (await catalogue.require("mine")).effort == "medium"
     finally:
         await store.close()
+
+
+async def test_a_user_turn_keeps_the_template_it_was_sent_with(data_dir: Path) -> None:
+    """Stored with the row (its `figures` JSON), so it survives a restart; hand edits to
+    that JSON (not a string, empty) count as no template; answers have none."""
+    path = data_dir / "stepdesk.db"
+    store = await Store.open(path, owner_dir=data_dir / "owners")
+    conversation = await store.create_conversation("t", "m", "low")
+    sent = await store.add_user_message(conversation.id, "Total?", [], model="m",
+                                        effort="low", template="receipt-to-table")
+    plain = await store.add_user_message(conversation.id, "Again", [], model="m", effort="low")
+    answer = await store.start_assistant_message(conversation.id, reply_to=sent.id, model="m",
+                                                 effort="low", version_of=None)
+    await store.close()
+    store = await Store.open(path, owner_dir=data_dir / "owners")
+    try:
+        assert (await store.get_message(sent.id)).template == "receipt-to-table"  # type: ignore[union-attr]
+        assert (await store.get_message(plain.id)).template is None  # type: ignore[union-attr]
+        assert (await store.get_message(answer.id)).template is None  # type: ignore[union-attr]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    for bad in ('{"template": 7}', '{"template": ""}', '{"template": null}', '{}'):
+        conn.execute("UPDATE messages SET figures = ? WHERE id = ?", (bad, sent.id))
+        conn.commit()
+        store = await Store.open(path, owner_dir=data_dir / "owners")
+        try:
+            assert (await store.get_message(sent.id)).template is None  # type: ignore[union-attr]
+        finally:
+            await store.close()
+    conn.close()

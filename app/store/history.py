@@ -138,16 +138,21 @@ def add_user_message(
     model: str | None,
     effort: str | None,
     version_of: int | None,
+    template: str | None = None,
 ) -> Message:
-    """Insert a user message and its attachments in one transaction (indexed at once)."""
+    """Insert a user message and its attachments in one transaction (indexed at once).
+
+    `template`: the slug of the task template the turn was sent with, kept in the row's
+    `figures` JSON as {"template": slug} (see `Message.template`)."""
     now = now_ms()
+    facts = json.dumps({"template": template}) if template else None
     with db.write() as c:
         group = _group_of(c, version_of)
         cur = c.execute(
             "INSERT INTO messages(conversation_id, role, content, reasoning, status, model, "
-            "effort, version_of, created_at, finished_at) "
-            "VALUES (?, 'user', ?, '', 'complete', ?, ?, ?, ?, ?)",
-            (conversation_id, text, model, effort, group, now, now),
+            "effort, version_of, created_at, finished_at, figures) "
+            "VALUES (?, 'user', ?, '', 'complete', ?, ?, ?, ?, ?, ?)",
+            (conversation_id, text, model, effort, group, now, now, facts),
         )
         message_id = cur.lastrowid or 0
         c.executemany(

@@ -63,7 +63,14 @@ class Message:
     attachments: tuple[AttachmentRecord, ...]
     comparison_id: int | None = None  # the effort comparison this answer was one column of
     kept_answer: int | None = None  # on a user turn: the answer chosen among its versions
-    figures: dict[str, Any] | None = None  # an answer's timings and token counts (JSON)
+    # An answer's timings and token counts (JSON); on a user turn {"template": slug}.
+    figures: dict[str, Any] | None = None
+
+    @property
+    def template(self) -> str | None:
+        """On a user turn: the slug of the task template it was sent with, if any."""
+        slug = self.figures.get("template") if self.role == "user" and self.figures else None
+        return slug if isinstance(slug, str) and slug else None
 
 
 @dataclass(frozen=True)

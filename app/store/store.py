@@ -247,10 +247,11 @@ class Store:
         model: str | None,
         effort: str | None,
         version_of: int | None = None,
+        template: str | None = None,
     ) -> Message:
         message = await self._run(
             history.add_user_message, conversation_id, text, attachments,
-            model=model, effort=effort, version_of=version_of,
+            model=model, effort=effort, version_of=version_of, template=template,
         )
         self.changes.report(Changes(conversations=frozenset({conversation_id})))
         return message

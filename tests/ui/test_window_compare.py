@@ -89,3 +89,47 @@ def test_compare_action_on_a_sent_turn_and_the_button_menu(
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_a_turn_sent_from_a_template_offers_its_effort_when_compared_later(
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    """The template is remembered with the sent turn: the Compare action on it (no template
+    active any more) offers "Use medium for this template" after keeping medium."""
+    from app.templates.builtin import load_builtins
+
+    picture = tmp_path / "receipt.png"
+    Image.new("RGB", (60, 40), (200, 180, 20)).save(picture)
+    receipt = next(t for t in load_builtins() if t.slug == "receipt-to-table")
+
+    async def scenario() -> None:
+        window = await open_window(gui_env, [picture])
+        await until(lambda: window.compare is not None, what="compare wired")
+        await until(lambda: window.attachments.ready(), what="the picture prepared")
+        window.composer.set_template(receipt)
+        await next_signal(window.controllers.turns.turn_ended, window.composer.edit.submit.emit)
+        assert standin.chat_requests()[-1].json["reasoning_effort"] == "low"  # the template's
+        assert window.composer.template is None
+        user = next(m for m in window.controllers.conversations.shown_messages.values()
+                    if m.role == "user")
+        stored = await window.controllers.conversations.library.services.store.get_message(
+            user.id)
+        assert stored is not None and stored.template == "receipt-to-table"
+        await until(lambda: window.view.message_widget(user.id) is not None, what="turn")
+        button = window.view.message_widget(user.id).header_buttons["compare"]
+        await next_signal(window.controllers.compare.finished, button.click)
+        view = window.compare.view
+        assert not view.template_button.isVisible()  # offered after keeping one
+        await until(lambda: all(not c.has_pending for c in view.columns.values()),
+                    what="columns drawn")
+        kept = await next_signal(window.controllers.compare.kept,
+                                 view.columns["medium"].keep_button.click)
+        assert (kept[2], kept[3]) == ("medium", "receipt-to-table")
+        assert view.template_button.isVisible()
+        assert view.template_button.text() == "Use medium for this template"
+        changed = await next_signal(window.controllers.templates.changed,
+                                    view.template_button.click)
+        assert next(t for t in changed[0] if t.slug == "receipt-to-table").effort == "medium"
+        assert not view.template_button.isVisible()
+        await close_window(window)
+
+    run(qloop, scenario())

@@ -291,7 +291,8 @@ class ConversationsController(QObject):
             own_words = text.removeprefix(template.prompt.strip()).strip()
             title = template_title(template.name, own_words, [m.original_name for m in media])
         started = self.turns.send(self.current, text, media, effort=effort, model=model,
-                                  title=title)
+                                  title=title,
+                                  template=template.slug if template is not None else None)
         if started and template is not None:
             self.note.emit(f"{template.name}: sent with effort {template.effort.title()} "
                            "(template).")

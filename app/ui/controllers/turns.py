@@ -112,10 +112,11 @@ class TurnController(QObject):
 
     # --- commands ----------------------------------------------------------------------
     def send(self, conversation_id: int | None, text: str, media: Sequence[PreparedMedia],
-             *, effort: str, model: str, title: str | None = None) -> bool:
+             *, effort: str, model: str, title: str | None = None,
+             template: str | None = None) -> bool:
         key = NEW if conversation_id is None else conversation_id
         return self._start(key, "send", partial(_send, conversation_id, text, list(media),
-                                                effort, model, title))
+                                                effort, model, title, template))
 
     def regenerate(self, conversation_id: int, assistant_id: int, *, effort: str | None = None,
                    model: str | None = None, exclusive: bool = True) -> bool:
@@ -240,8 +241,10 @@ class TurnController(QObject):
 
 # The engine calls, as plain functions: `partial` of these keeps no reference to a controller.
 def _send(conversation_id: int | None, text: str, media: list[PreparedMedia], effort: str,
-          model: str, title: str | None, engine: ChatEngine) -> AsyncGenerator[TurnEvent, None]:
-    return engine.send(conversation_id, text, media, effort=effort, model=model, title=title)
+          model: str, title: str | None, template: str | None,
+          engine: ChatEngine) -> AsyncGenerator[TurnEvent, None]:
+    return engine.send(conversation_id, text, media, effort=effort, model=model, title=title,
+                       template=template)
 
 
 def _regenerate(assistant_id: int, effort: str | None, model: str | None,
