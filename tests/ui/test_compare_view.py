@@ -279,3 +279,29 @@ def test_theme_switch_mid_stream_redraws_what_a_column_already_showed(harness_en
             look.restore()
 
     run(loop, scenario())
+
+
+def test_differences_shown_while_streaming_are_made_again_when_a_column_ends(
+        harness_env) -> None:
+    loop, standin, data_dir = harness_env
+    standin.fault("stall", times=1, effort="high", after=9)  # 6 thoughts, 3 words
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            assert h.controller.compare_new(None, "Diff while streaming", [],
+                                            efforts=("low", "high"))
+            low, high = h.view.columns["low"], h.view.columns["high"]
+            await until(lambda: h.ended.get("low") == "complete" and not low.has_pending and
+                        high.answer.source and not high.has_pending, what="low done, high part")
+            await next_signal(h.controller.differences_ready, h.view.differences.click)
+            assert high.diff.isVisible()
+            assert high.diff.toPlainText() == high.answer.toPlainText()
+            await next_signal(h.controller.differences_ready, high.stop_button.click)
+            assert high.status == "stopped"
+            assert high.diff.toPlainText() == high.answer.toPlainText()
+            assert high.diff.isVisible() and low.answer.isVisible()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())

@@ -13,8 +13,8 @@ Signals:
     keep_requested(str): "Use this answer" on the column of that effort.
     stop_requested(str): Stop on one column.
     stop_all_requested(): Stop all.
-    differences_toggled(bool): the "Show differences" toggle (True again after a theme
-        change while it is on: the highlights need the new theme's colours).
+    differences_toggled(bool): the "Show differences" toggle (True again while it is on
+        when a column's answer ends, and after a theme change: new text, new colours).
     close_requested(): back to the conversation.
     template_effort_requested(str, str): "Use <effort> for this template" (slug, effort).
 """
@@ -271,7 +271,10 @@ class ComparisonView(QFrame):
         column = self.columns.get(effort)
         if column is None:
             return
+        ended = status in FINAL and column.status not in FINAL
         column.set_status(status, error)
+        if ended and self.differences.isChecked():
+            self._differences_when_drawn()  # the highlights were of a part of this answer
         if column.has_pending and not self._timer.isActive():
             self._timer.start()
         self.stop_all.setEnabled(any(c.status not in FINAL for c in self.columns.values()))
@@ -327,10 +330,16 @@ class ComparisonView(QFrame):
         self._renderer = MarkdownRenderer(theme, formulas=self._renderer.formulas)
         for column in self.columns.values():
             column.restyle(self._renderer)
-        # The highlights are asked for again once the answers are drawn (they are diffed
-        # as read), see `_render`.
-        self._rediff = self.differences.isChecked()
-        if self.columns and not self._timer.isActive():
+        if self.differences.isChecked():
+            self._differences_when_drawn()
+        elif self.columns and not self._timer.isActive():
+            self._timer.start()
+
+    def _differences_when_drawn(self) -> None:
+        """Ask for the highlights again once every answer is drawn (they are diffed as
+        read): `_render` emits `differences_toggled(True)` when nothing is left to draw."""
+        self._rediff = True
+        if not self._timer.isActive():
             self._timer.start()
 
     def _render(self) -> None:
