@@ -243,6 +243,31 @@ async def test_a_429_on_one_column_retries_only_that_column(parts: Parts, standi
     assert all(f.status == "complete" for f in comparison.figures.values())
 
 
+async def test_the_others_finish_while_one_column_waits_out_its_retry_after(
+        parts: Parts, standin) -> None:
+    """A long `Retry-After` on high: low and medium stream to the end meanwhile (no timing:
+    high stays in its wait until it is stopped, which cuts straight through the wait)."""
+    from app.api.client import RETRY_AFTER_CAP
+
+    standin.fault("status_429", times=1, effort="high", retry_after=3600)
+    comparison = parts.comparer.new_turn(None, "Busy?")
+    items = []
+    async for item in comparison.events():
+        items.append(item)
+        figures = comparison.figures
+        if figures["low"].done and figures["medium"].done and \
+                figures["high"].status == "retrying":
+            comparison.stop("high")
+    [retry] = [e for e in column(items, "high") if isinstance(e, Retrying)]
+    assert retry.delay == min(3600.0, RETRY_AFTER_CAP)  # the server's, up to our cap
+    assert comparison.figures["low"].status == comparison.figures["medium"].status == "complete"
+    assert column(items, "high")[-1] == TurnFinished("stopped")
+    assert sorted(r.json["reasoning_effort"] for r in standin.chat_requests()) == [
+        "high", "low", "medium"]  # high was never asked again
+    stored = await parts.store.get_message(comparison.figures["high"].message_id or 0)
+    assert stored is not None and stored.status == "stopped"
+
+
 async def test_a_failing_column_leaves_the_others_intact(parts: Parts, standin) -> None:
     standin.fault("status_429", times=None, effort="medium", retry_after=0)
     comparison = parts.comparer.new_turn(None, "Busy?")

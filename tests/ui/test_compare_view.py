@@ -305,3 +305,28 @@ def test_differences_shown_while_streaming_are_made_again_when_a_column_ends(
             await h.aclose()
 
     run(loop, scenario())
+
+
+def test_a_429_on_one_column_shows_it_waiting_while_the_others_finish(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+    standin.fault("status_429", times=1, effort="high", retry_after=3600)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            assert h.controller.compare_new(None, "Busy?", [])
+            high = h.view.columns["high"]
+            await until(lambda: h.ended.get("low") == h.ended.get("medium") == "complete" and
+                        h.ended.get("high") == "retrying", what="low and medium done")
+            assert high.status_label.text() == "Busy; retrying…"
+            assert high.stop_button.isEnabled() and not high.keep_button.isEnabled()
+            assert h.view.stop_all.isEnabled()
+            assert h.view.columns["low"].keep_button.isEnabled()
+            await next_signal(h.controller.finished, high.stop_button.click)
+            assert high.status_label.text() == "Stopped"
+            assert "1 retry" in high.figures_label.text()
+            assert not h.view.stop_all.isEnabled()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
