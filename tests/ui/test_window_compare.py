@@ -59,6 +59,17 @@ def test_shortcut_compares_keep_medium_and_the_conversation_continues_from_it(
         assert window.controllers.conversations.current == conversation_id
         await close_window(window)
 
+        again = await open_window(gui_env)  # a restart: kept answer, panel and effort stay
+        assert again.controllers.conversations.current == conversation_id
+        await until(lambda: any("✓ medium" in line for line in again.efforts_panel.lines),
+                    what="the efforts panel read from the store")
+        assert again.efforts_panel.isVisibleTo(again)
+        await until(lambda: again.view.message_widget(message_id) is not None,
+                    what="the kept answer shown")
+        assert again.view.message_widget(message_id).version_label.text() == "2 / 3"
+        assert again.composer.current_effort() == "medium"
+        await close_window(again)
+
     run(qloop, scenario())
 
 
