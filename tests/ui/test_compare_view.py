@@ -330,3 +330,61 @@ def test_a_429_on_one_column_shows_it_waiting_while_the_others_finish(harness_en
             await h.aclose()
 
     run(loop, scenario())
+
+
+def test_stop_all_stops_every_streaming_column_and_keeps_their_partials(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+    standin.fault("stall", times=3, after=2)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            assert h.controller.compare_new(None, "Stop all", [])
+            await until(lambda: all(c.thinking.text for c in h.view.columns.values()),
+                        what="every column streaming")
+            assert h.view.stop_all.isEnabled()
+            await next_signal(h.controller.finished, h.view.stop_all.click)
+            figures = h.controller.comparison.figures  # type: ignore[union-attr]
+            for effort, column in h.view.columns.items():
+                assert column.status_label.text() == "Stopped"
+                assert not column.stop_button.isEnabled() and not column.keep_button.isEnabled()
+                stored = await h.store.get_message(figures[effort].message_id or 0)
+                assert stored is not None and stored.status == "stopped" and stored.reasoning
+            assert not h.view.stop_all.isEnabled() and not h.controller.is_busy()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_hostile_prompt_and_server_error_are_shown_as_written(harness_env) -> None:
+    """A prompt or a server's error that looks like HTML is never rendered as HTML (no
+    images, no links) in the labels or their tooltips."""
+    from PySide6.QtCore import Qt
+
+    loop, standin, data_dir = harness_env
+    hostile = '<img src="file:///etc/passwd"><b>bold</b> & <a href="x">link</a>'
+    standin.fault("status_400", times=1, effort="high", message=hostile)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, hostile, [], efforts=("low", "high")))
+            high = h.view.columns["high"]
+            assert high.status == "error" and hostile in high.status_label.text()
+            assert high.error and hostile in high.error
+            for label in (h.view.prompt_label, high.status_label, high.figures_label,
+                          h.view.note, high.title):
+                assert label.textFormat() == Qt.TextFormat.PlainText
+            assert h.view.prompt_label.text() == hostile
+            for tip in (h.view.prompt_label.toolTip(), high.status_label.toolTip()):
+                assert "<img" not in tip and "&lt;img" in tip and "&lt;b&gt;bold" in tip
+            low = h.view.columns["low"]
+            await next_signal(h.controller.kept, low.keep_button.click)
+            assert high.status_label.toolTip().count("&amp;") == 1  # not escaped twice
+            assert hostile in high.status_label.text()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())

@@ -21,6 +21,7 @@ Signals:
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,19 @@ KEEPABLE = frozenset({"complete", "truncated"})
 FINAL = frozenset({"complete", "truncated", "stopped", "interrupted", "blocked", "error"})
 
 
+def plain_label(text: str, parent: QWidget) -> QLabel:
+    """A label that never reads its text as HTML (prompts and server errors are not ours)."""
+    label = QLabel(text, parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip showing `text` as written: Qt renders a tooltip that looks like HTML as
+    HTML (images included), so it is escaped and given as rich text."""
+    return f'<p style="white-space:pre-wrap">{html.escape(text)}</p>' if text else ""
+
+
 def figures_text(figures: Mapping[str, Any]) -> str:
     """Two short lines: the times, then the tokens (what is not known yet is left out)."""
     times = []
@@ -80,6 +94,7 @@ class CompareColumn(QFrame):
         super().__init__(parent)
         self.effort = effort
         self.status = "waiting"
+        self.error = ""
         self.kept = False
         self.setProperty("role", "card")
         self.setAccessibleName(f"{effort.capitalize()} effort answer")
@@ -87,17 +102,17 @@ class CompareColumn(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(4)
         header = QHBoxLayout()
-        self.title = QLabel(effort.capitalize(), self)
+        self.title = plain_label(effort.capitalize(), self)
         font = QFont(self.title.font())
         font.setBold(True)
         self.title.setFont(font)
-        self.status_label = QLabel(STATUS_TEXT["waiting"], self)
+        self.status_label = plain_label(STATUS_TEXT["waiting"], self)
         self.status_label.setProperty("role", "muted")
         self.status_label.setWordWrap(True)
         header.addWidget(self.title)
         header.addWidget(self.status_label, 1, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(header)
-        self.figures_label = QLabel("", self)
+        self.figures_label = plain_label("", self)
         self.figures_label.setProperty("role", "muted")
         self.figures_label.setAccessibleName(f"{effort} figures")
         self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -150,14 +165,14 @@ class CompareColumn(QFrame):
         self.answer.begin_progressive(renderer)
 
     def set_status(self, status: str, error: str = "") -> None:
-        old, self.status = self.status, status
+        old, self.status, self.error = self.status, status, error
         text = STATUS_TEXT.get(status, status)
         if error and status in ("error", "interrupted", "blocked"):
             text = f"{text}: {error}"
         if self.kept:
             text = f"{text} · kept"
         self.status_label.setText(text)
-        self.status_label.setToolTip(error)
+        self.status_label.setToolTip(plain_tooltip(error))
         done = status in FINAL
         self.stop_button.setEnabled(not done)
         self.keep_button.setEnabled(status in KEEPABLE and not self.kept)
@@ -188,7 +203,7 @@ class ComparisonView(QFrame):
         font = QFont(self.title.font())
         font.setBold(True)
         self.title.setFont(font)
-        self.prompt_label = QLabel("", self)
+        self.prompt_label = plain_label("", self)
         self.prompt_label.setProperty("role", "muted")
         self.prompt_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                         QSizePolicy.Policy.Preferred)
@@ -209,7 +224,7 @@ class ComparisonView(QFrame):
         top.addWidget(self.stop_all)
         top.addWidget(self.close_button)
         layout.addLayout(top)
-        self.note = QLabel("", self)
+        self.note = plain_label("", self)
         self.note.setWordWrap(True)
         self.note.hide()
         layout.addWidget(self.note)
@@ -248,7 +263,7 @@ class ComparisonView(QFrame):
             self._row.addWidget(column, 1)
         words = " ".join(prompt.split())
         self.prompt_label.setText(words[:120] + ("…" if len(words) > 120 else ""))
-        self.prompt_label.setToolTip(prompt[:2000])
+        self.prompt_label.setToolTip(plain_tooltip(prompt[:2000]))
         self.differences.setChecked(False)
         self._rediff = False
         self.stop_all.setEnabled(True)
@@ -288,7 +303,7 @@ class ComparisonView(QFrame):
         """Mark the kept column (the others stay keepable: keeping another switches)."""
         for name, column in self.columns.items():
             column.kept = name == effort
-            column.set_status(column.status, column.status_label.toolTip())
+            column.set_status(column.status, column.error)
 
     def set_differences(self, htmls: Mapping[str, str]) -> None:
         """Show the highlighted differences (HTML per effort; the first column has none)."""
@@ -309,8 +324,8 @@ class ComparisonView(QFrame):
         """Offer "Use <effort> for this template" (an empty slug takes the offer away)."""
         self._offer = (slug, effort) if slug else None
         self.template_button.setText(f"Use {effort} for this template" if slug else "")
-        self.template_button.setToolTip(f"Template {slug}: send with {effort} effort from now "
-                                        "on" if slug else "")
+        self.template_button.setToolTip(plain_tooltip(
+            f"Template {slug}: send with {effort} effort from now on" if slug else ""))
         self.template_button.setVisible(bool(slug))
 
     def answers(self) -> dict[str, str]:
