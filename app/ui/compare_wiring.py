@@ -112,6 +112,7 @@ class CompareWiring(QObject):
                 self._center.palette())))
             self.view.close_requested.connect(self.show_conversation)
             self._center.addWidget(self.view)
+            self.view.prepare(EFFORT_SETS[0][1])  # the first Compare click only empties them
         return self.view
 
     def _opened(self, _efforts: list[str], _prompt: str) -> None:

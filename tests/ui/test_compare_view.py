@@ -388,3 +388,50 @@ def test_hostile_prompt_and_server_error_are_shown_as_written(harness_env) -> No
             await h.aclose()
 
     run(loop, scenario())
+
+
+def test_a_second_comparison_of_the_same_efforts_reuses_clean_columns(harness_env) -> None:
+    """The columns are reset, not rebuilt (the view opens sooner), and nothing of the first
+    comparison shows in the second: text, thinking, figures, kept mark, highlights."""
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "First question", [], efforts=("low", "high")))
+            await until(lambda: all(not c.has_pending for c in h.view.columns.values()),
+                        what="drawn")
+            first = dict(h.view.columns)
+            first["low"].thinking.header.click()  # opened by the user
+            await next_signal(h.controller.kept, first["low"].keep_button.click)
+            await next_signal(h.controller.differences_ready, h.view.differences.click)
+            standin.fault("stall", times=1, effort="high", after=2)
+            h.ended.clear()
+            assert h.controller.compare_new(None, "Second one", [], efforts=("low", "high"))
+            assert h.view.columns == first  # the same widgets
+            low, high = first["low"], first["high"]
+            assert not h.view.differences.isChecked()
+            for column in (low, high):
+                assert column.status_label.text() == "Waiting…" and not column.kept
+                assert column.figures_label.text() == "" and column.answer.source == ""
+                assert column.thinking.text == "" and not column.thinking.is_expanded
+                assert column.answer.isVisible() and not column.diff.isVisible()
+                assert column.stop_button.isEnabled() and not column.keep_button.isEnabled()
+            await until(lambda: h.ended.get("low") == "complete" and not low.has_pending,
+                        what="low again")
+            assert "Second one" in low.answer.toPlainText()
+            assert "First question" not in low.answer.toPlainText()
+            assert low.thinking.text == "The user asks: Second one"
+            assert "total" in low.figures_label.text()
+            await next_signal(h.controller.finished, high.stop_button.click)
+            assert "First question" not in high.answer.toPlainText()
+            assert high.status_label.text() == "Stopped"
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Three now", [], efforts=("low", "medium", "high")))
+            assert list(h.view.columns) == ["low", "medium", "high"]
+            assert h.view.columns["low"] is not low  # another set: new columns
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())

@@ -83,9 +83,13 @@ def test_compare_action_on_a_sent_turn_and_the_button_menu(
         user = next(m for m in window.controllers.conversations.shown_messages.values()
                     if m.role == "user")
         await until(lambda: window.view.message_widget(user.id) is not None, what="turn")
+        prebuilt = dict(window.compare.view.columns)  # built ahead, after start-up
+        assert list(prebuilt) == ["low", "medium", "high"]
         button = window.view.message_widget(user.id).header_buttons["compare"]
         await next_signal(window.controllers.compare.finished, button.click)
-        assert list(window.compare.view.columns) == ["low", "medium", "high"]
+        assert window.compare.view.columns == prebuilt
+        assert all("Once" in c.answer.toPlainText() or c.answer.has_pending
+                   for c in prebuilt.values())
         versions = await window.controllers.conversations.library.services.store.versions(
             next(m.id for m in window.controllers.conversations.shown_messages.values()
                  if m.role == "assistant"))

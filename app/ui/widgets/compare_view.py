@@ -120,6 +120,7 @@ class CompareColumn(QFrame):
         inner = QWidget(self)
         inner_layout = QVBoxLayout(inner)
         inner_layout.setContentsMargins(0, 0, 0, 0)
+        self._inner_layout = inner_layout
         self.thinking = ThinkingSection("", expanded=False, live_since_ms=None, parent=inner)
         self.answer = MarkdownView(renderer, inner)
         self.answer.setAccessibleName(f"{effort} answer")
@@ -158,6 +159,25 @@ class CompareColumn(QFrame):
         if self.answer.has_pending:
             more = self.answer.render_step(final=self.status in FINAL) or more
         return more
+
+    def reset(self, renderer: MarkdownRenderer) -> None:
+        """Empty again for the next comparison of the same efforts: far cheaper than a new
+        column (in the window every new widget is polished by the style sheet), so the view
+        opens sooner. The thinking section is new (it has no way back to empty)."""
+        thinking = ThinkingSection("", expanded=False, live_since_ms=None,
+                                   parent=self.thinking.parentWidget())
+        self._inner_layout.replaceWidget(self.thinking, thinking)
+        self.thinking.deleteLater()
+        self.thinking = thinking
+        self.answer.show_markdown("", renderer=renderer)
+        self.answer.show()
+        self.diff.clear()
+        self.diff.hide()
+        self.figures_label.setText("")
+        self.kept = False
+        self.status = "waiting"
+        self.set_status("waiting")
+        self.scroll_area.verticalScrollBar().setValue(0)
 
     def restyle(self, renderer: MarkdownRenderer) -> None:
         """Draw the answer again with `renderer` (a new theme's colours), in render steps:
@@ -248,19 +268,21 @@ class ComparisonView(QFrame):
 
     # -- setters (the controller's side) -------------------------------------------------------
 
+    def prepare(self, efforts: Sequence[str]) -> None:
+        """Build the columns of `efforts` ahead of the first comparison (idle time after
+        start-up), so that the click that opens the view only has to empty them."""
+        if list(efforts) != list(self.columns):
+            self._build(efforts)
+
     def start(self, efforts: Sequence[str], prompt: str) -> None:
-        """Empty columns for a new comparison (cheap: the view must open within 100 ms)."""
+        """Empty columns for a new comparison (cheap: the view must open within 100 ms).
+        The same efforts as last time reuse their columns; others are built."""
         self._timer.stop()
-        for column in self.columns.values():
-            self._row.removeWidget(column)
-            column.deleteLater()
-        self.columns = {}
-        for effort in efforts:
-            column = CompareColumn(effort, self._renderer, self)
-            column.keep_button.clicked.connect(self._keep_clicked)
-            column.stop_button.clicked.connect(self._stop_clicked)
-            self.columns[effort] = column
-            self._row.addWidget(column, 1)
+        if list(efforts) == list(self.columns):
+            for column in self.columns.values():
+                column.reset(self._renderer)
+        else:
+            self._build(efforts)
         words = " ".join(prompt.split())
         self.prompt_label.setText(words[:120] + ("…" if len(words) > 120 else ""))
         self.prompt_label.setToolTip(plain_tooltip(prompt[:2000]))
@@ -333,6 +355,18 @@ class ComparisonView(QFrame):
         return {effort: column.answer.toPlainText() for effort, column in self.columns.items()}
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _build(self, efforts: Sequence[str]) -> None:
+        for column in self.columns.values():
+            self._row.removeWidget(column)
+            column.deleteLater()
+        self.columns = {}
+        for effort in efforts:
+            column = CompareColumn(effort, self._renderer, self)
+            column.keep_button.clicked.connect(self._keep_clicked)
+            column.stop_button.clicked.connect(self._stop_clicked)
+            self.columns[effort] = column
+            self._row.addWidget(column, 1)
 
     def changeEvent(self, event: QEvent) -> None:
         """Light/dark switched: every column's answer (and the highlights) in the new colours."""
