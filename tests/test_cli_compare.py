@@ -108,3 +108,17 @@ def test_bad_compare_options_exit_2_and_send_nothing(standin, data_dir: Path,
     assert result.code == 2 and says in result.err
     assert result.err.count("\n") == 1 and result.out == ""
     assert standin.chat_requests() == []
+
+
+def test_a_template_turn_remembers_its_template_for_a_later_comparison(
+        standin, data_dir: Path, tmp_path: Path) -> None:
+    image = make_png(tmp_path / "lunch.png")
+    result = ask(standin.base_url, data_dir, "--template", "receipt-to-table", "--file",
+                 str(image), "lunch")
+    assert result.code == 0, result.err
+    result = ask(standin.base_url, data_dir, "--compare", "low,high", "--json", "--file",
+                 str(image), "plain")
+    assert result.code == 0, result.err
+    stored = rows(data_dir, "SELECT figures FROM messages WHERE role = 'user' ORDER BY id")
+    assert [json.loads(r[0]) if r[0] else None for r in stored] == [
+        {"template": "receipt-to-table"}, None]

@@ -108,14 +108,17 @@ def discard_prepared(turns: list[tuple[str, list[PreparedMedia]]]) -> None:
 
 async def stream_turn(services: Services, conversation_id: int | None, text: str,
                       media: list[PreparedMedia], args: argparse.Namespace, out: TextIO,
-                      err: TextIO, *, title: str | None = None) -> tuple[int | None, int]:
-    """Send one turn and print it as it streams; returns (conversation id, exit code)."""
+                      err: TextIO, *, title: str | None = None,
+                      template: str | None = None) -> tuple[int | None, int]:
+    """Send one turn and print it as it streams; returns (conversation id, exit code).
+
+    `template`: the slug of the task template the turn comes from (stored with it)."""
     engine = services.engine()
     code = EXIT_OK
     ended_with_newline = True
     # Closed explicitly, so a reader that leaves (`| head`) ends the reply as stopped at once.
     events = engine.send(conversation_id, text, media, effort=args.effort, model=args.model,
-                         title=title)
+                         title=title, template=template)
     async with contextlib.aclosing(events):
         async for event in events:
             if isinstance(event, ContentDelta):

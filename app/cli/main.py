@@ -196,7 +196,8 @@ async def _ask(args: argparse.Namespace, env: Mapping[str, str], services: Servi
                                      title=title, template=template.slug if template else None)
         for text, media in turns:
             conversation_id, code = await stream_turn(
-                services, conversation_id, text, media, args, out, err, title=title)
+                services, conversation_id, text, media, args, out, err, title=title,
+                template=template.slug if template else None)
             if code != EXIT_OK:
                 break
             if args.save_tables is not None and conversation_id is not None:
