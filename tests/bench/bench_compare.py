@@ -26,6 +26,7 @@ Run: `python tests/bench/bench_compare.py [--standin-in-process]`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import statistics
 import subprocess
@@ -88,13 +89,15 @@ class StandInProcess:
              "--fault", fault], cwd=ROOT, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert self._process.stdout is not None
+        atexit.register(self.stop)  # also when the benchmark fails half-way
         self.base_url = self._process.stdout.readline().strip()
         if not self.base_url.startswith("http"):
             raise RuntimeError("the stand-in did not start")
 
     def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(10)
+        if self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
 
 
 class FirstPaint(QObject):
