@@ -143,16 +143,18 @@ class CompareColumn(QFrame):
             more = self.answer.render_step(final=self.status in FINAL) or more
         return more
 
-    def reset(self, renderer: MarkdownRenderer) -> None:
+    def reset(self) -> None:
         """Empty again for the next comparison of the same efforts: far cheaper than a new
         column (in the window every new widget is polished by the style sheet), so the view
-        opens sooner. The thinking section is new (it has no way back to empty)."""
+        opens sooner. The thinking section is new (it has no way back to empty). The answer
+        is emptied as plain text: no Markdown parser at click time (its renderer already
+        follows the theme, see `restyle`)."""
         thinking = ThinkingSection("", expanded=False, live_since_ms=None,
                                    parent=self.thinking.parentWidget())
         self._inner_layout.replaceWidget(self.thinking, thinking)
         self.thinking.deleteLater()
         self.thinking = thinking
-        self.answer.show_markdown("", renderer=renderer)
+        self.answer.show_plain("")
         self.answer.show()
         self.diff.clear()
         self.diff.hide()

@@ -128,7 +128,7 @@ class ComparisonView(QFrame):
         self._timer.stop()
         if list(efforts) == list(self.columns):
             for column in self.columns.values():
-                column.reset(self._renderer)
+                column.reset()
         else:
             self._build(efforts)
         words = " ".join(prompt.split())
