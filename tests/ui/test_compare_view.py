@@ -292,8 +292,9 @@ def test_differences_shown_while_streaming_are_made_again_when_a_column_ends(
             assert h.controller.compare_new(None, "Diff while streaming", [],
                                             efforts=("low", "high"))
             low, high = h.view.columns["low"], h.view.columns["high"]
-            await until(lambda: h.ended.get("low") == "complete" and not low.has_pending and
-                        high.answer.source and not high.has_pending, what="low done, high part")
+            await until(lambda: h.ended.get("low") == "complete" and not low.has_pending
+                        and high.answer.markdown_source and not high.has_pending,
+                        what="low done, high part")
             await next_signal(h.controller.differences_ready, h.view.differences.click)
             assert high.diff.isVisible()
             assert high.diff.toPlainText() == high.answer.toPlainText()
@@ -414,7 +415,7 @@ def test_a_second_comparison_of_the_same_efforts_reuses_clean_columns(harness_en
             assert not h.view.differences.isChecked()
             for column in (low, high):
                 assert column.status_label.text() == "Waiting…" and not column.kept
-                assert column.figures_label.text() == "" and column.answer.source == ""
+                assert column.figures_label.text() == "" and column.answer.markdown_source == ""
                 assert column.thinking.text == "" and not column.thinking.is_expanded
                 assert column.answer.isVisible() and not column.diff.isVisible()
                 assert column.stop_button.isEnabled() and not column.keep_button.isEnabled()

@@ -25,6 +25,7 @@ from app.ui.capture.hotkeys.base import BadSequence, HotkeyBackend, parse_sequen
 
 SERVICE, PATH = "org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop"
 IFACE = "org.freedesktop.portal.GlobalShortcuts"
+CLOSED_CHECK_S = 1.0  # how soon the worker notices close() if a wake-up was missed
 ANSWER_TIMEOUT_S = 30.0  # the desktop shows its own dialog: a person may take a while
 REFUSED = ("The desktop did not grant a global shortcut to Step Desk; bind "
            "`stepdesk capture` in its keyboard settings instead (see the README).")
@@ -135,7 +136,10 @@ class PortalHotkeys(HotkeyBackend):
                 self._refuse(wanted, REFUSED)
                 return
             while not self._closed:
-                msg = conn.receive()
+                try:  # bounded, so a close() that raced this receive is seen within a second
+                    msg = conn.receive(timeout=CLOSED_CHECK_S)
+                except TimeoutError:
+                    continue
                 fields = msg.header.fields
                 if (fields.get(HeaderFields.member) == "Activated"
                         and fields.get(HeaderFields.interface) == IFACE
