@@ -208,8 +208,7 @@ class WebDavTarget:
     async def listdir(self, path: str) -> list[str]:
         response = await self._request("PROPFIND", path.rstrip("/") + "/", ok=(207, 404),
                                        headers={"Depth": "1"},
-                                       content=b'<?xml version="1.0"?><propfind xmlns="DAV:">'
-                                               b'<prop><resourcetype/></prop></propfind>')
+                                       content=_RESOURCE_TYPE)
         if response.status_code == 404:
             return []
         own = urlsplit(self._url(path.rstrip("/") + "/")).path.rstrip("/")
@@ -229,13 +228,29 @@ class WebDavTarget:
         built = ""
         for part in path.split("/"):
             built = f"{built}/{part}" if built else part
-            await self._request("MKCOL", built + "/", ok=(201, 405))
+            try:
+                await self._request("MKCOL", built + "/", ok=(201, 405))
+            except TargetUnreachable:
+                # Two devices making the same folder at once: the loser may hear an error
+                # (wsgidav answers 500) although the folder is there; only then is it one.
+                if not await self._is_dir(built + "/"):
+                    raise
+
+    async def _is_dir(self, path: str) -> bool:
+        response = await self._request("PROPFIND", path, ok=(207, 404),
+                                       headers={"Depth": "0"},
+                                       content=_RESOURCE_TYPE)
+        return response.status_code == 207
 
     async def delete(self, path: str) -> None:
         await self._request("DELETE", path, ok=(200, 204, 404))
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+_RESOURCE_TYPE = (b'<?xml version="1.0"?><propfind xmlns="DAV:">'
+                  b'<prop><resourcetype/></prop></propfind>')
 
 
 def _status_error(status: int, method: str, label: str) -> SyncError:

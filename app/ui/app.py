@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,66 +55,47 @@ def make_application() -> QApplication:
     return app
 
 
-class MainThreadGC:
-    """Run Python's cyclic garbage collector only on the GUI thread.
-
-    A Qt object caught in a reference cycle (a lambda slot holding its widget) is destroyed
-    by whichever thread triggers a collection; when that is a worker (the store's thread,
-    `asyncio.to_thread`), Qt aborts ("Timers cannot be stopped from another thread") or
-    crashes. So automatic collection is off and a timer collects here instead, with the
-    same generation thresholds Python would use.
-    """
-
-    def __init__(self, interval_ms: int = 500) -> None:
-        import gc
-
-        from PySide6.QtCore import QTimer
-
-        self._was_enabled = gc.isenabled()
-        self._thresholds = gc.get_threshold()
-        gc.disable()
-        self._timer = QTimer()
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.check)
-        self._timer.start()
-
-    def check(self) -> None:
-        import gc
-
-        counts = gc.get_count()
-        for generation in (2, 1, 0):
-            if counts[generation] > self._thresholds[generation]:
-                gc.collect(generation)
-                return
-
-    def stop(self) -> None:
-        import gc
-
-        self._timer.stop()
-        gc.collect()
-        if self._was_enabled:
-            gc.enable()
-
-
 def make_loop(app: QApplication) -> asyncio.AbstractEventLoop:
-    """A qasync loop that also finalizes abandoned async generators the asyncio way.
+    """A qasync loop that also finalizes abandoned async generators, as asyncio's own does.
 
     qasync's `run_forever` replaces asyncio's and skips `sys.set_asyncgen_hooks`, so an async
-    generator left un-closed (e.g. an HTTP stream after `break`) would be closed by the
-    garbage collector without a loop, and its `await` in `finally` would fail. This puts
-    asyncio's hooks back (`aclose()` scheduled on the loop; `shutdown_asyncgens` at exit).
+    generator left un-closed (an HTTP stream after `break`) would be closed by the garbage
+    collector without a loop, and its `await` in `finally` would fail. These hooks are the
+    public `sys` ones: a generator's first step is remembered (weakly), a collected one is
+    closed on the loop, and `shutdown_asyncgens` (called by `asyncio.Runner` at exit) closes
+    the rest. The turn's own generators are closed explicitly (`contextlib.aclosing`).
     """
+    import weakref
+
     import qasync
 
     class StepDeskLoop(qasync.QEventLoop):
+        def __init__(self, application: QApplication) -> None:
+            super().__init__(application)
+            self._open_generators: weakref.WeakSet[AsyncGenerator[object, None]] = (
+                weakref.WeakSet())
+
         def run_forever(self) -> None:
             old = sys.get_asyncgen_hooks()
-            sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
-                                   finalizer=self._asyncgen_finalizer_hook)
+            sys.set_asyncgen_hooks(firstiter=self._open_generators.add,
+                                   finalizer=self._finalize)
             try:
                 return super().run_forever()
             finally:
                 sys.set_asyncgen_hooks(*old)
+
+        def _finalize(self, generator: AsyncGenerator[object, None]) -> None:
+            if not self.is_closed():
+                self.call_soon_threadsafe(self.create_task, generator.aclose())
+
+        async def shutdown_asyncgens(self) -> None:
+            generators = list(self._open_generators)
+            self._open_generators.clear()
+            for generator in generators:
+                try:
+                    await generator.aclose()
+                except Exception:  # as asyncio's own: said, and the others still closed
+                    logging.getLogger(__name__).exception("an async generator failed to close")
 
     return StepDeskLoop(app)
 
@@ -179,7 +161,6 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
         window.show()
     else:
         window.ready.connect(partial(background().capture.command, *command))
-    collector = MainThreadGC()
     try:
         with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
             return runner.run(run_window(window, env, list(files), background))
@@ -187,7 +168,6 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
         for service in built:
             service.close()
         server.close()
-        collector.stop()
 
 
 async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Path],

@@ -317,12 +317,10 @@ async def open_in_window(standin) -> list[float]:  # type: ignore[no-untyped-def
 
 
 if __name__ == "__main__":
-    from app.ui.app import MainThreadGC, make_application, make_loop
+    from app.ui.app import make_application, make_loop
 
     application = make_application()
-    collector = MainThreadGC()
     event_loop = make_loop(application)
     asyncio.set_event_loop(event_loop)
     with event_loop:
         event_loop.run_until_complete(main())
-    collector.stop()

@@ -37,7 +37,6 @@ if str(ROOT) not in sys.path:
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.ui.app import MainThreadGC  # noqa: E402
 from app.ui.render.markdown import MarkdownRenderer  # noqa: E402
 from app.ui.render.markdown_view import MarkdownView, theme_from_palette  # noqa: E402
 from app.ui.render.math_images import FormulaImages  # noqa: E402
@@ -273,7 +272,6 @@ def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, float
 
 def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv)
-    collector = MainThreadGC()  # as in the app
     layout = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=lower_priority)
     bench_render(app, layout)
@@ -287,7 +285,6 @@ def main() -> None:
           f"{math_gap:5.1f} ms [{math_cpu:5.1f}]  (budget {GAP_BUDGET_MS})")
     print(f"  ratio                                  {math_s / plain_s:8.2f} x")
     layout.shutdown()
-    collector.stop()
     gc.collect()
 
 

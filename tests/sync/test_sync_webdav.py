@@ -113,6 +113,23 @@ async def test_connection_dropped_mid_upload(dav: DavServer, devices: list[Devic
     assert await a.history() == await b.history()
 
 
+async def test_a_folder_made_by_another_device_meanwhile_is_no_failure(
+        dav: DavServer) -> None:
+    """MKCOL lost to another device's (wsgidav answers the loser 500): the folder is there,
+    so that is no error; a folder that really could not be made still is one."""
+    t = target(dav)
+    try:
+        await t.ensure_dir("race/inner")
+        dav.faults.add(Fault("MKCOL", nth=1, status=500))
+        await t.ensure_dir("race/inner")  # both exist: the 500 is the race, not a failure
+        dav.faults.add(Fault("MKCOL", nth=1, status=500))
+        with pytest.raises(TargetUnreachable, match="500 to MKCOL"):
+            await t.ensure_dir("never")
+    finally:
+        await t.aclose()
+    assert (dav.root / "race" / "inner").is_dir() and not (dav.root / "never").exists()
+
+
 async def test_slow_server_times_out_in_words(dav: DavServer, devices: list[Device]) -> None:
     a, _, _ = devices
     await a.chat("Slow", "q", "r")

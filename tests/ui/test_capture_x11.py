@@ -21,7 +21,6 @@ from PIL import Image, ImageChops
 from tests.conftest import TEST_API_KEY
 from tests.xdesk import Desk, Proc, wait_until, x_desktop
 
-CTRL_ALT = 0x4 | 0x8  # ControlMask | Mod1Mask
 OVERLAY, PANEL = "^Step Desk capture$", "Quick ask"
 
 
@@ -77,10 +76,24 @@ def start_app(desk: Desk, env: dict[str, str], log: Path, *args: str) -> Proc:
 
 
 def wait_shortcut(desk: Desk, proc: Proc) -> None:
-    """Step Desk is up when its Ctrl+Alt+S grab is in place (another client is refused)."""
-    wait_until(lambda: proc.popen.poll() is not None or desk.key_taken(CTRL_ALT, "s"), 60,
-               "the global shortcut grab")
-    assert proc.popen.poll() is None, proc.text()
+    """Step Desk is up when Ctrl+Alt+S opens its picker; Esc closes it again.
+
+    Pressed, not probed: a probe that grabs the key itself to see whether it is taken would,
+    in the instant it holds it, make Step Desk's own grab fail ("already taken").
+    """
+    def picker_opened() -> bool:
+        assert proc.popen.poll() is None, proc.text()
+        desk.xdotool("key", "ctrl+alt+s")  # before the grab it goes to the focused window
+        try:
+            wait_until(lambda: desk.visible(OVERLAY), 1, "the picker")
+        except AssertionError:
+            return False
+        return True
+
+    wait_until(picker_opened, 60, "the global shortcut to open the picker")
+    desk.xdotool("key", "Escape")
+    wait_until(lambda: not desk.visible(OVERLAY) and desk.keyboard_free(), 30,
+               "the picker to close and let the keyboard go")
 
 
 def drag(desk: Desk, x0: int, y0: int, x1: int, y1: int) -> None:
@@ -302,8 +315,16 @@ def test_in_window_capture_is_the_same_session_and_lands_in_the_composer(
                    "the window back with the keyboard")
         assert not desk.visible(PANEL)
         desk.xdotool("type", "--delay", "5", "in the window")
-        desk.xdotool("key", "Return")
-        wait_until(lambda: standin.chat_requests(), 60, "the chat request")
+
+        def sent() -> bool:  # Enter while the capture is still being prepared is refused
+            desk.xdotool("key", "Return")  # (the text stays); once it is ready, it sends
+            try:
+                wait_until(lambda: standin.chat_requests(), 2, "the chat request")
+            except AssertionError:
+                return False
+            return True
+
+        wait_until(sent, 60, "the chat request")
         request = standin.chat_requests()[-1].json
         assert "in the window" in str(request)
         (image,) = sent_images(standin, request)

@@ -56,20 +56,6 @@ GOOD = [r"x^2 + y^2 = r^2", r"\alpha + \beta", r"\frac{-b \pm \sqrt{b^2 - 4ac}}{
 BROKEN = r"\frac{1}{"
 
 
-@pytest.fixture
-def main_thread_gc(qapp: Any) -> Iterator[None]:
-    """As in the app: the typesetting thread must never run a collection that destroys Qt
-    objects left in cycles by earlier tests."""
-    import gc
-
-    from app.ui.app import MainThreadGC
-
-    gc.collect()
-    collector = MainThreadGC()
-    yield
-    collector.stop()
-
-
 @pytest.fixture(scope="module")
 def layout() -> Iterator[ProcessPoolExecutor]:
     """One child process lays out every formula of this module (as the app's one does)."""
@@ -80,7 +66,7 @@ def layout() -> Iterator[ProcessPoolExecutor]:
 
 
 @pytest.fixture
-def formulas(main_thread_gc: None, layout: ProcessPoolExecutor) -> Iterator[FormulaImages]:
+def formulas(layout: ProcessPoolExecutor) -> Iterator[FormulaImages]:
     images = FormulaImages(layout=layout)
     yield images
     images.close()
@@ -242,7 +228,7 @@ def test_formula_colour_follows_the_dark_theme(qtbot: Any, formulas: FormulaImag
     assert formula_names(light) != [name]  # another colour, another image
 
 
-def test_images_are_drawn_at_the_device_pixel_ratio(qtbot: Any, main_thread_gc: None,
+def test_images_are_drawn_at_the_device_pixel_ratio(qtbot: Any,
                                                     layout: ProcessPoolExecutor) -> None:
     formulas = FormulaImages(ratio=lambda: 2.0, layout=layout)
     try:

@@ -146,7 +146,7 @@ class HiddenWindows:
         if watcher is None:
             await asyncio.sleep(OTHER_PLATFORM_SETTLE_S)
             return
-        QGuiApplication.sync()  # flush Qt's unmap requests to the server
+        await _sync_outside_tasks()  # flush Qt's unmap requests to the server
         try:
             await asyncio.to_thread(watcher.wait, UNMAP_TIMEOUT_S)
         finally:
@@ -157,3 +157,23 @@ class HiddenWindows:
             window.show()
         self._hidden = []
 
+
+async def _sync_outside_tasks() -> None:
+    """`QGuiApplication.sync()`, run from the loop itself rather than inside this task.
+
+    sync() processes pending events, and under qasync that steps other tasks; called from a
+    task's own step it made asyncio refuse them ("Cannot enter into task … while another task
+    is being executed"), leaving e.g. start-up hanging when a capture began meanwhile.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def flush() -> None:
+        try:
+            QGuiApplication.sync()
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    loop.call_soon(flush)
+    await done
