@@ -41,43 +41,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtWidgets import QPushButton, QStackedWidget, QWidget  # noqa: E402
+
+from tests.bench.heartbeat import Heartbeat  # noqa: E402
 
 GAP_BUDGET_MS, CPU_BUDGET, OPEN_BUDGET_MS = 50.0, 1.5, 100.0
 REASONING, CONTENT, DURATION = 400, 1600, 2.0
 API_KEY = "sk-bench-compare-0123456789"
-
-
-class Heartbeat(QObject):
-    """A 5 ms timer; the largest gap between ticks is how long the UI thread was blocked.
-
-    Each tick also reads the UI thread's CPU time, so a long gap tells whether the thread
-    was working (CPU ≈ gap) or waiting for a CPU or the GIL (CPU ≪ gap)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.timer = QTimer(self)
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.stamps: list[tuple[float, float]] = []
-        self.long: list[tuple[float, float]] = []  # (gap, CPU in it) in ms, gaps over 30 ms
-
-    def start(self) -> None:
-        self.stamps = []
-        self._tick()
-        self.timer.start()
-
-    def stop(self) -> float:
-        self.timer.stop()
-        self._tick()
-        pairs = list(zip(self.stamps, self.stamps[1:], strict=False))
-        self.long = [((b - a) * 1000, (cb - ca) * 1000) for (a, ca), (b, cb) in pairs
-                     if b - a > 0.030]
-        return max(b - a for (a, _), (b, _) in pairs) * 1000
-
-    def _tick(self) -> None:
-        self.stamps.append((time.perf_counter(), time.thread_time()))
 
 
 class StandInProcess:

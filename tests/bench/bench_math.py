@@ -44,12 +44,12 @@ from app.ui.render.math_svg import latex_to_svg, lower_priority  # noqa: E402
 from tests.bench.bench_ui_stream import (  # noqa: E402
     GAP_BUDGET_MS,
     Delta,
-    Heartbeat,
     feed_sliced,
     message,
     new_view,
     run_until,
 )
+from tests.bench.heartbeat import Heartbeat  # noqa: E402
 
 REPEATS = 15
 FORMULAS = [
@@ -100,24 +100,6 @@ def timed_render(app: QApplication, view: MarkdownView, text: str) -> tuple[floa
     view.document().size()  # the whole layout
     view.grab()  # and one paint
     return timing.stop()
-
-
-class CpuHeartbeat(Heartbeat):
-    """The heartbeat, also noting the UI thread's CPU time at each tick: the longest CPU
-    stretch between two ticks is how long the thread was busy, whatever the machine's load."""
-
-    def start(self) -> None:
-        self.cpu_stamps = [time.thread_time()]
-        super().start()
-
-    def _tick(self) -> None:
-        super()._tick()
-        self.cpu_stamps.append(time.thread_time())
-
-    def longest_cpu(self) -> float:
-        """The longest CPU stretch between ticks, in ms (after `stop()`)."""
-        return max(b - a for a, b in zip(self.cpu_stamps, self.cpu_stamps[1:],
-                                         strict=False)) * 1000
 
 
 def idle_gap(app: QApplication, seconds: float) -> float:
@@ -246,7 +228,7 @@ def bench_flood(app: QApplication, with_math: bool) -> tuple[float, float, float
         else:
             view.append_content(4, delta[1])
 
-    beat = CpuHeartbeat()
+    beat = Heartbeat()
     beat.start()
     start = time.perf_counter()
     feed_sliced(app, deltas, consume, 200)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.store import AttachmentRecord, Message  # noqa: E402
 from app.ui.widgets.conversation_view import ConversationView  # noqa: E402
+from tests.bench.heartbeat import Heartbeat  # noqa: E402
 
 Delta = tuple[bool, str]  # (is_reasoning, text)
 GAP_BUDGET_MS = 50.0
@@ -70,30 +71,6 @@ def flood(reasoning: int, content: int) -> list[Delta]:
     out: list[Delta] = [(True, thoughts[i * 5:i * 5 + 5]) for i in range(reasoning)]
     out += [(False, text[i * 4:i * 4 + 4]) for i in range(content)]
     return out
-
-
-class Heartbeat(QObject):
-    """A 5 ms timer; the largest gap between ticks is how long the UI thread was blocked."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.timer = QTimer(self)
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.stamps: list[float] = []
-
-    def start(self) -> None:
-        self.stamps = [time.perf_counter()]
-        self.timer.start()
-
-    def stop(self) -> float:
-        """Stop and return the largest gap in ms."""
-        self.timer.stop()
-        self._tick()
-        return max(b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False)) * 1000
-
-    def _tick(self) -> None:
-        self.stamps.append(time.perf_counter())
 
 
 def run_until(app: QApplication, done: Callable[[], bool], timeout: float = 120.0,
