@@ -20,12 +20,9 @@ QtSvg) loads with the first finished formula, ziamath only in the child process.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +35,8 @@ from PySide6.QtGui import (
 from app.ui.render.markdown import FormulaRef, RenderTheme
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from app.ui.render.math_typeset import FormulaStyle
 
 MATH_SCHEME = "stepdesk-math"
@@ -265,6 +264,8 @@ class _Layout:
 
     def take(self) -> list[tuple[str, _Request, str | None, str | None, float]]:
         """Finished jobs: (url, request, svg, error, seconds since sent)."""
+        from concurrent.futures.process import BrokenProcessPool
+
         from app.ui.render.math_svg import FormulaError
 
         finished = []
@@ -293,6 +294,12 @@ class _Layout:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _send(self, url: str, request: _Request, started: float, attempt: int) -> None:
+        # concurrent.futures and multiprocessing load with the first formula, not before the
+        # window's first paint (bench_startup --empty)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         from app.ui.render.math_svg import latex_to_svg, lower_priority
 
         if self.closed:
@@ -311,6 +318,8 @@ class _Layout:
         self._jobs[future] = (url, request, started, attempt)
 
     def _replace_child(self, attempt: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if attempt >= 2 or not self._owns:
