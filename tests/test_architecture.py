@@ -55,11 +55,6 @@ LAZY_ONLY = {"app.main": ("app.cli", "app.ui", *QT)}
 UI_PLAIN_PARTS = "app.ui"
 UI_CORE_PATHS = ("app.ui.controllers", "app.ui.app")
 UI_FORBIDDEN = ("app.store.store", "app.api.client", "app.chat", "app.services", "app.compare")
-# Shrinking allow-list of today's exceptions, for the window layer's rework (issue 10):
-# (importer, imported). Empty: every widget, dialog and renderer keeps to plain data.
-UI_ALLOWED_FOR_NOW: set[tuple[str, str]] = set()
-
-
 def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
@@ -128,16 +123,10 @@ def test_the_window_reaches_the_core_only_through_its_controllers() -> None:
         if not _within(item.importer, UI_PLAIN_PARTS) or \
                 any(_within(item.importer, path) for path in UI_CORE_PATHS):
             continue
-        if any(_within(item.target, core) for core in UI_FORBIDDEN) and \
-                (item.importer, item.target) not in UI_ALLOWED_FOR_NOW:
+        if any(_within(item.target, core) for core in UI_FORBIDDEN):
             bad.append(_line(item, "widgets, dialogs and the renderer get data from the "
                                    "controllers, not the services"))
     assert bad == []
-
-
-def test_the_allow_list_holds_only_real_exceptions() -> None:
-    real = {(i.importer, i.target) for i in imports()}
-    assert real >= UI_ALLOWED_FOR_NOW, "remove the entries that no longer happen"
 
 
 def _cycles() -> list[list[str]]:
@@ -195,19 +184,9 @@ def _path_round(group: list[str], graph: dict[str, set[str]]) -> list[str]:
     return group
 
 
-# Shrinking allow-list of today's cycles, for the window layer's rework (issue 10), as the
-# set of modules in the cycle. Empty: no module imports itself back.
-CYCLES_ALLOWED_FOR_NOW: list[frozenset[str]] = []
-
-
 def test_no_import_cycles() -> None:
-    cycles = _cycles()
-    shown = [" -> ".join(module_path(m) for m in cycle) for cycle in cycles
-             if frozenset(cycle) not in CYCLES_ALLOWED_FOR_NOW]
-    assert shown == []
-    remaining = {frozenset(cycle) for cycle in cycles}
-    assert all(allowed in remaining for allowed in CYCLES_ALLOWED_FOR_NOW), \
-        "a cycle on the allow-list is gone: remove it from the list"
+    """No module imports itself back, through any chain (imports under TYPE_CHECKING aside)."""
+    assert [" -> ".join(module_path(m) for m in cycle) for cycle in _cycles()] == []
 
 
 @pytest.mark.parametrize(("module", "layer"), [
