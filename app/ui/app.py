@@ -244,6 +244,7 @@ async def _start_sync(services: Services, env: Mapping[str, str], window: MainWi
                                 after_merge=conversations.load_list, parent=window)
     controller.statusChanged.connect(window.show_sync_status)
     window.settings_opened.connect(controller.add_settings_page)
+    window.restore_requested.connect(partial(controller.open_restore, window))
     window.quit_work_s = QUIT_SYNC_TIMEOUT_S + 1  # what sync on quit may add to the shutdown
     if setup.target:
         controller.set_interval(setup.interval_minutes)

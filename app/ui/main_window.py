@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         settings_opened(object): a `SettingsDialog` about to open (others add sections).
         capture_requested(): Ctrl+Shift+S or a Capture button (the background service
             captures and calls `add_capture`).
+        restore_requested(): File › Restore from… (the sync controller opens its dialog).
     """
 
     ready = Signal()
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
     closed = Signal()
     settings_opened = Signal(object)
     capture_requested = Signal()
+    restore_requested = Signal()
 
     def __init__(self, data_dir: Path, tasks: TaskSet, attachments: AttachmentController
                  ) -> None:
@@ -251,6 +253,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.markup_captures)
         file_menu.addSeparator()
         self._action(file_menu, "&Settings…", self.open_settings, "Ctrl+,")
+        self.restore_action = self._action(file_menu, "&Restore from…",
+                                           self.restore_requested.emit)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")

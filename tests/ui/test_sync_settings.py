@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 from app.secret_store import SecretStore
 from app.sync.secrets import PASSPHRASE, WEBDAV_PASSWORD, WEBDAV_USER
 from app.sync.targets import FolderTarget
+from app.ui.dialogs.restore import RestoreDialog
 from app.ui.dialogs.settings import SettingsDialog
 from app.ui.dialogs.sync_settings import SyncPage
 from tests.sync.davserver import PASSWORD, USER, Fault
@@ -290,6 +291,14 @@ def test_the_window_has_the_sync_page(qloop: Any, gui_env: dict[str, str]) -> No
             assert isinstance(page, SyncPage)
             assert page.result.text() == "Sync is off: choose a target."
             dialog.reject()
+            window.restore_action.trigger()  # File › Restore from…, over the window
+            await until(lambda: any(w.isVisible() for w in window.findChildren(RestoreDialog)),
+                        what="the restore dialog")
+            restore = next(w for w in window.findChildren(RestoreDialog) if w.isVisible())
+            await until(lambda: restore.status.text() not in ("", "Reading the snapshots…"),
+                        what="its answer")
+            assert restore.status.text() == "Choose a sync folder or a WebDAV address first."
+            restore.reject()
         finally:
             await close_window(window)
 
