@@ -31,35 +31,17 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QTimer  # noqa: E402
+from tests.bench.heartbeat import Heartbeat  # noqa: E402
 
 BUDGET_MS = 50.0
 
 
-class Heartbeat:
-    """A 5 ms timer; the largest distance between two ticks is how long the loop was held."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.last = time.perf_counter()
-        self.worst = 0.0
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.worst = max(self.worst, now - self.last)
-        self.last = now
-
-    def reset(self) -> None:
-        self.last, self.worst = time.perf_counter(), 0.0
-
-
 async def measure(beat: Heartbeat, work: Callable[[], Awaitable[object]]) -> tuple[float, float]:
-    beat.reset()
+    beat.start()
     started = time.perf_counter()
     await work()
-    return time.perf_counter() - started, beat.worst * 1000
+    seconds = time.perf_counter() - started
+    return seconds, beat.stop()
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 600) -> None:
@@ -89,7 +71,6 @@ async def main(conversations: int) -> None:
     SecretStore(ui.services.paths.config_dir).set(PASSPHRASE, "bench passphrase",
                                                   use_keychain=False)
     beat = Heartbeat()
-    beat.timer.start()
     _dialog, page = ui.open_page()
     page.target.setText(str(root / "remote"))
 
@@ -144,7 +125,6 @@ async def main(conversations: int) -> None:
                        ("Sync now while a reply streams into the store", sync_while_streaming)):
         seconds, gap = await measure(beat, work)
         rows.append((name, seconds, gap))
-    beat.timer.stop()
     size = sum(p.stat().st_size for p in (root / "remote").rglob("snap-*"))
     await ui.close()
     print(f"history: {conversations:,} conversations, {conversations * 2:,} messages; "
