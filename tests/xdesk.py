@@ -32,6 +32,16 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> No
         time.sleep(0.02)
 
 
+def holds_within(predicate: Callable[[], object], seconds: float) -> bool:
+    """Whether `predicate()` becomes true within `seconds` (one bounded try of a retried
+    gesture; the caller's own `wait_until` bounds the whole)."""
+    try:
+        wait_until(predicate, seconds, "one try")
+    except AssertionError:
+        return False
+    return True
+
+
 @dataclass
 class Desk:
     display: str

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.conftest import TEST_API_KEY
-from tests.xdesk import Desk, Proc, wait_until, x_desktop
+from tests.xdesk import Desk, Proc, holds_within, wait_until, x_desktop
 
 OVERLAY, PANEL = "^Step Desk capture$", "Quick ask"
 
@@ -84,11 +84,7 @@ def wait_shortcut(desk: Desk, proc: Proc) -> None:
     def picker_opened() -> bool:
         assert proc.popen.poll() is None, proc.text()
         desk.xdotool("key", "ctrl+alt+s")  # before the grab it goes to the focused window
-        try:
-            wait_until(lambda: desk.visible(OVERLAY), 1, "the picker")
-        except AssertionError:
-            return False
-        return True
+        return holds_within(lambda: desk.visible(OVERLAY), 1)
 
     wait_until(picker_opened, 60, "the global shortcut to open the picker")
     desk.xdotool("key", "Escape")
@@ -318,11 +314,7 @@ def test_in_window_capture_is_the_same_session_and_lands_in_the_composer(
 
         def sent() -> bool:  # Enter while the capture is still being prepared is refused
             desk.xdotool("key", "Return")  # (the text stays); once it is ready, it sends
-            try:
-                wait_until(lambda: standin.chat_requests(), 2, "the chat request")
-            except AssertionError:
-                return False
-            return True
+            return holds_within(lambda: standin.chat_requests(), 2)
 
         wait_until(sent, 60, "the chat request")
         request = standin.chat_requests()[-1].json
