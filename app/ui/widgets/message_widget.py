@@ -80,14 +80,25 @@ _ICON_ACTIONS = {"regenerate": ("refresh-cw", "Regenerate the answer")}
 
 def readable_width(widget: QWidget) -> int:
     """About `READABLE_CHARS` characters of the widget's font in pixels, widened to fit
-    `CODE_COLUMNS` of the fixed-pitch font (plus a code block's padding)."""
-    metrics = widget.fontMetrics()
-    sample = "the quick brown fox jumps over a lazy dog "
-    prose = round(metrics.horizontalAdvance(sample) / len(sample) * READABLE_CHARS)
-    code_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    code_font.setPointSizeF(widget.font().pointSizeF() or code_font.pointSizeF())
-    code = QFontMetrics(code_font).horizontalAdvance("m" * CODE_COLUMNS) + 32
-    return max(prose, code)
+    `CODE_COLUMNS` of the fixed-pitch font (plus a code block's padding).
+
+    Memoized per font: every message widget asks on every resize, and scrolling a long
+    history resizes hundreds of them per frame."""
+    font = widget.font()
+    key = font.key()
+    width = _READABLE_WIDTHS.get(key)
+    if width is None:
+        metrics = widget.fontMetrics()
+        sample = "the quick brown fox jumps over a lazy dog "
+        prose = round(metrics.horizontalAdvance(sample) / len(sample) * READABLE_CHARS)
+        code_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        code_font.setPointSizeF(font.pointSizeF() or code_font.pointSizeF())
+        code = QFontMetrics(code_font).horizontalAdvance("m" * CODE_COLUMNS) + 32
+        width = _READABLE_WIDTHS[key] = max(prose, code)
+    return width
+
+
+_READABLE_WIDTHS: dict[str, int] = {}
 
 
 def _duration_text(seconds: float) -> str:
@@ -206,6 +217,7 @@ class MessageWidget(QFrame):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.bubble: QFrame | None = None
+        self._longest: tuple[tuple[str, str], int] | None = None
         content_layout = self._layout
         if self._is_user:
             self.bubble = QFrame(self.column)
@@ -465,11 +477,18 @@ class MessageWidget(QFrame):
             self.column.setMaximumWidth(width)
         if self.bubble is not None:
             available = min(width, self.width() - 24)
-            text = self.message.content[:4000]
-            longest = max((self._body.fontMetrics().horizontalAdvance(line)
-                           for line in text.splitlines() or [""]), default=0)
             self.bubble.setMaximumWidth(max(80, min(int(available * BUBBLE_SHARE),
-                                                    longest + 40)))
+                                                    self._longest_line() + 40)))
+
+    def _longest_line(self) -> int:
+        """The user text's widest line in the body's font, measured once per font and text
+        (resizes come on every layout pass; the text seldom changes)."""
+        key = self._body.font().key(), self.message.content
+        if self._longest is None or self._longest[0] != key:
+            metrics = self._body.fontMetrics()
+            lines = key[1][:4000].splitlines() or [""]
+            self._longest = key, max(metrics.horizontalAdvance(line) for line in lines)
+        return self._longest[1]
 
     def _add_version_switcher(self, header: QHBoxLayout) -> None:
         index = self._versions.index(self.message_id) if self.message_id in self._versions \
