@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui.render.markdown import MarkdownRenderer
 from app.ui.render.markdown_view import theme_from_palette
@@ -115,6 +115,10 @@ class ConversationView(QWidget):
         self._container = QWidget()
         self._container.setBackgroundRole(QPalette.ColorRole.Base)
         self._list = QVBoxLayout(self._container)
+        # The container grows to its messages' minimum before placing them: by default a new
+        # message is laid out in the old, too short container first, which squeezes every
+        # other message (one resize each) until the scroll area grows it (another each).
+        self._list.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self._list.setContentsMargins(8, 8, 8, 8)
         self._list.setSpacing(6)
         self._list.addStretch(1)
