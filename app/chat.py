@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from app.api.client import StepClient
 from app.api.errors import (
@@ -27,7 +27,7 @@ from app.api.errors import (
     StreamInterrupted,
     Timeout,
 )
-from app.api.events import ContentDelta, Finished, ReasoningDelta, Retrying, Usage
+from app.api.events import ContentDelta, Finished, ReasoningDelta, Retrying, Usage, unbatched
 from app.api.request import ChatRequest, MediaRef
 from app.config import Settings
 from app.context import omitted_reason, plan_request, sha_of, uses_files, with_refs
@@ -135,25 +135,35 @@ class ChatEngine:
 
     # -- public turn entry points ---------------------------------------------------------
 
-    async def send(self, conversation_id: int | None, text: str,
-                   media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
-                   model: str | None = None, title: str | None = None,
-                   template: str | None = None) -> AsyncGenerator[TurnEvent, None]:
+    def send(self, conversation_id: int | None, text: str,
+             media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
+             model: str | None = None, title: str | None = None,
+             template: str | None = None) -> AsyncGenerator[TurnEvent, None]:
         """Persist a new user turn and stream the reply to it.
 
         `title` names a new conversation (a template's name, say); by default the title is
         made from the prompt. `template`: the slug of the task template the turn comes
         from (stored with it: a later comparison offers its effort for the template)."""
+        return unbatched(self.send_batches(conversation_id, text, media, effort=effort,
+                                           model=model, title=title, template=template))
+
+    async def send_batches(self, conversation_id: int | None, text: str,
+                           media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
+                           model: str | None = None, title: str | None = None,
+                           template: str | None = None
+                           ) -> AsyncGenerator[Sequence[TurnEvent], None]:
+        """`send`'s events, the deltas of one network read in one list (the client's
+        `stream_chat_batches`): for a consumer that shows a read at once, the terminal."""
         effort = effort or self._settings.effort
         model = model or self._settings.model
         user, prepared = await self.add_turn(conversation_id, text, media, effort=effort,
                                              model=model, title=title, template=template)
-        for done in prepared:
-            yield done
+        if prepared:
+            yield list(prepared)
         async with contextlib.aclosing(self._reply(
-                user, model=model, effort=effort, version_of=None)) as events:
-            async for event in events:
-                yield event
+                user, model=model, effort=effort, version_of=None)) as batches:
+            async for batch in batches:
+                yield batch
 
     async def add_turn(self, conversation_id: int | None, text: str,
                        media: Sequence[PreparedMedia] = (), *, effort: str | None = None,
@@ -186,8 +196,9 @@ class ChatEngine:
         async with contextlib.aclosing(self._reply(
                 user, model=model or user.model or self._settings.model, effort=effort,
                 version_of=version_of)) as events:
-            async for event in events:
-                yield event
+            async for batch in events:
+                for event in batch:
+                    yield event
 
     async def upload_media(self, user_message_id: int) -> AsyncGenerator[TurnEvent, None]:
         """Upload whatever the turn's request needs and is not on the server yet.
@@ -215,8 +226,9 @@ class ChatEngine:
                 user, model=model or old.model or self._settings.model,
                 effort=effort or old.effort or self._settings.effort,
                 version_of=old.version_of or old.id)) as events:
-            async for event in events:
-                yield event
+            async for batch in events:
+                for event in batch:
+                    yield event
 
     async def edit_and_resend(self, user_message_id: int, text: str, *,
                               effort: str | None = None,
@@ -242,8 +254,9 @@ class ChatEngine:
             version_of=old.version_of or old.id)
         async with contextlib.aclosing(self._reply(
                 user, model=model, effort=effort, version_of=None)) as events:
-            async for event in events:
-                yield event
+            async for batch in events:
+                for event in batch:
+                    yield event
 
     async def continue_reply(self, assistant_message_id: int) -> AsyncGenerator[TurnEvent, None]:
         """Ask for the rest of a truncated answer, as a new turn that says so."""
@@ -256,25 +269,27 @@ class ChatEngine:
     # -- the reply ------------------------------------------------------------------------
 
     async def _reply(self, user: Message, *, model: str, effort: str,
-                     version_of: int | None) -> AsyncGenerator[TurnEvent, None]:
+                     version_of: int | None) -> AsyncGenerator[Sequence[TurnEvent], None]:
+        """The one streaming path of every turn: lists of events, one per network read."""
         assistant = await self._store.start_assistant_message(
             user.conversation_id, reply_to=user.id, model=model, effort=effort,
             version_of=version_of)
         turn = self.snapshot()
-        yield TurnStarted(user.conversation_id, user.id, assistant.id)
+        yield [TurnStarted(user.conversation_id, user.id, assistant.id)]
         buffer = _ReplyBuffer(assistant.id, [], [], last_flush=self._clock())
         try:
             async with contextlib.aclosing(
                     self._stream_with_media(user, model, effort, buffer, turn)) as stream:
-                async for event in stream:
-                    if not isinstance(event, Finished):
-                        yield event
+                async for batch in stream:
+                    last = batch[-1]
+                    if not isinstance(last, Finished):  # the client ends a reply's last list
+                        yield cast(Sequence[TurnEvent], batch)  # with Finished, only that one
                         continue
                     # The server's finish reason becomes the turn's outcome (not re-yielded).
                     await self._flush(buffer)
-                    outcome = self._finish_event(event.reason)
-                    await self._finish(assistant.id, outcome, event.reason)
-                    yield outcome
+                    outcome = self._finish_event(last.reason)
+                    await self._finish(assistant.id, outcome, last.reason)
+                    yield [*cast(Sequence[TurnEvent], batch[:-1]), outcome]
                     return
         except asyncio.CancelledError:
             # Stop: keep what arrived. Shielded, so a second cancel cannot lose the reply.
@@ -289,7 +304,7 @@ class ChatEngine:
             log.warning("reply %s failed: %s (%s)", assistant.id, exc, type(exc).__name__)
             failure = _failure_for(exc, started=buffer.got_text, redact=turn.client.redact)
             await asyncio.shield(self._close_failed(buffer, failure))
-            yield failure
+            yield [failure]
             return
         except StoreError as exc:  # disk full or failing mid-stream: keep what was saved
             log.warning("reply %s could not be saved: %s (%s)", assistant.id, exc, exc.detail)
@@ -298,36 +313,40 @@ class ChatEngine:
             with contextlib.suppress(StoreError):  # else the next start marks it interrupted
                 await asyncio.shield(self._store.finish_message(
                     assistant.id, "interrupted", error=failure.error))
-            yield failure
+            yield [failure]
             return
         # The stream ended without a finish reason: the client reports that as an error, so
         # reaching here means the server closed cleanly but silently. Treat as interrupted.
         failure = TurnFailed("interrupted", "The reply ended before the model finished.")
         await asyncio.shield(self._close_failed(buffer, failure))
-        yield failure
+        yield [failure]
 
     async def _stream_with_media(self, user: Message, model: str, effort: str,
                                  buffer: _ReplyBuffer, turn: TurnContext
-                                 ) -> AsyncGenerator[TurnEvent | Finished, None]:
-        """Build the request, stream it, and survive one expired file ID (re-upload, retry)."""
+                                 ) -> AsyncGenerator[Sequence[TurnEvent | Finished], None]:
+        """Build the request, stream it, and survive one expired file ID (re-upload, retry).
+
+        Every list is in `buffer` before it is yielded, so whatever a consumer has shown is
+        saved by the next flush, a Stop's included."""
         for attempt in (1, 2):
             history = await self._history_until(user)
             refs: dict[str, MediaRef] = {}
             request, omitted = plan_request(history, self._blobs, turn.settings, model, effort)
             if omitted:
-                yield MediaOmitted(tuple(omitted), omitted_reason())
+                yield [MediaOmitted(tuple(omitted), omitted_reason())]
             needs_upload = uses_files(request, turn.settings)
             if needs_upload:
                 async for upload_event in self._ensure_uploads(request, refs, turn):
-                    yield upload_event
+                    yield [upload_event]
             # Inline media means reading and base64-encoding files: not on the event loop.
             request = await asyncio.to_thread(with_refs, request, refs,
                                               inline=not needs_upload)
             try:
-                async with contextlib.aclosing(turn.client.stream_chat(request)) as events:
-                    async for event in events:
-                        self._buffer_event(event, buffer)
-                        yield event
+                async with contextlib.aclosing(
+                        turn.client.stream_chat_batches(request)) as batches:
+                    async for batch in batches:
+                        self._buffer_batch(batch, buffer)
+                        yield batch
                         if buffer.dirty() and \
                                 self._clock() - buffer.last_flush >= FLUSH_INTERVAL_S:
                             await self._flush(buffer)
@@ -336,20 +355,22 @@ class ChatEngine:
                 if attempt == 2 or buffer.got_text or not needs_upload:
                     raise
                 await self._forget_expired(refs, turn)
-                yield Retrying(1, 0.0, "An uploaded file had expired on the server; "
-                                       "uploading it again.")
+                yield [Retrying(1, 0.0, "An uploaded file had expired on the server; "
+                                        "uploading it again.")]
 
     # -- helpers: persistence ---------------------------------------------------------------
 
-    def _buffer_event(self, event: object, buffer: _ReplyBuffer) -> None:
-        if isinstance(event, ContentDelta):
-            buffer.content.append(event.text)
-            buffer.got_text = True
-        elif isinstance(event, ReasoningDelta):
-            buffer.reasoning.append(event.text)
-            buffer.got_text = True
-        elif isinstance(event, Usage):
-            buffer.usage = event
+    @staticmethod
+    def _buffer_batch(batch: Sequence[object], buffer: _ReplyBuffer) -> None:
+        for event in batch:
+            if isinstance(event, ContentDelta):
+                buffer.content.append(event.text)
+                buffer.got_text = True
+            elif isinstance(event, ReasoningDelta):
+                buffer.reasoning.append(event.text)
+                buffer.got_text = True
+            elif isinstance(event, Usage):
+                buffer.usage = event
 
     async def _flush(self, buffer: _ReplyBuffer) -> None:
         buffer.last_flush = self._clock()

@@ -34,13 +34,13 @@ from app.api.errors import (
     Timeout,
     from_response,
 )
-from app.api.events import Retrying, StreamEvent, Usage
+from app.api.events import Retrying, StreamEvent, Usage, unbatched
 from app.api.files import FileObject, MultipartFile
 from app.api.keycheck import key_problem
 from app.api.request import ChatRequest, build_chat_body, build_messages_body, has_video
-from app.api.sse_chat import chat_events, chat_result
+from app.api.sse_chat import chat_batches, chat_result
 from app.api.sse_lines import idle_message, sse_batches
-from app.api.sse_messages import messages_events, messages_result
+from app.api.sse_messages import messages_batches, messages_result
 from app.api.timeouts import Timeouts
 from app.redact import redact, url_secrets
 
@@ -119,7 +119,7 @@ class StepClient:
         await self.aclose()
 
     # -- chat --------------------------------------------------------------------------------
-    async def stream_chat(self, req: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
+    def stream_chat(self, req: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream one reply as events, ending with `Finished`; raises ApiError subclasses.
 
         Uses the Messages API when `req.api_style == "messages"`, except for requests with
@@ -128,13 +128,22 @@ class StepClient:
         ContentBlocked after the partial deltas. Cancelling the consumer closes the response;
         a consumer that stops early should close the generator (`contextlib.aclosing`).
         """
+        return unbatched(self.stream_chat_batches(req))
+
+    async def stream_chat_batches(self, req: ChatRequest
+                                  ) -> AsyncGenerator[list[StreamEvent], None]:
+        """`stream_chat`'s events, one list per network read (a `Retrying` alone in its list).
+
+        For consumers that can take a read's deltas at once (the engine, the terminal): one
+        step per read instead of one per delta is most of the cost of a fast stream.
+        """
         path, content, parse = await self._chat_call(req, stream=True)
         response: httpx.Response | None = None
         async for step in self._send_with_retries(
                 "POST", path, content=content, stream=True,
                 headers={"Content-Type": "application/json", "Accept": "text/event-stream"}):
             if isinstance(step, Retrying):
-                yield step
+                yield [step]
             else:
                 response = step
         assert response is not None
@@ -145,8 +154,8 @@ class StepClient:
             async with contextlib.aclosing(sse_batches(
                     response, idle_timeout=self._timeouts.read)) as batches, \
                     contextlib.aclosing(parse(batches, trace_id)) as events:
-                async for event in events:
-                    yield event
+                async for batch in events:
+                    yield batch
         except httpx.TimeoutException as exc:
             raise Timeout(idle_message(self._timeouts.read), trace_id=trace_id) from exc
         except httpx.HTTPError as exc:
@@ -169,8 +178,8 @@ class StepClient:
         if req.api_style == "messages" and not has_video(req):
             # Reads and base64-encodes image files: keep that off the event loop.
             body = await asyncio.to_thread(build_messages_body, req, stream=stream)
-            return "/messages", _dumps(body), messages_events
-        return "/chat/completions", _dumps(build_chat_body(req, stream=stream)), chat_events
+            return "/messages", _dumps(body), messages_batches
+        return "/chat/completions", _dumps(build_chat_body(req, stream=stream)), chat_batches
 
     # -- files and models ---------------------------------------------------------------------
     async def upload_file(self, path: Path, *, filename: str | None = None,

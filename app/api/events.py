@@ -6,11 +6,15 @@ Both API styles (Chat Completions and Messages) are turned into these, so nothin
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from app.usage import Usage  # a stream event too; defined below the layers (the store keeps it)
 
-__all__ = ["ContentDelta", "Finished", "ReasoningDelta", "Retrying", "StreamEvent", "Usage"]
+__all__ = ["ContentDelta", "Finished", "ReasoningDelta", "Retrying", "StreamEvent", "Usage",
+           "unbatched"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,16 @@ class Retrying:
 
 
 StreamEvent = ReasoningDelta | ContentDelta | Usage | Finished | Retrying
+
+
+T = TypeVar("T")
+
+
+async def unbatched(batches: AsyncGenerator[Sequence[T], None]) -> AsyncGenerator[T, None]:
+    """One event at a time from a stream of event lists (each a network read's events).
+
+    Closing or cancelling this generator closes `batches` at once, in the same task."""
+    async with contextlib.aclosing(batches):
+        async for batch in batches:
+            for event in batch:
+                yield event

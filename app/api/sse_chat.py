@@ -4,17 +4,18 @@ Survives the quirks in stepfun-api.md §2.3–2.5: `""` and `null` mean the same
 `finish_reason`, `role` and `content`; usage is cumulative on every chunk and `cached_tokens` may
 sit at the top of `usage` or in `prompt_tokens_details`; thinking arrives as `reasoning` or, with
 `reasoning_format=deepseek-style`, as `reasoning_content`. This loop runs once per delta, so it is
-kept lean: one `json.loads`, plain dict lookups, no regex, and Usage only when it changed.
+kept lean: one JSON decode (`app.api.sse_json`), plain dict lookups, no regex, Usage only when it
+changed, and the events of one network read handed up together.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from app.api.errors import ApiError, ContentBlocked, StreamInterrupted
 from app.api.events import ContentDelta, Finished, ReasoningDelta, StreamEvent, Usage
+from app.api.sse_json import decode
 
 MALFORMED = "The server sent a malformed chunk, so the reply was cut off."
 ENDED_EARLY = "The reply ended before the server finished it; the connection may have dropped."
@@ -42,60 +43,80 @@ def chunk_error(err: Any, trace_id: str | None) -> ApiError:
     return StreamInterrupted(f"The server reported an error mid-reply{said}", trace_id=trace_id)
 
 
-async def chat_events(batches: AsyncIterator[list[str]], trace_id: str | None
-                      ) -> AsyncIterator[StreamEvent]:
-    """Yield events for one streamed reply; end with Finished or raise an ApiError.
+async def chat_batches(batches: AsyncIterator[list[str]], trace_id: str | None
+                       ) -> AsyncIterator[list[StreamEvent]]:
+    """Yield the events of one streamed reply, one list per network read; the last list ends
+    with Finished, or an ApiError is raised after the events that came before the failure.
 
-    `batches` are SSE data payloads grouped per network read (`app.api.sse_lines`). Usage is
-    cumulative, so only the latest of a batch is yielded, and only when it changed.
+    `batches` are SSE data payloads grouped per network read (`app.api.sse_lines`). Keeping
+    the read's events together lets every layer above take one step per read rather than one
+    per delta. Usage is cumulative, so only the latest of a batch is kept, and only when it
+    changed.
     """
-    loads = json.loads
     finish: str | None = None
     # The all-zero preamble usage is not worth an event.
     last_usage: tuple[int, int, int, int | None] = (0, 0, 0, None)
     done = False
+    events: list[StreamEvent] = []
     async for batch in batches:
+        events = []
+        failure: ApiError | None = None
         raw = None
         for data in batch:
             if data == "[DONE]":
                 done = True
                 break
             try:
-                chunk = loads(data)
+                chunk = decode(data)
                 choices = chunk.get("choices")
             except (ValueError, AttributeError, RecursionError):  # a server controls nesting
-                raise StreamInterrupted(MALFORMED, trace_id=trace_id) from None
+                failure = StreamInterrupted(MALFORMED, trace_id=trace_id)
+                break
             if choices:
                 choice = choices[0]
                 delta = choice.get("delta")
                 if delta:
                     text = delta.get("reasoning") or delta.get("reasoning_content")
                     if text:
-                        yield ReasoningDelta(text)
+                        events.append(ReasoningDelta(text))
                     text = delta.get("content")
                     if text:
-                        yield ContentDelta(text)
+                        events.append(ContentDelta(text))
                 reason = choice.get("finish_reason")
                 if reason:
                     finish = reason
             elif "error" in chunk:
-                raise chunk_error(chunk["error"], trace_id)
+                failure = chunk_error(chunk["error"], trace_id)
+                break
             raw = chunk.get("usage") or raw
+        if failure is not None:
+            if events:  # the good deltas before the failure are shown and kept
+                yield events
+            raise failure
         if raw:
             usage = usage_from(raw)
             key = (usage.prompt, usage.completion, usage.cached, usage.reasoning)
             if key != last_usage:
                 last_usage = key
-                yield usage
+                events.append(usage)
         if done:
             break
+        if events:
+            yield events
+    else:
+        events = []
     if finish is None:
+        if events:
+            yield events
         if not done:
             raise StreamInterrupted(ENDED_EARLY, trace_id=trace_id)
         finish = "stop"
     if finish == "content_filter":
+        if events:
+            yield events
         raise ContentBlocked(BLOCKED, trace_id=trace_id)
-    yield Finished(finish)
+    events.append(Finished(finish))
+    yield events
 
 
 def chat_result(body: dict[str, Any], trace_id: str | None
