@@ -31,7 +31,6 @@ from app.api.events import ContentDelta, Finished, ReasoningDelta, Retrying, Usa
 from app.api.request import ChatRequest, MediaRef
 from app.config import Settings
 from app.context import omitted_reason, plan_request, sha_of, uses_files, with_refs
-from app.media.fitting import fit_message
 from app.store import AttachmentRecord, BlobStore, Message, Store, StoreError
 from app.turn_events import (
     MediaOmitted,
@@ -178,6 +177,8 @@ class ChatEngine:
                 title or title_from_prompt(text, media), model, effort)
             conversation_id = conversation.id
         if media:  # over 20 MB of images: recompress the largest (a no-op when it fits)
+            from app.media.fitting import fit_message  # not loaded for a text-only turn
+
             media = await asyncio.to_thread(fit_message, media, self._blobs.tmp_dir)
         records, prepared = [], []
         for ordinal, item in enumerate(media):

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import limits
 from app.api.request import ChatMessage, ChatRequest, MediaRef
 from app.config import Settings
-from app.media.edit_steps import EditError, EditSteps, callout_legend
 from app.store import BlobStore, Message
+
+if TYPE_CHECKING:
+    from app.media.edit_steps import EditSteps
 
 EXT_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
                "image/webp": "webp", "video/mp4": "mp4"}
@@ -61,6 +64,10 @@ def with_legend(text: str, marked: Sequence[tuple[int, EditSteps]]) -> str:
     Built at request time from the stored steps (never saved into the message), so the
     window, the CLI and a resend all tell the model the same thing.
     """
+    if not marked:  # no marked image: the edit model is not even loaded
+        return text
+    from app.media.edit_steps import callout_legend
+
     legend = callout_legend(marked)
     if not legend:
         return text
@@ -69,6 +76,8 @@ def with_legend(text: str, marked: Sequence[tuple[int, EditSteps]]) -> str:
 
 def stored_steps(edits: str) -> EditSteps:
     """Steps saved with an attachment; a damaged record means "no markers", not a failure."""
+    from app.media.edit_steps import EditError, EditSteps
+
     try:
         return EditSteps.from_json(edits)
     except EditError:

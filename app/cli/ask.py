@@ -32,11 +32,12 @@ async def prepare_files(args: argparse.Namespace, prompt: str, services: Service
 
     Returns the turns to send: one normally, one per part with `--split`.
     """
+    recorded = getattr(args, "edits", [])
+    if not args.file and not recorded:  # a plain question loads no media code at all
+        return [(prompt, [])]
     from app.cli.edit_flags import edits_by_file
 
-    edits = edits_by_file(getattr(args, "edits", []), len(args.file))
-    if not args.file:
-        return [(prompt, [])]
+    edits = edits_by_file(recorded, len(args.file))  # edits without a --file: exit 2
     from app.media.edit_steps import EditRequest
     from app.media.errors import MediaError, VideoTooLong, fmt_duration
     from app.media.fitting import fit_message
@@ -112,51 +113,83 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
                       template: str | None = None) -> tuple[int | None, int]:
     """Send one turn and print it as it streams; returns (conversation id, exit code).
 
+    The engine hands over one network read's events at a time (`send_batches`); each run of
+    answer (or thinking) text in it is one write and one flush (`write_run`), so the text
+    still appears as it arrives, without a write and a flush per delta.
     `template`: the slug of the task template the turn comes from (stored with it)."""
     engine = services.engine()
     code = EXIT_OK
     ended_with_newline = True
+    thinking = err if args.show_reasoning else None
     # Closed explicitly, so a reader that leaves (`| head`) ends the reply as stopped at once.
-    events = engine.send(conversation_id, text, media, effort=args.effort, model=args.model,
-                         title=title, template=template)
-    async with contextlib.aclosing(events):
-        async for event in events:
-            if isinstance(event, ContentDelta):
-                out.write(event.text)
-                out.flush()
-                ended_with_newline = event.text.endswith("\n") if event.text else ended_with_newline
-            elif isinstance(event, ReasoningDelta):
-                if args.show_reasoning:
-                    err.write(event.text)
-                    err.flush()
-            elif isinstance(event, TurnStarted):
-                conversation_id = event.conversation_id
-            elif isinstance(event, MediaPrepared):
-                if args.verbose:
-                    changes = "; ".join(event.changes) or "sent as is"
-                    print(f"stepdesk: {event.attachment.original_name}: {changes}", file=err)
-            elif isinstance(event, MediaOmitted):
-                print(f"stepdesk: left out {', '.join(event.names)}: {event.reason}", file=err)
-            elif isinstance(event, Retrying):
-                if args.verbose or err.isatty():  # a pipe gets only the final one-line error
-                    print(f"stepdesk: {event.reason} Retrying in {event.delay:.1f} s "
-                          f"(attempt {event.attempt}).", file=err)
-            elif isinstance(event, TurnFinished):
-                if event.status == "truncated":
-                    print("stepdesk: warning: the answer was cut off at the token limit; "
-                          f"continue with --conversation {conversation_id}.", file=err)
-            elif isinstance(event, TurnFailed):
-                if not ended_with_newline:
-                    out.write("\n")
-                    ended_with_newline = True
-                print(f"stepdesk: {event.error}", file=err)
-                code = event.exit_code or EXIT_API
+    batches = engine.send_batches(conversation_id, text, media, effort=args.effort,
+                                  model=args.model, title=title, template=template)
+    async with contextlib.aclosing(batches):
+        async for batch in batches:
+            run: list[str] = []
+            run_to: TextIO | None = None
+            for event in batch:
+                if isinstance(event, ContentDelta | ReasoningDelta):
+                    to = out if isinstance(event, ContentDelta) else thinking
+                    if to is not run_to:
+                        write_run(run_to, run)
+                        run, run_to = [], to
+                    run.append(event.text)
+                    continue
+                if run_to is out:
+                    ended_with_newline = run[-1].endswith("\n")
+                write_run(run_to, run)
+                run, run_to = [], None
+                if isinstance(event, TurnStarted):
+                    conversation_id = event.conversation_id
+                elif isinstance(event, MediaPrepared):
+                    if args.verbose:
+                        changes = "; ".join(event.changes) or "sent as is"
+                        print(f"stepdesk: {event.attachment.original_name}: {changes}",
+                              file=err)
+                elif isinstance(event, MediaOmitted):
+                    print(f"stepdesk: left out {', '.join(event.names)}: {event.reason}",
+                          file=err)
+                elif isinstance(event, Retrying):
+                    if args.verbose or err.isatty():  # a pipe gets only the final error line
+                        print(f"stepdesk: {event.reason} Retrying in {event.delay:.1f} s "
+                              f"(attempt {event.attempt}).", file=err)
+                elif isinstance(event, TurnFinished):
+                    if event.status == "truncated":
+                        print("stepdesk: warning: the answer was cut off at the token limit; "
+                              f"continue with --conversation {conversation_id}.", file=err)
+                elif isinstance(event, TurnFailed):
+                    if not ended_with_newline:
+                        out.write("\n")
+                        ended_with_newline = True
+                    print(f"stepdesk: {event.error}", file=err)
+                    code = event.exit_code or EXIT_API
+            if run_to is out:
+                ended_with_newline = run[-1].endswith("\n")
+            write_run(run_to, run)
     if not ended_with_newline:
         out.write("\n")
     out.flush()
     if code == EXIT_OK and conversation_id is not None and err.isatty():
         print(f"(conversation {conversation_id})", file=err)
     return conversation_id, code
+
+
+def write_run(stream: TextIO | None, pieces: list[str]) -> None:
+    """Write consecutive deltas to `stream` as one text and flush once (None: drop them).
+
+    Shows exactly what writing each would: the terminal writer turns a CR LF into a newline
+    but a CR alone into `^M`, so deltas where a CR may meet the next one's LF go one by one.
+    """
+    if stream is None or not pieces:
+        return
+    text = "".join(pieces)
+    if "\r" in text and len(pieces) > 1:
+        for piece in pieces:
+            stream.write(piece)
+    else:
+        stream.write(text)
+    stream.flush()
 
 
 async def resolve_template(args: argparse.Namespace, services: Services) -> Template | None:

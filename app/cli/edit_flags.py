@@ -4,16 +4,17 @@ The rule: an edit flag applies to the `--file` given before it on the command li
 given before any `--file` apply to the first one. So
 `--file a.png --redact 0,0,100,20 --file b.png --callout 40,40,Total` redacts a.png and marks
 b.png. Coordinates are pixels of the upright image (as an image viewer shows it). The same
-Qt-free flattening as the window's editor runs in intake (`app.media.annotate`).
+Qt-free flattening as the window's editor runs in intake (`app.media.annotate`). The flags
+themselves are declared with the others in `app.cli.parser`, which records them in order; this
+module, and the edit model it loads, is needed only once a flag was given.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from typing import Any
 
 from app.cli.errors import EXIT_BAD_INPUT, CliError
+from app.cli.parser import EDIT_FLAGS
 from app.media.edit_steps import (
     MAX_COORD,
     MAX_TEXT,
@@ -26,36 +27,6 @@ from app.media.edit_steps import (
     Shape,
     Step,
 )
-
-FLAGS = {
-    "--redact": ("X,Y,W,H", "black out this rectangle before anything leaves the machine"),
-    "--box": ("X,Y,W,H", "draw a red rectangle"),
-    "--ellipse": ("X,Y,W,H", "draw a red ellipse"),
-    "--arrow": ("X1,Y1,X2,Y2", "draw an arrow pointing at X2,Y2"),
-    "--callout": ("X,Y[,LABEL]", "place the next numbered marker (#1, #2, …); the model is "
-                                 "told what LABEL it stands for"),
-    "--crop": ("X,Y,W,H", "send only this rectangle"),
-}
-
-
-class _EditAction(argparse.Action):
-    """Records (flag, value, index of the --file it follows) in command-line order."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
-        files = getattr(namespace, "file", None) or []
-        recorded = list(getattr(namespace, "edits", None) or [])
-        recorded.append((option_string or self.dest, str(values), max(0, len(files) - 1)))
-        namespace.edits = recorded
-
-
-def add_edit_arguments(ask: argparse.ArgumentParser) -> None:
-    group = ask.add_argument_group(
-        "image edits", "pixels of the image; each applies to the --file before it "
-                       "(before any --file: to the first)")
-    for flag, (metavar, help_text) in FLAGS.items():
-        group.add_argument(flag, action=_EditAction, metavar=metavar, dest="edits",
-                           default=[], help=help_text)
 
 
 def edits_by_file(recorded: Sequence[tuple[str, str, int]], file_count: int
@@ -83,7 +54,7 @@ def parse_flag(flag: str, value: str) -> Step:
         return Callout(x, y, label, size=0)
     parts = value.split(",")
     if len(parts) != 4:
-        raise _bad(flag, value, FLAGS[flag][0])
+        raise _bad(flag, value, EDIT_FLAGS[flag][0])
     a, b, c, d = (_number(flag, value, part) for part in parts)
     if flag == "--arrow":
         return Arrow(a, b, c, d, width=0)

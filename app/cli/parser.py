@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from app.cli.edit_flags import add_edit_arguments
 from app.cli.errors import EXIT_BAD_INPUT, CliError
 from app.options import EFFORT, MODEL, OPTIONS
 
@@ -78,6 +78,37 @@ def _efforts(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+EDIT_FLAGS = {
+    "--redact": ("X,Y,W,H", "black out this rectangle before anything leaves the machine"),
+    "--box": ("X,Y,W,H", "draw a red rectangle"),
+    "--ellipse": ("X,Y,W,H", "draw a red ellipse"),
+    "--arrow": ("X1,Y1,X2,Y2", "draw an arrow pointing at X2,Y2"),
+    "--callout": ("X,Y[,LABEL]", "place the next numbered marker (#1, #2, …); the model is "
+                                 "told what LABEL it stands for"),
+    "--crop": ("X,Y,W,H", "send only this rectangle"),
+}
+
+
+class _EditAction(argparse.Action):
+    """Records (flag, value, index of the --file it follows) in command-line order."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        files = getattr(namespace, "file", None) or []
+        recorded = list(getattr(namespace, "edits", None) or [])
+        recorded.append((option_string or self.dest, str(values), max(0, len(files) - 1)))
+        namespace.edits = recorded
+
+
+def _add_edit_arguments(ask: argparse.ArgumentParser) -> None:
+    group = ask.add_argument_group(
+        "image edits", "pixels of the image; each applies to the --file before it "
+                       "(before any --file: to the first)")
+    for flag, (metavar, help_text) in EDIT_FLAGS.items():
+        group.add_argument(flag, action=_EditAction, metavar=metavar, dest="edits",
+                           default=[], help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="stepdesk", description="Step Desk on the command line.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -109,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --compare: make this effort's answer the turn's answer")
     ask.add_argument("--json", action="store_true",
                      help="with --compare: print one JSON object with the answers and figures")
-    add_edit_arguments(ask)
+    _add_edit_arguments(ask)
 
     history = commands.add_parser("history", help="browse the local history")
     hist = history.add_subparsers(dest="action", required=True)
