@@ -118,7 +118,9 @@ class StandIn:
 
         Endpoints: chat, messages, upload, files (get/list/delete), models, or `*`.
         Names: status_NNN [retry_after, message, type], drop [after], stall [after, seconds],
-        malformed [after], truncate [after] (a clean end without finish or [DONE]),
+        malformed [after, together] (`together`: the good events and the bad one in one
+        write, so the client reads them as one batch), truncate [after] (a clean end without
+        finish or [DONE]),
         finish_length, finish_content_filter, file_not_found,
         flood [count], paced [count, duration, reasoning], keepalive [after, interval]
         (comments only after the first events), trickle [after, interval] (one byte now and

@@ -528,6 +528,8 @@ def _serve_stream(h: _Handler, rec: Recorded, events: list[bytes], fault: Fault 
     if name == "malformed":
         events = [*events[:after], b'data: {"id": "broken", "choices": [{"delta": \n\n',
                   *events[after:]]
+    if params.get("together"):  # one HTTP chunk: the client reads the events as one batch
+        events = [b"".join(events)]
     for event in events:
         h.send_chunk(event)
     h.end_stream()

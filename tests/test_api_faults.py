@@ -222,9 +222,13 @@ async def test_stream_ending_without_a_finish(client: StepClient, standin: Stand
     assert not any(isinstance(e, Finished) for e in events)
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["own-read", "same-read"])
 @pytest.mark.parametrize("style", ["chat", "messages"])
-async def test_malformed_chunk(client: StepClient, standin: StandIn, style: str) -> None:
-    standin.fault("malformed", endpoint=style, after=2)
+async def test_malformed_chunk(client: StepClient, standin: StandIn, style: str,
+                               together: bool) -> None:
+    """The deltas before a bad chunk arrive, whether it came in a read of its own or in the
+    same read as them (one batch: the good part of it is still handed on)."""
+    standin.fault("malformed", endpoint=style, after=2, together=together)
     events, err = await _run(client, ChatRequest(model="step-3.7-flash", api_style=style,
                                                  messages=(ChatMessage("user", "hi"),)))
     assert isinstance(err, StreamInterrupted) and "malformed" in err.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -227,3 +228,21 @@ def test_key_never_stored_logged_or_exported(standin, data_dir: Path, tmp_path: 
         if path.is_file():
             assert secret not in path.read_bytes(), path
     assert TEST_API_KEY not in exported_json.out
+
+
+@pytest.mark.parametrize("pieces", [
+    ["plain ", "words ", "only"], ["ab\r", "\ncd"], ["a\r\nb", "c\r"], ["\x1b]0;t\x07", "\r\n"],
+    ["one piece\r\n"],
+])
+def test_a_run_of_deltas_prints_as_each_delta_would(pieces: list[str]) -> None:
+    """One write per network read shows exactly what one write per delta showed, a CR at
+    the end of one delta and an LF at the start of the next included (`^M` then a newline)."""
+    from app.cli.ask import write_run
+    from app.cli.terminal import SafeWriter
+
+    at_once, one_by_one = io.StringIO(), io.StringIO()
+    write_run(SafeWriter(at_once), pieces)  # type: ignore[arg-type]
+    each = SafeWriter(one_by_one)
+    for piece in pieces:
+        each.write(piece)
+    assert at_once.getvalue() == one_by_one.getvalue()

@@ -170,6 +170,18 @@ def test_ask_deeply_nested_chunk_from_the_server(standin, data_dir: Path, style:
         ("interrupted",)]
 
 
+def test_ask_malformed_chunk_in_the_read_of_good_deltas(standin, data_dir: Path) -> None:
+    """The deltas read together with a bad chunk are printed and kept; then one line, exit 3."""
+    standin.reply(content="Good words here", reasoning="", chunks=3)
+    standin.fault("malformed", after=2, together=True)
+    result = ask(standin.base_url, data_dir, "hi")
+    assert result.code == 3, result.err
+    assert "malformed" in one_line(result)
+    assert result.out == "Good words\n"
+    assert rows(data_dir, "SELECT status, content FROM messages WHERE role='assistant'") == [
+        ("interrupted", "Good words")]
+
+
 @pytest.mark.parametrize("fault", ["keepalive", "trickle"])
 def test_ask_connection_alive_but_silent_times_out(standin, data_dir: Path,
                                                    fault: str) -> None:
