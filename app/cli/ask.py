@@ -128,12 +128,17 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
         async for batch in batches:
             run: list[str] = []
             run_to: TextIO | None = None
-            for event in batch:
-                if isinstance(event, ContentDelta | ReasoningDelta):
-                    to = out if isinstance(event, ContentDelta) else thinking
-                    if to is not run_to:
+            for event in batch:  # `type() is`: the delta classes are final, and this is hot
+                if type(event) is ContentDelta:
+                    if run_to is not out:
                         write_run(run_to, run)
-                        run, run_to = [], to
+                        run, run_to = [], out
+                    run.append(event.text)
+                    continue
+                if type(event) is ReasoningDelta:  # to stderr, or dropped with run_to None
+                    if run_to is not thinking:
+                        write_run(run_to, run)
+                        run, run_to = [], thinking
                     run.append(event.text)
                     continue
                 if run_to is out:
