@@ -61,6 +61,18 @@ async def test_one_list_per_read_and_finished_last() -> None:
                    [ContentDelta(" there"), Usage(5, 4, 0), Finished("stop")]]
 
 
+async def test_done_without_a_finish_reason_is_stop_in_the_same_list() -> None:
+    out, err = await _run(chat_batches, [[chunk("a", done=1), chunk("b", done=2), "[DONE]"]])
+    assert err is None
+    assert out == [[ContentDelta("a"), ContentDelta("b"), Usage(5, 2, 0), Finished("stop")]]
+
+
+async def test_finish_in_one_read_and_done_in_the_next() -> None:
+    out, err = await _run(chat_batches, [[chunk("a", finish="length", done=1)], ["[DONE]"]])
+    assert err is None
+    assert out == [[ContentDelta("a"), Usage(5, 1, 0)], [Finished("length")]]
+
+
 @pytest.mark.parametrize("bad", ['{"choices": [{"delta": ', "[1, 2]", '"text"', "{}x",
                                  "\ufeff{}", "[" * 100_000 + "]" * 100_000])
 async def test_a_bad_line_mid_batch_hands_on_the_good_ones_first(bad: str) -> None:

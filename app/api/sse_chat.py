@@ -105,17 +105,13 @@ async def chat_batches(batches: AsyncIterator[list[str]], trace_id: str | None
             yield events
     else:
         events = []
-    if finish is None:
-        if events:
-            yield events
-        if not done:
-            raise StreamInterrupted(ENDED_EARLY, trace_id=trace_id)
-        finish = "stop"
+    if finish is None and not done:  # every list was handed on in the loop
+        raise StreamInterrupted(ENDED_EARLY, trace_id=trace_id)
     if finish == "content_filter":
         if events:
             yield events
         raise ContentBlocked(BLOCKED, trace_id=trace_id)
-    events.append(Finished(finish))
+    events.append(Finished(finish or "stop"))  # [DONE] without a finish reason: "stop"
     yield events
 
 
