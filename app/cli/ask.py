@@ -134,6 +134,7 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
                         write_run(run_to, run)
                         run, run_to = [], out
                     run.append(event.text)
+                    ended_with_newline = event.text.endswith("\n")
                     continue
                 if type(event) is ReasoningDelta:  # to stderr, or dropped with run_to None
                     if run_to is not thinking:
@@ -141,8 +142,6 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
                         run, run_to = [], thinking
                     run.append(event.text)
                     continue
-                if run_to is out:
-                    ended_with_newline = run[-1].endswith("\n")
                 write_run(run_to, run)
                 run, run_to = [], None
                 if isinstance(event, TurnStarted):
@@ -169,8 +168,6 @@ async def stream_turn(services: Services, conversation_id: int | None, text: str
                         ended_with_newline = True
                     print(f"stepdesk: {event.error}", file=err)
                     code = event.exit_code or EXIT_API
-            if run_to is out:
-                ended_with_newline = run[-1].endswith("\n")
             write_run(run_to, run)
     if not ended_with_newline:
         out.write("\n")
