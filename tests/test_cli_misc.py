@@ -20,17 +20,19 @@ def test_version_imports_nothing_heavy() -> None:
     assert out.splitlines()[1] == "[]"
 
 
-def test_cli_ask_never_imports_qt(standin, data_dir: Path) -> None:
+def test_cli_ask_never_imports_qt_nor_media_for_text(standin, data_dir: Path) -> None:
+    """No Qt ever; a question without files loads no media code either (start-up budget)."""
     code = ("import sys, os, app.cli.main; "
             "rc = app.cli.main.run(['ask', 'hi']); "
             "print('QT' if any(m.startswith(('PySide6', 'qasync')) for m in sys.modules) "
-            "else 'NOQT', rc)")
+            "else 'NOQT', sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'av') "
+            "or m.startswith('app.media')), rc)")
     env = {"STEP_API_KEY": "sk-standin-test-key-0123456789abcdef",
            "STEP_BASE_URL": standin.base_url, "STEPDESK_DATA_DIR": str(data_dir),
            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, env=env, timeout=60)
-    assert proc.stdout.strip().endswith("NOQT 0"), proc.stderr
+    assert proc.stdout.strip().endswith("NOQT [] 0"), (proc.stdout, proc.stderr)
 
 
 def test_history_list_show_search_export(standin, data_dir: Path, tmp_path: Path) -> None:
