@@ -45,7 +45,7 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None,
     out = SafeWriter(stdout or sys.stdout)
     err = SafeWriter(stderr or sys.stderr)
     try:
-        args = build_parser().parse_args(list(argv))
+        args = build_parser(argv[0] if argv else None).parse_args(list(argv))
         check_text_arguments(args)
     except SystemExit as exit_:  # --help printed its text
         return EXIT_OK if not exit_.code else EXIT_BAD_INPUT

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeAlias
 
 from app.cli.errors import EXIT_BAD_INPUT, CliError
 from app.options import EFFORT, MODEL, OPTIONS
@@ -109,10 +109,27 @@ def _add_edit_arguments(ask: argparse.ArgumentParser) -> None:
                            default=[], help=help_text)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `stepdesk` parser; with `command` one of the commands, only its subparser.
+
+    argparse spends milliseconds per command declared (help formatters, message catalogue
+    look-ups), and one run needs one command; any other `command` (a typo, an option) gets
+    every command, so the error lists them all.
+    """
     parser = _Parser(prog="stepdesk", description="Step Desk on the command line.")
     commands = parser.add_subparsers(dest="command", required=True)
+    if command in COMMANDS:
+        COMMANDS[command](commands)
+    else:
+        for add in COMMANDS.values():
+            add(commands)
+    return parser
 
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _ask(commands: Subparsers) -> None:
     ask = commands.add_parser("ask", help="ask the model; the answer streams to stdout")
     ask.add_argument("prompt", nargs="*", help="the question (joined with spaces)")
     ask.add_argument("--file", "-f", action="append", default=[], type=Path,
@@ -142,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --compare: print one JSON object with the answers and figures")
     _add_edit_arguments(ask)
 
+
+def _history(commands: Subparsers) -> None:
     history = commands.add_parser("history", help="browse the local history")
     hist = history.add_subparsers(dest="action", required=True)
     hist.add_parser("list", help="conversations, newest first")
@@ -155,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     export.add_argument("--force", action="store_true", help="replace an existing --output file")
 
+
+def _templates(commands: Subparsers) -> None:
     templates = commands.add_parser("templates", help="task templates: list, show, share")
     tpl = templates.add_subparsers(dest="action", required=True)
     tpl.add_parser("list", help="every template (* pinned, b built-in)")
@@ -170,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(a taken slug gets a -2 suffix)")
     timport.add_argument("file", type=Path)
 
+
+def _settings(commands: Subparsers) -> None:
     settings = commands.add_parser("settings", help="the preferences the window also uses")
     sets = settings.add_subparsers(dest="action", required=True)
     sets.add_parser("list", help="every setting, its value and where it comes from")
@@ -180,23 +203,38 @@ def build_parser() -> argparse.ArgumentParser:
     sreset = sets.add_parser("reset", help="back to the default")
     sreset.add_argument("key", choices=keys, metavar="KEY")
 
+
+def _files(commands: Subparsers) -> None:
     files = commands.add_parser("files", help="the account's uploaded files")
     fil = files.add_subparsers(dest="action", required=True)
     fil.add_parser("list", help="uploaded files, with local use")
     prune = fil.add_parser("prune", help="delete least-recently-used uploads")
     prune.add_argument("--keep", type=count, default=900,
                        help="how many recent uploads to keep (default 900 of the 1,000 allowed)")
+
+
+def _sync(commands: Subparsers) -> None:
     sync = commands.add_parser("sync", help="two-way encrypted sync with a folder or WebDAV")
     sync.add_argument("action", nargs="?", choices=("status",),
                       help="`status`: last sync, failures, snapshots by device")
     sync.add_argument("--target", metavar="DIR|URL",
                       help="a folder or an https:// WebDAV address (remembered)")
+
+
+def _backup(commands: Subparsers) -> None:
     backup = commands.add_parser("backup", help="write an encrypted snapshot now")
     backup.add_argument("--to", metavar="DIR|URL", help="where (default: the sync target)")
+
+
+def _restore(commands: Subparsers) -> None:
     restore = commands.add_parser("restore", help="replace the history by a snapshot "
                                                   "(the current one is kept aside)")
     restore.add_argument("snapshot", metavar="DEVICE/N",
                          help="as listed by `stepdesk sync status` (a device prefix will do)")
     restore.add_argument("--from", dest="source", metavar="DIR|URL",
                          help="where (default: the sync target)")
-    return parser
+
+
+COMMANDS: dict[str, Callable[[Subparsers], None]] = {
+    "ask": _ask, "history": _history, "templates": _templates, "settings": _settings,
+    "files": _files, "sync": _sync, "backup": _backup, "restore": _restore}
