@@ -88,18 +88,44 @@ class EditSession:
             return b"", region
         if not steps and region == Box(0, 0, self.view.width, self.view.height):
             return self.view.tobytes("raw", "RGBX"), region  # opening: no copy to draw on
-        out = annotate.render(self.view, self._touching(steps, region), region=region,
-                              scale=self.scale)
-        return out.tobytes("raw", "RGBX"), region
+        [piece] = self.rgbx_pieces(steps, [region])
+        return piece
 
-    def _touching(self, steps: EditSteps, region: Box) -> EditSteps:
-        """The steps that can change a pixel of `region` (view pixels): a small region of a
-        heavily marked image draws a few marks, not all. Callouts all stay (their numbers
-        are their places among the callouts)."""
-        full = Box(math.floor(region.x / self.scale) - 2, math.floor(region.y / self.scale) - 2,
+    def rgbx_pieces(self, steps: EditSteps, boxes: list[Box]) -> list[tuple[bytes, Box]]:
+        """`rgbx` of each box (view pixels) that is not empty once clipped to the view.
+
+        Each piece draws only the steps that can touch it; their bounds are worked out once
+        for all the pieces, as a large ellipse is redrawn as some fifty bands."""
+        reach = [(s, None if isinstance(s, Callout) else bounds(s)) for s in steps.steps]
+        out = []
+        for box in boxes:
+            region = box.clip(self.view.width, self.view.height)
+            if region.empty():
+                continue
+            # Callouts all stay: their numbers are their places among the callouts.
+            full = self._full_box(region)
+            touching = EditSteps(tuple(s for s, b in reach if b is None or _meets(b, full)))
+            drawn = annotate.render(self.view, touching, region=region, scale=self.scale)
+            out.append((drawn.tobytes("raw", "RGBX"), region))
+        return out
+
+    def ink_pieces(self, mark: Shape | Arrow, boxes: list[Box]) -> list[tuple[bytes, Box]]:
+        """For each box (view pixels) not empty once clipped, one byte a pixel: 1 where
+        `mark` puts its ink (`annotate.ink_mask`), else 0. One mask is drawn for them all."""
+        regions = [r for r in (b.clip(self.view.width, self.view.height) for b in boxes)
+                   if not r.empty()]
+        whole = union(regions)
+        if whole is None:
+            return []
+        mask = annotate.ink_mask(mark, whole, self.scale)
+        return [(mask.crop((r.x - whole.x, r.y - whole.y, r.right - whole.x,
+                            r.bottom - whole.y)).tobytes(), r)
+                for r in regions]
+
+    def _full_box(self, region: Box) -> Box:
+        """A view-pixel region in full-resolution pixels, with a margin for rounding."""
+        return Box(math.floor(region.x / self.scale) - 2, math.floor(region.y / self.scale) - 2,
                    math.ceil(region.w / self.scale) + 4, math.ceil(region.h / self.scale) + 4)
-        return EditSteps(tuple(s for s in steps.steps
-                               if isinstance(s, Callout) or _meets(bounds(s), full)))
 
     def view_box(self, box: Box, margin: int = 2) -> Box:
         """A full-resolution box in view pixels, rounded outwards (and `margin` more),

@@ -378,16 +378,17 @@ def test_the_screen_after_each_step_is_a_full_repaint(qtbot: Any) -> None:
         else:
             dialog.canvas.zoom_to(zoom)
             dialog.canvas.centerOn(900, 500)
-        for action in [*[partial(dialog.add_step, s) for s in steps], dialog.undo_stack.undo,
-                       dialog.undo_stack.undo]:
+        stack = dialog.undo_stack  # undo and redo put back kept pixels: checked the same
+        for action in [*[partial(dialog.add_step, s) for s in steps], stack.undo, stack.undo,
+                       stack.redo, stack.redo, stack.undo]:
             action()
             QApplication.processEvents()
             shown = on_screen()
             view.repaint()
             worst = max(ImageChops.difference(shown, on_screen()).convert("L").getextrema())
             assert worst <= tolerance, (zoom, action)
-        dialog.undo_stack.undo()
-        dialog.undo_stack.undo()
+        while stack.canUndo():
+            stack.undo()
 
 
 def test_zoom_keys_and_ctrl_wheel(qtbot: Any, editor: ImageEditor) -> None:
@@ -555,6 +556,63 @@ def test_report_the_device_pixel_ratio(editor: ImageEditor) -> None:
 
     wanted = float(os.environ.get("STEPDESK_EDITOR_DPR_CHECK", "1"))
     assert editor.canvas.viewport().devicePixelRatioF() == pytest.approx(wanted)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (3001, 1876)])
+def test_inked_marks_and_kept_pixels_leave_exactly_the_full_render(qtbot: Any,
+                                                                    size: tuple[int, int]
+                                                                    ) -> None:
+    """A new shape or arrow is inked over what is shown, and undo and redo put back the
+    pixels kept when the steps were last shown: after every change the picture must be
+    Pillow's render of all the steps, pixel for pixel (at 1:1 and on a reduced view), or
+    what is shown would drift from what is sent."""
+    f = size[0] / 1280
+    # The reduced view as a huge image gets it (at an awkward scale), at a size a test
+    # can render in full two dozen times.
+    session = EditSession(size[0], size[1], screenshot((1280, 800)), 1280 / size[0], (),
+                          EditSteps())
+    dialog = ImageEditor(session, "shot.png")
+    qtbot.addWidget(dialog)
+
+    def box(x: int, y: int, w: int, h: int) -> Box:
+        return Box(round(x * f), round(y * f), round(w * f), round(h * f))
+
+    def check(what: str) -> None:
+        raw, whole = session.rgbx(dialog.steps)
+        assert as_pil(dialog.canvas.layer.image).tobytes() == Image.frombytes(
+            "RGB", (whole.w, whole.h), raw, "raw", "RGBX").tobytes(), what
+
+    stack = dialog.undo_stack
+    steps = [Highlight(((round(50 * f), round(400 * f)), (round(900 * f), round(420 * f))),
+                       "#fdd835", round(30 * f)),
+             Redact(box(300, 200, 400, 150)),
+             Shape("ellipse", box(100, 80, 1000, 600), "#1e88e5", round(6 * f)),
+             Arrow(round(20 * f), round(20 * f), round(1200 * f), round(700 * f), "#43a047",
+                   round(8 * f)),
+             Callout(round(600 * f), round(300 * f), "under a frame", size=round(14 * f)),
+             Text(round(200 * f), round(600 * f), "label", "#e53935", round(28 * f)),
+             Shape("rect", box(250, 150, 600, 500), "#212121", round(4 * f)),
+             Redact(box(900, 500, 200, 200)),
+             Shape("rect", box(880, 480, 300, 250), "#e53935", round(8 * f))]
+    for step in steps:
+        dialog.add_step(step)
+        check(f"add {step.kind}")
+    for _ in range(6):
+        stack.undo()
+        check(f"undo to {len(dialog.steps.steps)}")
+    for _ in range(4):
+        stack.redo()
+        check(f"redo to {len(dialog.steps.steps)}")
+    stack.undo()
+    dialog.add_step(Shape("ellipse", box(200, 300, 700, 300), "#e53935", round(4 * f)))
+    check("a new branch after an undo")
+    while stack.canUndo():
+        stack.undo()
+    check("all undone")
+    while stack.canRedo():
+        stack.redo()
+    check("all redone")
+    assert len(dialog.steps.steps) == 7
 
 
 def _png(im: Image.Image, **options: Any) -> bytes:

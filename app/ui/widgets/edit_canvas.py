@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QLineEdit,
-    QStyleOptionGraphicsItem,
     QWidget,
 )
 
@@ -65,6 +64,7 @@ from app.media.edit_steps import (
 )
 from app.safetext import one_line
 from app.ui.weak import weakly
+from app.ui.widgets.edit_layer import ImageLayer, Piece, PixelMemory
 
 TOOLS = ("rect", "ellipse", "arrow", "highlight", "text", "callout", "crop", "redact")
 WIDTHS = {  # per width level (thin, medium, thick), in pixels of a ≤ 1080p image
@@ -93,6 +93,24 @@ class OpenedImage:
 
     session: EditSession
     picture: QImage
+
+
+def _appended(before: EditSteps, after: EditSteps) -> Step | None:
+    """The step `after` has at its end when it is `before` with that one step added."""
+    if after.steps and after.steps[:-1] == before.steps:
+        return after.steps[-1]
+    return None
+
+
+def _added_redaction(before: EditSteps, after: EditSteps) -> Redact | None:
+    added = _appended(before, after)
+    return added if isinstance(added, Redact) else None
+
+
+def _overlap(a: Box, b: Box) -> Box:
+    """Where two boxes overlap (empty when they do not)."""
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    return Box(x0, y0, max(0, min(a.right, b.right) - x0), max(0, min(a.bottom, b.bottom) - y0))
 
 
 def open_for_editing(data: bytes, name: str, steps: EditSteps) -> OpenedImage:
@@ -151,51 +169,6 @@ def plain_png(data: bytes) -> bool:
     return False
 
 
-class ImageLayer(QGraphicsItem):
-    """The preview pixels; `patch` replaces a part and repaints only that part.
-
-    `on_dirty(rect)` (item pixels) schedules the repaint; by default `update`, which the
-    scene unites into one rectangle per item: the canvas sets its own, so the pieces of a
-    large mark repaint as pieces."""
-
-    def __init__(self, image: QImage) -> None:
-        super().__init__()
-        self.image = image
-        self.on_dirty: Callable[[QRectF], None] = self.update
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self.image.width(), self.image.height())
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
-        exposed = option.exposedRect.toAlignedRect()
-        if exposed.intersected(self.image.rect()).isEmpty():
-            return
-        zoom = painter.transform().m11()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
-        # A few pixels more than exposed (the paint event clips to what is exposed): smooth
-        # scaling samples neighbours, and at the edge of the exposed part they must be the
-        # real ones, or each repainted piece would show a seam.
-        part = exposed.adjusted(-3, -3, 3, 3).intersected(self.image.rect())
-        painter.drawImage(part, self.image, part)
-
-    def fill(self, box: Box, colour: QColor) -> None:
-        if box.empty():
-            return
-        painter = QPainter(self.image)
-        painter.fillRect(box.x, box.y, box.w, box.h, colour)
-        painter.end()
-        self.on_dirty(QRectF(box.x, box.y, box.w, box.h))
-
-    def patch(self, x: int, y: int, part: QImage) -> None:
-        painter = QPainter(self.image)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(x, y, part)
-        painter.end()
-        self.on_dirty(QRectF(x, y, part.width(), part.height()))
-
-
 class EditCanvas(QGraphicsView):
     """A zoomable, pannable view of one `EditSession` with the current tool's gestures."""
 
@@ -236,6 +209,7 @@ class EditCanvas(QGraphicsView):
         self.color = "#e53935"
         self.width_level = 1
         self._steps = session.steps
+        self._memory = PixelMemory()
         self._press: QPoint | None = None
         self._points: list[tuple[int, int]] = []
         self._outline: QGraphicsItem | None = None
@@ -252,20 +226,57 @@ class EditCanvas(QGraphicsView):
         return self._steps
 
     def show_steps(self, steps: EditSteps) -> None:
-        """Show `steps`: render again only the areas where they differ from the shown ones
-        (for a long or large mark, pieces along it rather than its whole bounding box)."""
+        """Show `steps`: change only the pieces where they differ from the shown ones (for a
+        long or large mark, pieces along it rather than its whole bounding box), from the
+        pixels kept when these steps were last shown if there are any (undo, redo), else
+        rendered; and keep the pixels replaced, for going back."""
         before, self._steps = self._steps, steps
-        added = steps.steps[len(before.steps):]
-        if len(added) == 1 and isinstance(added[0], Redact) \
-                and steps.steps[:len(before.steps)] == before.steps:
-            # Redactions lie over every mark: the new one is solid fill, no render needed.
-            self.layer.fill(self.session.view_box(added[0].box, margin=0), QColor(*REDACT_FILL))
-        else:
-            for area in changed_boxes(before, steps):
-                data, box = self.session.rgbx(steps, self.session.view_box(area))
-                if not box.empty():
-                    self.layer.patch(box.x, box.y, qimage_from_rgbx(data, box.w, box.h))
+        if steps != before:
+            pieces = self._memory.take(before, steps)
+            if pieces is None:
+                pieces = self._drawn(before, steps)
+            boxes = [box for box, _pixels in pieces]
+            undone = _added_redaction(steps, before)
+            if undone is not None and boxes == [self._redaction_box(undone)]:
+                replaced: list[Piece] = [(boxes[0], QColor(*REDACT_FILL))]  # no copy needed
+            else:
+                replaced = self.layer.pieces(boxes)
+            self.layer.put(pieces)
+            self._memory.keep(steps, before, replaced)
         self._show_crop(steps.crop())
+
+    def _drawn(self, before: EditSteps, steps: EditSteps) -> list[Piece]:
+        """The pieces of the picture of `steps` that differ from that of `before`."""
+        added = _appended(before, steps)
+        if isinstance(added, Redact):  # it lies over every mark: solid fill, no render needed
+            box = self._redaction_box(added)
+            return [] if box.empty() else [(box, QColor(*REDACT_FILL))]
+        areas = [self.session.view_box(area) for area in changed_boxes(before, steps)]
+        if isinstance(added, Shape | Arrow):
+            return self._inked(added, steps, areas)
+        return [(box, qimage_from_rgbx(data, box.w, box.h))
+                for data, box in self.session.rgbx_pieces(steps, areas)]
+
+    def _inked(self, mark: Shape | Arrow, steps: EditSteps, areas: list[Box]) -> list[Piece]:
+        """A shape or arrow added last is one opaque colour over every earlier mark: its
+        colour through its ink mask over what is shown, then the redactions over that,
+        instead of rendering the image and every mark under it again."""
+        colour = QColor(mark.color).rgb()
+        redactions = [self._redaction_box(r) for r in steps.steps if isinstance(r, Redact)]
+        pieces: list[Piece] = []
+        for data, box in self.session.ink_pieces(mark, areas):
+            ink = QImage(data, box.w, box.h, box.w, QImage.Format.Format_Indexed8)
+            ink.setColorTable([0, colour])  # 0: transparent, keeps what is shown
+            # Converted once, as the raster engine paints indexed pixels ten times slower;
+            # the copy owns its pixels (`data` may go).
+            pieces.append((box, ink.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)))
+            pieces += [(cover, QColor(*REDACT_FILL)) for cover in
+                       (_overlap(box, r) for r in redactions) if not cover.empty()]
+        return pieces
+
+    def _redaction_box(self, step: Redact) -> Box:
+        """The view pixels `annotate` fills for a redaction."""
+        return self.session.view_box(step.box, margin=0)
 
     def _repaint_layer_rect(self, rect: QRectF) -> None:
         """Repaint the viewport pixels showing `rect` of the layer; several calls add up to
