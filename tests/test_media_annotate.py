@@ -359,3 +359,27 @@ def _scaled(step, factor: float):
                        width=f(step.width))
     assert isinstance(step, Callout)
     return replace(step, x=f(step.x), y=f(step.y), size=f(step.size))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.43])
+@pytest.mark.parametrize("mark", [Shape("ellipse", Box(40, 30, 900, 500), "#1e88e5", 7),
+                                  Shape("rect", Box(-20, 100, 700, 400), "#e53935", 5),
+                                  Arrow(1000, 700, 30, 40, "#43a047", 9)])
+def test_a_mark_added_last_is_its_colour_through_its_ink_mask(mark, scale: float) -> None:
+    """What the editor does for a new shape or arrow: its colour through `ink_mask` over the
+    picture of the earlier steps, then the redactions again, is the render with it added."""
+    view = screenshot()
+    if scale != 1.0:
+        view = view.resize((round(1280 * scale), round(800 * scale)))
+    before = EditSteps((Highlight(((10, 300), (1200, 330)), "#fdd835", 40),
+                        Text(200, 250, "under it", size=30), Redact(Box(300, 200, 400, 300))))
+    after = EditSteps((*before.steps, mark))
+    region = Box(5, 7, view.width - 12, view.height - 9)  # an offset, as a piece of it has
+    picture = annotate.render(view, before, region=region, scale=scale)
+    mask = annotate.ink_mask(mark, region, scale)
+    assert mask.getextrema() == (0, 1)
+    picture.paste(annotate._rgb(mark.color), (0, 0), mask.point([0] + [255] * 255))
+    for box in before.redactions():
+        annotate._Pen(picture, region.x, region.y, scale).redact(box)
+    assert picture.tobytes() == annotate.render(view, after, region=region,
+                                                scale=scale).tobytes()
