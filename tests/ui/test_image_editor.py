@@ -615,6 +615,37 @@ def test_inked_marks_and_kept_pixels_leave_exactly_the_full_render(qtbot: Any,
     assert len(dialog.steps.steps) == 7
 
 
+def test_pixels_kept_for_going_back_stay_within_their_budget(qtbot: Any) -> None:
+    """The oldest kept pieces go first, one larger than the whole budget is not kept, and
+    steps whose pixels were forgotten are rendered again, to the same picture."""
+    from app.ui.widgets.edit_canvas import EditCanvas
+    from app.ui.widgets.edit_layer import PixelMemory
+
+    memory = PixelMemory(budget=120_000)
+    one, two, three = (EditSteps((Shape("rect", Box(10 * n, 10, 50, 50)),)) for n in (1, 2, 3))
+    piece = QImage(100, 100, QImage.Format.Format_RGB32)  # 40,000 bytes
+    for shown in (one, two, three):
+        memory.keep(shown, EditSteps(), [(Box(0, 0, 100, 100), piece)])
+    memory.keep(one, two, [(Box(0, 0, 100, 100), piece)])  # over budget: `one` goes
+    assert memory.take(one, EditSteps()) is None
+    assert memory.take(two, EditSteps()) is not None
+    assert memory.take(two, EditSteps()) is None  # used once
+    memory.keep(two, one, [(Box(0, 0, 200, 200), QImage(200, 200, QImage.Format.Format_RGB32))])
+    assert memory.take(two, one) is None  # 160,000 bytes: never kept
+
+    session = EditSession.for_image(screenshot((640, 400)))
+    canvas = EditCanvas(session, memory=PixelMemory(budget=50_000))  # a piece or two
+    qtbot.addWidget(canvas)
+    history = [EditSteps(), EditSteps((Redact(Box(100, 100, 300, 200)),))]
+    history.append(EditSteps((*history[-1].steps, Shape("ellipse", Box(50, 50, 500, 300)))))
+    history.append(EditSteps((*history[-1].steps, Arrow(600, 20, 20, 380))))
+    for steps in [*history, *history[::-1], *history, history[1], history[3]]:
+        canvas.show_steps(steps)
+        raw, whole = session.rgbx(steps)
+        assert as_pil(canvas.layer.image).tobytes() == Image.frombytes(
+            "RGB", (whole.w, whole.h), raw, "raw", "RGBX").tobytes()
+
+
 def _png(im: Image.Image, **options: Any) -> bytes:
     import io
 

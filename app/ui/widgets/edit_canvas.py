@@ -177,7 +177,7 @@ class EditCanvas(QGraphicsView):
     hint = Signal(str)
 
     def __init__(self, session: EditSession, parent: QWidget | None = None, *,
-                 picture: QImage | None = None) -> None:
+                 picture: QImage | None = None, memory: PixelMemory | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.setAccessibleName("Image being edited")
@@ -209,7 +209,7 @@ class EditCanvas(QGraphicsView):
         self.color = "#e53935"
         self.width_level = 1
         self._steps = session.steps
-        self._memory = PixelMemory()
+        self._memory = memory or PixelMemory()
         self._press: QPoint | None = None
         self._points: list[tuple[int, int]] = []
         self._outline: QGraphicsItem | None = None

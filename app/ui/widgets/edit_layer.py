@@ -11,7 +11,6 @@ when the picture went from `A` to `B`, are right whenever the picture shows `B` 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QRectF
@@ -83,35 +82,33 @@ class ImageLayer(QGraphicsItem):
 
 class PixelMemory:
     """Pieces of earlier pictures, each filed under (the steps shown when it was kept, the
-    steps it shows); used once, then forgotten. Holds at most `budget` bytes of pixels."""
+    steps it shows); used once, then forgotten. Holds at most `budget` bytes of pixels.
+
+    A list searched from the newest, not a dict: hashing step lists means walking every
+    point of every stroke, comparing them stops at the first step that is not the same."""
 
     def __init__(self, budget: int = MEMORY_BYTES) -> None:
         self._budget = budget
         self._used = 0
-        self._kept: OrderedDict[tuple[EditSteps, EditSteps], tuple[list[Piece], int]] = \
-            OrderedDict()
+        self._kept: list[tuple[EditSteps, EditSteps, list[Piece], int]] = []  # oldest first
 
     def keep(self, shown: EditSteps, earlier: EditSteps, pieces: list[Piece]) -> None:
         """Remember `pieces` of the picture of `earlier`, for going back to it from `shown`."""
         size = sum(p.sizeInBytes() for _box, p in pieces if isinstance(p, QImage))
-        self._drop((shown, earlier))
+        self.take(shown, earlier)  # a newer copy of the same pixels replaces the older
         if size > self._budget:
             return
-        self._kept[(shown, earlier)] = (pieces, size)
+        self._kept.append((shown, earlier, pieces, size))
         self._used += size
         while self._used > self._budget:
-            _key, (_pieces, dropped) = self._kept.popitem(last=False)
-            self._used -= dropped
+            self._used -= self._kept.pop(0)[3]
 
     def take(self, shown: EditSteps, target: EditSteps) -> list[Piece] | None:
         """The pieces that turn the picture of `shown` into that of `target`, if kept."""
-        kept = self._kept.pop((shown, target), None)
-        if kept is None:
-            return None
-        self._used -= kept[1]
-        return kept[0]
-
-    def _drop(self, key: tuple[EditSteps, EditSteps]) -> None:
-        kept = self._kept.pop(key, None)
-        if kept is not None:
-            self._used -= kept[1]
+        for index in range(len(self._kept) - 1, -1, -1):
+            at, back_to, pieces, size = self._kept[index]
+            if at == shown and back_to == target:
+                del self._kept[index]
+                self._used -= size
+                return pieces
+        return None
