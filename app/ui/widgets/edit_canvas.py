@@ -1,9 +1,11 @@
 """The image editor's canvas: shows the flattened preview and turns gestures into edit steps.
 
 The picture is an `ImageLayer` holding exactly the pixels `app.media.annotate.render` made
-(so the preview is the flattened output); after a change only the changed area is rendered
-again and repainted. While a gesture is under way a plain Qt item shows its outline; when it
-ends the canvas emits the finished step and drops the outline. Scene coordinates are pixels
+(so the preview is the flattened output); after a change only the pieces that differ are
+replaced and repainted: by a fill for a new redaction, by the ink mask of a new shape or
+arrow, by the pixels kept from when those steps were last shown (undo, redo), else rendered.
+While a gesture is under way a plain Qt item shows its outline; when it ends the canvas
+emits the finished step and drops the outline. Scene coordinates are pixels
 of the full-resolution image even when the view shows a reduced copy (the layer is scaled).
 
 Signals:
@@ -49,7 +51,6 @@ from app.media.edit_steps import (
     MAX_STEPS,
     MAX_WIDTH,
     NO_EDITS,
-    REDACT_FILL,
     Arrow,
     Box,
     Callout,
@@ -64,7 +65,7 @@ from app.media.edit_steps import (
 )
 from app.safetext import one_line
 from app.ui.weak import weakly
-from app.ui.widgets.edit_layer import ImageLayer, Piece, PixelMemory
+from app.ui.widgets.edit_layer import ImageLayer, PixelMemory, qimage_from_rgbx
 
 TOOLS = ("rect", "ellipse", "arrow", "highlight", "text", "callout", "crop", "redact")
 WIDTHS = {  # per width level (thin, medium, thick), in pixels of a ≤ 1080p image
@@ -79,12 +80,6 @@ _DRAG_HINTS = {
 }
 
 
-def qimage_from_rgbx(data: bytes, width: int, height: int) -> QImage:
-    """Wrap RGBX bytes, then convert once to the format the raster engine paints fastest."""
-    wrapped = QImage(data, width, height, width * 4, QImage.Format.Format_RGBX8888)
-    return wrapped.convertToFormat(QImage.Format.Format_RGB32)
-
-
 @dataclass(frozen=True)
 class OpenedImage:
     """An image ready for the editor: the session and its first picture, both made in a
@@ -93,24 +88,6 @@ class OpenedImage:
 
     session: EditSession
     picture: QImage
-
-
-def _appended(before: EditSteps, after: EditSteps) -> Step | None:
-    """The step `after` has at its end when it is `before` with that one step added."""
-    if after.steps and after.steps[:-1] == before.steps:
-        return after.steps[-1]
-    return None
-
-
-def _added_redaction(before: EditSteps, after: EditSteps) -> Redact | None:
-    added = _appended(before, after)
-    return added if isinstance(added, Redact) else None
-
-
-def _overlap(a: Box, b: Box) -> Box:
-    """Where two boxes overlap (empty when they do not)."""
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    return Box(x0, y0, max(0, min(a.right, b.right) - x0), max(0, min(a.bottom, b.bottom) - y0))
 
 
 def open_for_editing(data: bytes, name: str, steps: EditSteps) -> OpenedImage:
@@ -185,7 +162,7 @@ class EditCanvas(QGraphicsView):
         if picture is None:
             data, box = session.rgbx(session.steps)
             picture = qimage_from_rgbx(data, box.w, box.h)
-        self.layer = ImageLayer(picture)
+        self.layer = ImageLayer(picture, session, memory or PixelMemory())
         self.layer.setScale(1 / session.scale)
         self.layer.on_dirty = weakly(self._repaint_layer_rect)  # the layer is the canvas's
         self.scene().addItem(self.layer)
@@ -209,7 +186,6 @@ class EditCanvas(QGraphicsView):
         self.color = "#e53935"
         self.width_level = 1
         self._steps = session.steps
-        self._memory = memory or PixelMemory()
         self._press: QPoint | None = None
         self._points: list[tuple[int, int]] = []
         self._outline: QGraphicsItem | None = None
@@ -226,57 +202,12 @@ class EditCanvas(QGraphicsView):
         return self._steps
 
     def show_steps(self, steps: EditSteps) -> None:
-        """Show `steps`: change only the pieces where they differ from the shown ones (for a
-        long or large mark, pieces along it rather than its whole bounding box), from the
-        pixels kept when these steps were last shown if there are any (undo, redo), else
-        rendered; and keep the pixels replaced, for going back."""
+        """Show `steps`: change only the pieces of the picture where they differ from the
+        shown ones (for a long or large mark, pieces along it, not its bounding box)."""
         before, self._steps = self._steps, steps
         if steps != before:
-            pieces = self._memory.take(before, steps)
-            if pieces is None:
-                pieces = self._drawn(before, steps)
-            boxes = [box for box, _pixels in pieces]
-            undone = _added_redaction(steps, before)
-            if undone is not None and boxes == [self._redaction_box(undone)]:
-                replaced: list[Piece] = [(boxes[0], QColor(*REDACT_FILL))]  # no copy needed
-            else:
-                replaced = self.layer.pieces(boxes)
-            self.layer.put(pieces)
-            self._memory.keep(steps, before, replaced)
+            self.layer.change(before, steps)
         self._show_crop(steps.crop())
-
-    def _drawn(self, before: EditSteps, steps: EditSteps) -> list[Piece]:
-        """The pieces of the picture of `steps` that differ from that of `before`."""
-        added = _appended(before, steps)
-        if isinstance(added, Redact):  # it lies over every mark: solid fill, no render needed
-            box = self._redaction_box(added)
-            return [] if box.empty() else [(box, QColor(*REDACT_FILL))]
-        areas = [self.session.view_box(area) for area in changed_boxes(before, steps)]
-        if isinstance(added, Shape | Arrow):
-            return self._inked(added, steps, areas)
-        return [(box, qimage_from_rgbx(data, box.w, box.h))
-                for data, box in self.session.rgbx_pieces(steps, areas)]
-
-    def _inked(self, mark: Shape | Arrow, steps: EditSteps, areas: list[Box]) -> list[Piece]:
-        """A shape or arrow added last is one opaque colour over every earlier mark: its
-        colour through its ink mask over what is shown, then the redactions over that,
-        instead of rendering the image and every mark under it again."""
-        colour = QColor(mark.color).rgb()
-        redactions = [self._redaction_box(r) for r in steps.steps if isinstance(r, Redact)]
-        pieces: list[Piece] = []
-        for data, box in self.session.ink_pieces(mark, areas):
-            ink = QImage(data, box.w, box.h, box.w, QImage.Format.Format_Indexed8)
-            ink.setColorTable([0, colour])  # 0: transparent, keeps what is shown
-            # Converted once, as the raster engine paints indexed pixels ten times slower;
-            # the copy owns its pixels (`data` may go).
-            pieces.append((box, ink.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)))
-            pieces += [(cover, QColor(*REDACT_FILL)) for cover in
-                       (_overlap(box, r) for r in redactions) if not cover.empty()]
-        return pieces
-
-    def _redaction_box(self, step: Redact) -> Box:
-        """The view pixels `annotate` fills for a redaction."""
-        return self.session.view_box(step.box, margin=0)
 
     def _repaint_layer_rect(self, rect: QRectF) -> None:
         """Repaint the viewport pixels showing `rect` of the layer; several calls add up to

@@ -17,7 +17,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.media.edit_steps import Box, EditSteps
+from app.media.edit_session import EditSession, changed_boxes
+from app.media.edit_steps import REDACT_FILL, Arrow, Box, EditSteps, Redact, Shape, Step
 
 Piece = tuple[Box, QImage | QColor]
 """A part of the picture (view pixels): its pixels (transparent ones keep what is there), or
@@ -27,16 +28,25 @@ MEMORY_BYTES = 128 * 1024 * 1024
 """Pixels kept for going back: about four full 4K pictures' worth; the oldest go first."""
 
 
+def qimage_from_rgbx(data: bytes, width: int, height: int) -> QImage:
+    """Wrap RGBX bytes, then convert once to the format the raster engine paints fastest."""
+    wrapped = QImage(data, width, height, width * 4, QImage.Format.Format_RGBX8888)
+    return wrapped.convertToFormat(QImage.Format.Format_RGB32)
+
+
 class ImageLayer(QGraphicsItem):
-    """The preview pixels; `put` replaces pieces and repaints only those.
+    """The picture of the session's steps (view pixels); `change` replaces the pieces that
+    differ and repaints only those.
 
     `on_dirty(rect)` (item pixels) schedules the repaint; by default `update`, which the
     scene unites into one rectangle per item: the canvas sets its own, so the pieces of a
     large mark repaint as pieces."""
 
-    def __init__(self, image: QImage) -> None:
+    def __init__(self, image: QImage, session: EditSession, memory: PixelMemory) -> None:
         super().__init__()
         self.image = image
+        self.session = session
+        self.memory = memory
         self.on_dirty: Callable[[QRectF], None] = self.update
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
@@ -78,6 +88,74 @@ class ImageLayer(QGraphicsItem):
         painter.end()
         for box, _pixels in pieces:
             self.on_dirty(QRectF(box.x, box.y, box.w, box.h))
+
+
+    def change(self, before: EditSteps, steps: EditSteps) -> None:
+        """Turn the picture of `before` into that of `steps`: from the pixels kept when
+        `steps` were last shown if there are any (undo, redo), else drawn; and keep the
+        pixels replaced, for going back."""
+        pieces = self.memory.take(before, steps)
+        if pieces is None:
+            pieces = self._drawn(before, steps)
+        boxes = [box for box, _pixels in pieces]
+        undone = _added_redaction(steps, before)
+        if undone is not None and boxes == [self._redaction_box(undone)]:
+            replaced: list[Piece] = [(boxes[0], QColor(*REDACT_FILL))]  # no copy needed
+        else:
+            replaced = self.pieces(boxes)
+        self.put(pieces)
+        self.memory.keep(steps, before, replaced)
+
+    def _drawn(self, before: EditSteps, steps: EditSteps) -> list[Piece]:
+        """The pieces of the picture of `steps` that differ from that of `before`."""
+        added = _appended(before, steps)
+        if isinstance(added, Redact):  # it lies over every mark: solid fill, no render needed
+            box = self._redaction_box(added)
+            return [] if box.empty() else [(box, QColor(*REDACT_FILL))]
+        areas = [self.session.view_box(area) for area in changed_boxes(before, steps)]
+        if isinstance(added, Shape | Arrow):
+            return self._inked(added, steps, areas)
+        return [(box, qimage_from_rgbx(data, box.w, box.h))
+                for data, box in self.session.rgbx_pieces(steps, areas)]
+
+    def _inked(self, mark: Shape | Arrow, steps: EditSteps, areas: list[Box]) -> list[Piece]:
+        """A shape or arrow added last is one opaque colour over every earlier mark: its
+        colour through its ink mask over what is shown, then the redactions over that,
+        instead of rendering the image and every mark under it again."""
+        colour = QColor(mark.color).rgb()
+        redactions = [self._redaction_box(r) for r in steps.steps if isinstance(r, Redact)]
+        pieces: list[Piece] = []
+        for data, box in self.session.ink_pieces(mark, areas):
+            ink = QImage(data, box.w, box.h, box.w, QImage.Format.Format_Indexed8)
+            ink.setColorTable([0, colour])  # 0: transparent, keeps what is shown
+            # Converted once, as the raster engine paints indexed pixels ten times slower;
+            # the copy owns its pixels (`data` may go).
+            pieces.append((box, ink.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)))
+            pieces += [(cover, QColor(*REDACT_FILL)) for cover in
+                       (_overlap(box, r) for r in redactions) if not cover.empty()]
+        return pieces
+
+    def _redaction_box(self, step: Redact) -> Box:
+        """The view pixels `annotate` fills for a redaction."""
+        return self.session.view_box(step.box, margin=0)
+
+
+def _appended(before: EditSteps, after: EditSteps) -> Step | None:
+    """The step `after` has at its end when it is `before` with that one step added."""
+    if after.steps and after.steps[:-1] == before.steps:
+        return after.steps[-1]
+    return None
+
+
+def _added_redaction(before: EditSteps, after: EditSteps) -> Redact | None:
+    added = _appended(before, after)
+    return added if isinstance(added, Redact) else None
+
+
+def _overlap(a: Box, b: Box) -> Box:
+    """Where two boxes overlap (empty when they do not)."""
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    return Box(x0, y0, max(0, min(a.right, b.right) - x0), max(0, min(a.bottom, b.bottom) - y0))
 
 
 class PixelMemory:
