@@ -39,6 +39,7 @@ from app.media.edit_steps import (  # noqa: E402
     Arrow,
     Box,
     Callout,
+    Crop,
     EditSteps,
     Highlight,
     Redact,
@@ -108,6 +109,9 @@ LARGE = {
     "highlighter across it": Highlight(tuple((100 + 30 * i, 1000 + (i % 5) * 12)
                                              for i in range(120)), "#fdd835", 48),
     "redaction of most of it": Redact(Box(200, 200, 3000, 1500)),
+    "text label, large": Text(300, 1500, "Look here: this value is wrong", "#e53935", 120),
+    "numbered marker + label": Callout(2500, 700, "the failing field", size=40),
+    "crop to most of it": Crop(Box(100, 100, 3600, 1900)),
 }
 
 
