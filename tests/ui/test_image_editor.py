@@ -371,7 +371,9 @@ def test_the_screen_after_each_step_is_a_full_repaint(qtbot: Any) -> None:
 
     steps = [Shape("rect", Box(50, 50, 1800, 900), "#e53935", 8), Arrow(10, 10, 1900, 1000),
              Shape("ellipse", Box(100, 80, 1700, 900), "#1e88e5", 6),
-             Redact(Box(300, 300, 900, 400))]
+             Redact(Box(300, 300, 900, 400)), Crop(Box(200, 150, 1400, 700)),
+             Crop(Box(600, 100, 1200, 500)),  # the crop repaints only what it changes too,
+             Crop(Box(600, 137, 1200, 463))]  # and its dashes along an edge it keeps
     for zoom, tolerance in ((None, 3), (1.0, 0)):
         if zoom is None:
             dialog.canvas.fit()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -37,7 +37,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
-    QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
     QLineEdit,
@@ -65,6 +64,7 @@ from app.media.edit_steps import (
 )
 from app.safetext import one_line
 from app.ui.weak import weakly
+from app.ui.widgets.edit_crop import CropShade
 from app.ui.widgets.edit_layer import ImageLayer, PixelMemory, qimage_from_rgbx
 
 TOOLS = ("rect", "ellipse", "arrow", "highlight", "text", "callout", "crop", "redact")
@@ -167,17 +167,9 @@ class EditCanvas(QGraphicsView):
         self.layer.on_dirty = weakly(self._repaint_layer_rect)  # the layer is the canvas's
         self.scene().addItem(self.layer)
         self.scene().setSceneRect(0, 0, session.full_width, session.full_height)
-        self._crop_frame = QGraphicsRectItem()
-        self._crop_frame.setPen(QPen(QColor("#ffffff"), 0, Qt.PenStyle.DashLine))
-        self._crop_frame.setBrush(Qt.BrushStyle.NoBrush)
-        self._crop_frame.setZValue(2)
-        self._crop_frame.hide()
-        self.scene().addItem(self._crop_frame)
-        self._shade = QGraphicsPathItem()
-        self._shade.setBrush(QColor(0, 0, 0, 140))
-        self._shade.setPen(Qt.PenStyle.NoPen)
-        self._shade.setZValue(1)
-        self.scene().addItem(self._shade)
+        self._crop = CropShade(QRect(0, 0, session.full_width, session.full_height))
+        self._crop.on_dirty = weakly(self._repaint_scene_rect)
+        self.scene().addItem(self._crop)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setBackgroundBrush(QColor("#3a3a3a"))
@@ -193,7 +185,7 @@ class EditCanvas(QGraphicsView):
         self._space = False
         self._entry: QLineEdit | None = None
         self._entry_done: Callable[[str], None] | None = None
-        self._show_crop(session.steps.crop())
+        self._crop.set_crop(session.steps.crop())
 
     # -- what the canvas shows ------------------------------------------------------------
 
@@ -207,34 +199,23 @@ class EditCanvas(QGraphicsView):
         before, self._steps = self._steps, steps
         if steps != before:
             self.layer.change(before, steps)
-        self._show_crop(steps.crop())
+        self._crop.set_crop(steps.crop())
 
     def _repaint_layer_rect(self, rect: QRectF) -> None:
-        """Repaint the viewport pixels showing `rect` of the layer; several calls add up to
-        a region of rectangles (the scene would unite them into their bounding box)."""
-        shown = self.mapFromScene(self.layer.mapRectToScene(rect)).boundingRect()
-        self.viewport().update(shown.adjusted(-2, -2, 2, 2))
+        self._repaint_scene_rect(self.layer.mapRectToScene(rect))
 
-    def _show_crop(self, crop: Box | None) -> None:
-        if crop is None:
-            self._crop_frame.hide()
-            self._shade.setPath(QPainterPath())
-            return
-        rect = QRectF(crop.x, crop.y, crop.w, crop.h)
-        self._crop_frame.setRect(rect)
-        self._crop_frame.show()
-        path = QPainterPath()
-        path.addRect(self.sceneRect())
-        inner = QPainterPath()
-        inner.addRect(rect)
-        self._shade.setPath(path.subtracted(inner))
+    def _repaint_scene_rect(self, rect: QRectF) -> None:
+        """Repaint the viewport pixels showing `rect` of the scene; several calls add up to
+        a region of rectangles (the scene would unite them into their bounding box)."""
+        shown = self.mapFromScene(rect).boundingRect()
+        self.viewport().update(shown.adjusted(-2, -2, 2, 2))
 
     def preview(self) -> QImage:
         """The full-resolution picture as shown (marks, redactions), without the crop frame."""
         out = QImage(self.session.full_width, self.session.full_height,
                      QImage.Format.Format_RGB32)
         painter = QPainter(out)
-        hidden = [item for item in (self._crop_frame, self._shade, self._outline)
+        hidden = [item for item in (self._crop, self._outline)
                   if item is not None and item.isVisible()]
         for item in hidden:
             item.hide()
