@@ -1,10 +1,11 @@
 """An image opened for editing: the pixels the editor shows and how to redraw a part of them.
 
 The window's editor keeps no drawing code of its own: every pixel it shows comes from
-`annotate.render` through `render_region`, so what is on screen is what intake will send
+`annotate.render` through `rgbx_pieces` (or, for a shape or arrow added last, from where
+`annotate.ink_mask` says its one colour goes), so what is on screen is what intake will send
 (the crop aside, which the editor shows as a frame). Huge images are shown reduced to at most
 `EDIT_MAX_PIXELS`; step coordinates stay in full-resolution pixels either way.
-Qt-free: the widget turns the raw RGBX bytes into a QImage itself.
+Qt-free: the widget turns the raw bytes into QImages itself.
 """
 
 from __future__ import annotations
