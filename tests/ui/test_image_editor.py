@@ -560,14 +560,19 @@ def test_report_the_device_pixel_ratio(editor: ImageEditor) -> None:
     assert editor.canvas.viewport().devicePixelRatioF() == pytest.approx(wanted)
 
 
+@pytest.mark.parametrize("slice_pixels", [None, 5000])
 @pytest.mark.parametrize("size", [(1280, 800), (3001, 1876)])
-def test_inked_marks_and_kept_pixels_leave_exactly_the_full_render(qtbot: Any,
-                                                                    size: tuple[int, int]
-                                                                    ) -> None:
+def test_inked_marks_and_kept_pixels_leave_exactly_the_full_render(
+        qtbot: Any, monkeypatch: Any, size: tuple[int, int], slice_pixels: int | None) -> None:
     """A new shape or arrow is inked over what is shown, and undo and redo put back the
-    pixels kept when the steps were last shown: after every change the picture must be
-    Pillow's render of all the steps, pixel for pixel (at 1:1 and on a reduced view), or
-    what is shown would drift from what is sent."""
+    pixels kept when the steps were last shown (large ones kept in slices; here, at 5000
+    pixels a slice, nearly all): after every change the picture must be Pillow's render of
+    all the steps, pixel for pixel (at 1:1 and on a reduced view), or what is shown would
+    drift from what is sent."""
+    from app.ui.widgets import edit_layer
+
+    if slice_pixels is not None:
+        monkeypatch.setattr(edit_layer, "SLICE", slice_pixels)
     f = size[0] / 1280
     # The reduced view as a huge image gets it (at an awkward scale), at a size a test
     # can render in full two dozen times.
