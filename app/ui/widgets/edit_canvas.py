@@ -215,8 +215,8 @@ class EditCanvas(QGraphicsView):
         out = QImage(self.session.full_width, self.session.full_height,
                      QImage.Format.Format_RGB32)
         painter = QPainter(out)
-        hidden = [item for item in (self._crop, self._outline)
-                  if item is not None and item.isVisible()]
+        shown = (self._crop if self._steps.crop() is not None else None, self._outline)
+        hidden = [item for item in shown if item is not None and item.isVisible()]
         for item in hidden:
             item.hide()
         self.scene().render(painter, QRectF(out.rect()), self.sceneRect())

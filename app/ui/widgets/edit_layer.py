@@ -2,7 +2,7 @@
 
 `ImageLayer` holds exactly the pixels `app.media.annotate.render` makes for the current steps
 (view pixels). A change of steps patches only the pieces where the pictures differ. Before a
-patch the canvas keeps the pixels it covers in a `PixelMemory`, so going back (undo, or redo
+patch the layer keeps the pixels it covers in a `PixelMemory`, so going back (undo, or redo
 after an undo) puts them back with one copy instead of rendering them again: a redaction of
 most of a 4K screenshot is millions of pixels to crop, convert and paint, a copy is one pass.
 The picture is a function of the steps alone, so remembered pixels of the steps `A`, kept
