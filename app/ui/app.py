@@ -2,7 +2,9 @@
 controllers.
 
 Order matters for start-up time: the window is built from widgets only and shown before the
-event loop opens the store, the HTTP client, Pillow or Markdown (`start`).
+event loop opens the store, the HTTP client, Pillow or Markdown (`start`). Started in the
+background (`stepdesk capture …` with none running) the graph is built in two stages
+(`BackgroundStart`): tray, shortcuts, picker and panel now, the window when it is asked for.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync picks the binding itself otherwise
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication
 
 from app.ui.platform.file_open import install_file_open
@@ -28,12 +31,18 @@ from app.ui.platform.source_scan import keep_sources_out_of_linecache
 if TYPE_CHECKING:
     from app.services import Services
     from app.ui.background import Background
+    from app.ui.capture.hotkeys.base import HotkeyBackend
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.library import Library
     from app.ui.controllers.sync import SyncController
+    from app.ui.controllers.tasks import TaskSet
     from app.ui.controllers.templates import TemplatesController
+    from app.ui.controllers.turns import TurnController
     from app.ui.main_window import MainWindow
+    from app.ui.platform.single_instance import SingleInstanceServer
+
+    AskSide = tuple[Library, TurnController, TemplatesController]
 
 keep_sources_out_of_linecache()  # before the rest of the app is imported: see the module
 
@@ -100,18 +109,30 @@ def make_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     return StepDeskLoop(app)
 
 
-def build_window(data_dir: Path) -> MainWindow:
-    """The window and what it needs before the services open: widgets, the task set and the
-    attachments controller (files given on the command line start preparing at once)."""
+def build_window(data_dir: Path, tasks: TaskSet | None = None) -> MainWindow:
+    """The window and what it needs before the services open: widgets, the task set (the
+    background instance's, when it existed first) and the attachments controller (files
+    given on the command line start preparing at once)."""
     from app.ui.controllers.attachments import AttachmentController
     from app.ui.controllers.tasks import TaskSet
     from app.ui.main_window import MainWindow
 
-    tasks = TaskSet()
+    tasks = TaskSet() if tasks is None else tasks
     attachments = AttachmentController(tasks)
     window = MainWindow(data_dir, tasks, attachments)
     attachments.setParent(window)
     return window
+
+
+def build_background(window: MainWindow, hotkeys: HotkeyBackend | None = None,
+                     clock: Callable[[], float] = time.monotonic) -> Background:
+    """Tray, capture and quick ask for a window that exists already (the ordinary start)."""
+    from app.ui.background import Background
+
+    service = Background(window.tasks, window.windowIcon(), window=lambda: window,
+                         hotkeys=hotkeys, clock=clock, parent=window)
+    service.attach_window(window)
+    return service
 
 
 def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
@@ -119,12 +140,7 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
     """`stepdesk [FILE…]` or `stepdesk capture …`: hand over to a running instance, or start
     one (for a command: in the background, the window hidden). Returns the exit code."""
     from app.config import resolve_paths
-    from app.ui.platform.single_instance import (
-        SingleInstanceServer,
-        send_message,
-        send_to_running,
-        server_name,
-    )
+    from app.ui.platform.single_instance import send_message, send_to_running, server_name
 
     env = dict(os.environ) if env is None else env
     paths = resolve_paths(env)
@@ -138,10 +154,13 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
         print("stepdesk: sent to the open Step Desk window", file=sys.stderr)
         return 0
 
-    window = build_window(paths.data_dir)
-    server = SingleInstanceServer(name, window)
+    server = SingleInstanceServer(name)
     if not server.listen():
         print(f"stepdesk: could not listen for other invocations ({name})", file=sys.stderr)
+    if command is not None:
+        return run_background(app, server, env, paths.data_dir, command)
+    window = build_window(paths.data_dir)
+    server.setParent(window)
     server.files_received.connect(window.receive_files)
     install_file_open(app, window.receive_files)  # macOS "Open with" (QFileOpenEvent)
     app.setWindowIcon(window.windowIcon())
@@ -149,18 +168,13 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
 
     def background() -> Background:
         """Tray, capture and quick ask: built after the first paint, which does not need
-        them (their imports cost a tenth of a second), or at once for a command."""
-        from app.ui.background import Background
-
+        them (their imports cost a tenth of a second)."""
         if not built:
-            built.append(Background(window))
+            built.append(build_background(window))
             server.command_received.connect(built[0].capture.command)
         return built[0]
 
-    if command is None:
-        window.show()
-    else:
-        window.ready.connect(partial(background().capture.command, *command))
+    window.show()
     try:
         with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
             return runner.run(run_window(window, env, list(files), background))
@@ -184,9 +198,13 @@ async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Pat
 
 
 async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
-                background: Callable[[], Background] | None = None) -> None:
+                background: Callable[[], Background] | None = None,
+                core: Core | None = None) -> None:
     """The composition root: after the first paint, open the services, build the controllers,
-    hand them to the window, show the last conversation, then find the key and connect."""
+    hand them to the window, show the last conversation, then find the key and connect.
+
+    With a `core` (the background instance's window, built late) the store, key, turns and
+    templates are the ones it opened already, and so is sync."""
     from app.ui.controllers.compare import CompareController
     from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.image_edits import SentImageEdits
@@ -202,14 +220,22 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
         attachments.add_paths(files)
     await asyncio.sleep(0)  # one loop turn: the first paint happens before the store opens
     service = background() if background is not None else None
-    services = await open_services(env, window)
-    if services is None:
-        return
-    library = Library(services)
-    turns = TurnController(library.engine, window)
+    if core is None:
+        services = await open_services(env, window.show_startup_error)
+        if services is None:
+            return
+        library = Library(services)
+        turns = TurnController(library.engine, window)
+        templates = TemplatesController(library, window)
+    else:
+        side = await core.ask()
+        if side is None:
+            window.show_startup_error(core.error)
+            return
+        library, turns, templates = side
+        services = library.services
     conversations = ConversationsController(library, turns, attachments, tasks, window)
     settings = SettingsController(library, tasks, window)
-    templates = TemplatesController(library, window)
     image_edits = SentImageEdits(library, turns, tasks, window)
     compare = CompareController(library.comparer, partial(_template_effort, templates), window,
                                 comparisons=library.comparisons)
@@ -226,30 +252,42 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     await templates.refresh()
     await conversations.show_last()
     await window.view.wait_idle(1.0)  # the first page is drawn before httpx/keyring load
-    await library.connect(env)
+    if core is None:
+        await library.connect(env)
+    else:
+        core.conversations = conversations
     settings.update_key_state()
-    sync = await _start_sync(services, env, window, conversations)
+    sync = core.sync if core is not None and core.sync is not None else _make_sync(
+        services, env, conversations.show_last, conversations.load_list, window)
+    _wire_sync(sync, window)
     window.on_shutdown = partial(sync.then, window.on_shutdown)  # sync on quit, then close
     window.ready.emit()
 
 
-async def _start_sync(services: Services, env: Mapping[str, str], window: MainWindow,
-                      conversations: ConversationsController) -> SyncController:
-    """Settings → Sync and "Restore from…"; the schedule when a target is set."""
+def _make_sync(services: Services, env: Mapping[str, str],
+               after_restore: Callable[[], Awaitable[None]],
+               after_merge: Callable[[], Awaitable[None]], parent: QObject) -> SyncController:
+    """Sync's controller; on its schedule (and syncing now) when a target is set."""
     from app.sync.runner import SyncSetup
-    from app.ui.controllers.sync import QUIT_SYNC_TIMEOUT_S, SyncController
+    from app.ui.controllers.sync import SyncController
 
     setup = SyncSetup(services, env)
-    controller = SyncController(setup.sync, setup=setup, after_restore=conversations.show_last,
-                                after_merge=conversations.load_list, parent=window)
-    controller.statusChanged.connect(window.show_sync_status)
-    window.settings_opened.connect(controller.add_settings_page)
-    window.restore_requested.connect(partial(controller.open_restore, window))
-    window.quit_work_s = QUIT_SYNC_TIMEOUT_S + 1  # what sync on quit may add to the shutdown
+    controller = SyncController(setup.sync, setup=setup, after_restore=after_restore,
+                                after_merge=after_merge, parent=parent)
     if setup.target:
         controller.set_interval(setup.interval_minutes)
         controller.sync_now()
     return controller
+
+
+def _wire_sync(controller: SyncController, window: MainWindow) -> None:
+    """Settings → Sync, "Restore from…" and the status bar's sync state."""
+    from app.ui.controllers.sync import QUIT_SYNC_TIMEOUT_S
+
+    controller.statusChanged.connect(window.show_sync_status)
+    window.settings_opened.connect(controller.add_settings_page)
+    window.restore_requested.connect(partial(controller.open_restore, window))
+    window.quit_work_s = QUIT_SYNC_TIMEOUT_S + 1  # what sync on quit may add to the shutdown
 
 
 async def _template_effort(templates: TemplatesController, slug: str, effort: str) -> None:
@@ -263,8 +301,10 @@ def _attachment_context(attachments: AttachmentController, library: Library,
     attachments.set_context(library.work_dir, library.proxy_for)
 
 
-async def open_services(env: Mapping[str, str], window: MainWindow) -> Services | None:
-    """Open the store and resolve the settings; None (with a banner) when that fails."""
+async def open_services(env: Mapping[str, str],
+                        say: Callable[[str], None]) -> Services | None:
+    """Open the store and resolve the settings; None (said: the window's banner) when that
+    fails."""
     from app.config import ConfigError
     from app.services import open_core
     from app.store import StoreError
@@ -272,5 +312,190 @@ async def open_services(env: Mapping[str, str], window: MainWindow) -> Services 
     try:
         return await open_core(env)
     except (StoreError, ConfigError, OSError) as exc:
-        window.show_startup_error(f"Step Desk could not open its data: {exc}")
+        say(f"Step Desk could not open its data: {exc}")
         return None
+
+
+
+# --- the background instance ---------------------------------------------------------------
+def run_background(app: QApplication, server: SingleInstanceServer, env: Mapping[str, str],
+                   data_dir: Path, command: tuple[str, dict[str, str]]) -> int:
+    """`stepdesk capture …` with no Step Desk running: start one in the background, run the
+    command, and live in the tray until Quit (or the window, once built, quits)."""
+    from app.ui.platform.app_icon import app_icon
+
+    root = BackgroundStart(env, data_dir)
+    server.command_received.connect(root.background.capture.command)
+    server.files_received.connect(root.receive_files)  # a second `stepdesk [FILE…]`
+    install_file_open(app, root.receive_files)
+    app.setWindowIcon(app_icon())
+    try:
+        with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
+            return runner.run(root.run(command))
+    finally:
+        root.background.close()
+        server.close()
+
+
+class BackgroundStart:
+    """The background instance's object graph, in two stages (issue 13's memory budget).
+
+    Now: tray, global shortcuts, capture picker and quick-ask panel (`Background`), and the
+    store for the options (`Core`; sync too when a target is set). At the panel's first
+    need: the key, the HTTP client, the templates and the turn controller (`Core.ask`). Only
+    when asked for (tray › Open, "Continue in Step Desk", a capture for the window, a second
+    `stepdesk`): the main window and its controllers (`start`, sharing the core). Until then
+    neither the window, nor Markdown, httpx/ssl or Pillow is imported
+    (tests/bench/bench_tray_memory.py measures it, tests/ui/test_background_start.py keeps it).
+    """
+
+    def __init__(self, env: Mapping[str, str], data_dir: Path,
+                 hotkeys: HotkeyBackend | None = None) -> None:
+        from app.ui.background import Background
+        from app.ui.controllers.tasks import TaskSet
+        from app.ui.platform.app_icon import app_icon
+        from app.ui.weak import weakly
+
+        self._env, self._data_dir = env, data_dir
+        self.tasks = TaskSet()
+        self.background = Background(self.tasks, app_icon(), window=weakly(self.window),
+                                     prepare=weakly(self._prepare_ask), hotkeys=hotkeys)
+        self.core = Core(env, self.background)
+        self.tasks.set_error_handler(weakly(self.background.say))
+        self.background.quit_requested.connect(self._quit)
+        self._window: MainWindow | None = None
+        self._done = asyncio.Event()
+
+    async def run(self, command: tuple[str, dict[str, str]]) -> int:
+        """Open the store, run the command, then wait until Quit has finished."""
+        self.tasks.spawn(self._open(), "open-services")
+        self.background.capture.command(*command)  # the picker needs no store
+        await self._done.wait()
+        return 0
+
+    async def _open(self) -> None:
+        library = await self.core.library()
+        if library is None:
+            self.background.say(self.core.error)
+            return
+        self.background.use_library(library)
+        self.core.start_sync()
+
+    async def _prepare_ask(self) -> None:
+        side = await self.core.ask()
+        if side is None:
+            raise RuntimeError(self.core.error)
+        _library, turns, templates = side
+        self.background.use_ask(turns, templates)
+
+    def window(self) -> MainWindow:
+        """The main window, built (hidden) and given its controllers the first time."""
+        if self._window is None:
+            window = self._window = build_window(self._data_dir, self.tasks)
+            window.closed.connect(self._done.set)
+            window.ready.connect(gc.freeze)  # as `run_window`: the session's objects stay
+            self.background.attach_window(window)
+            self.tasks.spawn(start(window, self._env, [], lambda: self.background, self.core),
+                             "start")
+        return self._window
+
+    def receive_files(self, files: list[str]) -> None:
+        """A second `stepdesk [FILE…]` (or "Open with"): the window, with the files."""
+        self.window().receive_files(files)
+
+    def _quit(self) -> None:
+        """Quit from the tray before any window was built."""
+        self.tasks.spawn(self._shut_down(), "quit")
+
+    async def _shut_down(self) -> None:
+        from app.ui.controllers.session import SHUTDOWN_BUDGET_S
+        from app.ui.controllers.sync import QUIT_SYNC_TIMEOUT_S
+
+        budget = SHUTDOWN_BUDGET_S + (QUIT_SYNC_TIMEOUT_S + 1 if self.core.sync else 0)
+        try:
+            await asyncio.wait_for(self.core.close(self.tasks, SHUTDOWN_BUDGET_S), budget)
+        except TimeoutError:
+            logging.getLogger(__name__).warning("quit took longer than %.1f s", budget)
+        finally:
+            self._done.set()
+
+
+class Core:
+    """The services of the background instance, opened before (and without) the window and
+    shared with it once built. Each stage is one task, awaited by whoever needs it first."""
+
+    def __init__(self, env: Mapping[str, str], parent: QObject) -> None:
+        self._env = env
+        self._parent = parent
+        self._library: asyncio.Task[Library | None] | None = None
+        self._ask: asyncio.Task[AskSide | None] | None = None
+        self.error = ""  # why the store could not be opened
+        self.sync: SyncController | None = None
+        self.conversations: ConversationsController | None = None  # once the window has them
+
+    def library(self) -> asyncio.Task[Library | None]:
+        """The store open and the settings resolved (None: `error` says why)."""
+        if self._library is None:
+            self._library = asyncio.ensure_future(self._open_library())
+        return self._library
+
+    async def _open_library(self) -> Library | None:
+        from app.ui.controllers.library import Library
+
+        services = await open_services(self._env, self._failed)
+        return Library(services) if services is not None else None
+
+    def _failed(self, text: str) -> None:
+        self.error = text
+
+    def ask(self) -> asyncio.Task[AskSide | None]:
+        """What a quick ask sends with: key and client, templates, the turn controller."""
+        if self._ask is None or (self._ask.done() and not self._ask.cancelled()
+                                 and self._ask.exception() is not None):
+            self._ask = asyncio.ensure_future(self._open_ask())
+        return self._ask
+
+    async def _open_ask(self) -> AskSide | None:
+        from app.ui.controllers.templates import TemplatesController
+        from app.ui.controllers.turns import TurnController
+
+        library = await self.library()
+        if library is None:
+            return None
+        await library.connect(self._env)
+        turns = TurnController(library.engine, self._parent)
+        templates = TemplatesController(library, self._parent)
+        await templates.refresh()
+        return library, turns, templates
+
+    def start_sync(self) -> None:
+        """Sync on its schedule (and on quit) even while no window exists, when it is set."""
+        library = self.library().result()
+        if library is not None and library.settings.sync_target:
+            self.sync = _make_sync(library.services, self._env, self._restored, self._merged,
+                                   self._parent)
+
+    async def _restored(self) -> None:
+        if self.conversations is not None:
+            await self.conversations.show_last()
+
+    async def _merged(self) -> None:
+        if self.conversations is not None:
+            await self.conversations.load_list()
+
+    async def close(self, tasks: TaskSet, budget_s: float) -> None:
+        """Quit with no window: replies saved, sync on quit, background work, then HTTP and
+        SQLite (the window's `shut_down`, less what only the window has)."""
+        async def rest() -> None:
+            if self._ask is not None and self._ask.done() and not self._ask.cancelled() \
+                    and self._ask.exception() is None and (side := self._ask.result()):
+                await side[1].shutdown(budget_s * 0.4)
+            await tasks.shutdown(budget_s * 0.2)
+            library = await self.library()
+            if library is not None:
+                await library.aclose()
+
+        if self.sync is not None:
+            await self.sync.then(rest)
+        else:
+            await rest()

@@ -1,22 +1,30 @@
 """Step Desk in the background: tray icon, global shortcuts, capture and quick ask, wired.
 
-Built by the composition root (`app.ui.app`) next to the main window, and given the
-controllers once the services are open (`use`). The window is only shown, hidden and asked
-to open a conversation; nothing here holds its internals. Closing the window hides it to the
-tray when `run_in_background` is on and a tray exists; the first time, the tray says so once.
-The capture preferences are options of the registry (`app.options`), read from the current
-`Settings` and saved through it.
+Built by the composition root (`app.ui.app`) in stages, so the background instance stays
+small (issue 13's memory budget): the tray, shortcuts, picker and panel at once; the options
+once the store is open (`use_library`); what quick ask sends with (turns, templates) at the
+panel's first need (`use_ask`, through the root's `prepare`); the main window only when it
+is asked for (tray › Open, "Continue in Step Desk", a capture for the window), through the
+root's `window` builder, which hands it over with `attach_window`. The window is only shown,
+hidden and asked to open a conversation; nothing here holds its internals. Closing the window
+hides it to the tray when `run_in_background` is on and a tray exists; the first time, the
+tray says so once. The capture preferences are options of the registry (`app.options`), read
+from the current `Settings` and saved through it.
+
+Signals:
+    quit_requested(): Quit from the tray while no window exists: the root shuts down.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QIcon
 
 from app import options
 from app.options import SHORTCUT_OFF, OptionError
@@ -27,10 +35,15 @@ from app.ui.platform.tray import BACKGROUND_NOTE, Tray
 from app.ui.weak import weakly
 
 if TYPE_CHECKING:
+    import asyncio
+
     from app.config import Settings
     from app.templates.model import Template
+    from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.library import Library
     from app.ui.controllers.session import Controllers
+    from app.ui.controllers.tasks import TaskSet
+    from app.ui.controllers.templates import TemplatesController
     from app.ui.controllers.turns import TurnController
     from app.ui.dialogs.settings import SettingsDialog
     from app.ui.main_window import MainWindow
@@ -40,43 +53,90 @@ log = logging.getLogger(__name__)
 
 
 class Background(QObject):
-    """Tray + capture + quick ask for one main window (see the module docstring)."""
+    """Tray + capture + quick ask, with or without a main window (see the module docstring).
 
-    def __init__(self, window: MainWindow, *, hotkeys: HotkeyBackend | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(window)
-        self._window = window
-        self._controllers: Controllers | None = None
+    `window` returns the main window, building it (and calling `attach_window`) the first
+    time; `prepare` builds what quick ask sends with and ends with `use_ask` (None: the root
+    gives it through `use` instead).
+    """
+
+    quit_requested = Signal()
+
+    def __init__(self, tasks: TaskSet, icon: QIcon, *, window: Callable[[], MainWindow],
+                 prepare: Callable[[], Awaitable[None]] | None = None,
+                 hotkeys: HotkeyBackend | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self._build_window = window
+        self._prepare = prepare
+        self._preparing: asyncio.Task[None] | None = None
+        self._window: MainWindow | None = None
         self._library: Library | None = None
-        hooks = Hooks(turns=weakly(self._turns), has_key=weakly(self._has_key),
+        self._turns: TurnController | None = None
+        self._templates: TemplatesController | None = None
+        self._conversations: ConversationsController | None = None
+        self._open_when_ready: int | None = None  # "Continue in Step Desk" before it was ready
+        hooks = Hooks(turns=weakly(self._turn_controller), has_key=weakly(self._has_key),
                       pinned=weakly(self._pinned), model=weakly(self._model),
-                      effort=weakly(self._effort))
-        self.quick_ask = QuickAskController(hooks, window.tasks, clock=clock, parent=self)
-        self.capture = CaptureController(self.quick_ask, window.tasks,
+                      effort=weakly(self._effort), prepare=weakly(self._pending))
+        self.quick_ask = QuickAskController(hooks, tasks, clock=clock, parent=self)
+        self.capture = CaptureController(self.quick_ask, tasks,
                                          hotkeys=hotkeys if hotkeys is not None
                                          else make_backend(), parent=self)
-        self.tray = Tray(window.windowIcon(), self)
+        self.tray = Tray(icon, self)
         self.tray.capture_requested.connect(self.capture.capture)
         self.tray.quick_ask_requested.connect(self.quick_ask.open_empty)
         self.tray.open_requested.connect(self.open_window)
         self.tray.quit_requested.connect(self.quit)
-        self.capture.error.connect(self._say)
+        self.capture.error.connect(self.say)
         self.quick_ask.continue_in_window.connect(self.open_conversation)
-        window.capture_requested.connect(self.capture.capture_for_window)
-        self.capture.for_window.connect(window.add_capture)
+        self.capture.for_window.connect(self._add_capture)
         self.capture.window_capture_done.connect(self.open_window)
+        self.tray.show()
+
+    @property
+    def window(self) -> MainWindow | None:
+        """The main window once built (None: the background instance has not needed it)."""
+        return self._window
+
+    def attach_window(self, window: MainWindow) -> None:
+        """The main window exists: its capture, close-to-tray and Settings come here."""
+        self._window = window
+        window.capture_requested.connect(self.capture.capture_for_window)
+        if self._library is not None:
+            window.markup_captures.setChecked(self._library.settings.mark_up_captures)
         window.markup_captures.toggled.connect(self._mark_up_toggled)
         window.close_to_tray = weakly(self._close_to_tray)
         window.settings_opened.connect(self.add_settings_section)
-        self.tray.show()
+        window.ready.connect(self._window_ready)
+
+    def _window_ready(self) -> None:
+        if self._open_when_ready is not None and self._conversations is not None:
+            self._conversations.open(self._open_when_ready)
+        self._open_when_ready = None
+
+    def use_library(self, library: Library) -> None:
+        """The store is open: load the options, grab the shortcuts."""
+        if self._library is library:
+            return
+        self._library = library
+        self.quick_ask.set_context(library.work_dir, library.proxy_for)
+        if self._window is not None:
+            self._window.markup_captures.setChecked(library.settings.mark_up_captures)
+        self.apply_shortcuts()
+
+    def use_ask(self, turns: TurnController, templates: TemplatesController) -> None:
+        """What quick ask sends with: the turns (shared with the window) and the templates."""
+        self._turns, self._templates = turns, templates
 
     def use(self, controllers: Controllers, library: Library) -> None:
-        """The services are open: quick ask can send; load the options, grab the shortcuts."""
-        self._controllers, self._library = controllers, library
-        self.quick_ask.set_context(library.work_dir, library.proxy_for)
+        """The window's controllers exist: quick ask sends through them."""
+        self.use_library(library)
+        self.use_ask(controllers.turns, controllers.templates)
+        self._conversations = controllers.conversations
         controllers.settings.applied.connect(self._settings_applied)
-        self._window.markup_captures.setChecked(library.settings.mark_up_captures)
-        self.apply_shortcuts()
 
     def _settings_applied(self, _settings: object) -> None:
         if self._library is not None:
@@ -86,18 +146,26 @@ class Background(QObject):
         """File › Mark up captures: remembered as the `mark_up_captures` option."""
         settings = self._settings()
         if self._library is not None and settings and settings.mark_up_captures != on:
-            self._window.tasks.spawn(self._library.save_options(
+            self._tasks.spawn(self._library.save_options(
                 {options.MARK_UP_CAPTURES.key: on}), "save-mark-up")
 
     # --- what quick ask needs, looked up when needed ------------------------------------------
-    def _turns(self) -> TurnController | None:
-        return self._controllers.turns if self._controllers is not None else None
+    def _pending(self) -> Awaitable[None] | None:
+        """What quick ask must await before it sends (None: nothing, or nothing to build)."""
+        if self._turns is not None or self._prepare is None:
+            return None
+        if self._preparing is None or self._preparing.done():  # a failed one is tried again
+            self._preparing = self._tasks.spawn(self._prepare(), "quick-ask-prepare")
+        return self._preparing
+
+    def _turn_controller(self) -> TurnController | None:
+        return self._turns
 
     def _has_key(self) -> bool:
         return bool(self._library is not None and self._library.has_key)
 
     def _pinned(self) -> list[Template]:
-        return list(self._controllers.templates.pinned) if self._controllers else []
+        return list(self._templates.pinned) if self._templates is not None else []
 
     def _model(self) -> str:
         return self._library.settings.model if self._library is not None else "step-3.7-flash"
@@ -155,14 +223,14 @@ class Background(QObject):
             options.RUN_IN_BACKGROUND.key: section.background.isChecked(),
             options.CAPTURE_SHORTCUT.key: section.sequence(CAPTURE) or SHORTCUT_OFF,
             options.QUICK_ASK_SHORTCUT.key: section.sequence(QUICK_ASK) or SHORTCUT_OFF}
-        self._window.tasks.spawn(self._save(changes), "save-capture-options")
+        self._tasks.spawn(self._save(changes), "save-capture-options")
 
     async def _save(self, changes: dict[str, object]) -> None:
         if self._library is not None:
             try:
                 await self._library.save_options(changes)
             except OptionError as exc:  # a shortcut without a modifier, say: nothing saved
-                self._say(str(exc))
+                self.say(str(exc))
         self.apply_shortcuts()
 
     # --- window ----------------------------------------------------------------------------------
@@ -174,26 +242,36 @@ class Background(QObject):
         if not (settings and settings.background_note_shown):
             self.tray.say(BACKGROUND_NOTE)
             if self._library is not None:
-                self._window.tasks.spawn(self._library.save_options(
+                self._tasks.spawn(self._library.save_options(
                     {options.BACKGROUND_NOTE_SHOWN.key: True}), "note")
         return True
 
     def open_window(self) -> None:
-        w = self._window
+        """Show the main window (built now if this is its first time)."""
+        w = self._window if self._window is not None else self._build_window()
         w.showNormal()
         w.raise_()
         w.activateWindow()
         w.focus_composer()
 
+    def _add_capture(self, data: bytes) -> None:
+        if self._window is not None:  # a capture for the window: it asked, so it exists
+            self._window.add_capture(data)
+
     def open_conversation(self, conversation_id: int) -> None:
         self.open_window()
-        if self._controllers is not None:
-            self._controllers.conversations.open(conversation_id)
+        if self._conversations is not None:
+            self._conversations.open(conversation_id)
+        else:  # the window's controllers are still being built: open it once they are
+            self._open_when_ready = conversation_id
 
     def quit(self) -> None:
-        self._window.close_to_tray = None
         self.quick_ask.panel.hide()
         self.tray.hide()
+        if self._window is None:
+            self.quit_requested.emit()
+            return
+        self._window.close_to_tray = None
         self._window.close()
 
     def close(self) -> None:
@@ -201,12 +279,13 @@ class Background(QObject):
         self.capture.close()
         self.tray.hide()
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """One sentence where the user is: the tray balloon, and the panel or the window."""
         if self.tray.is_shown():
             self.tray.say(text)
         if self.quick_ask.panel.isVisible():
             self.quick_ask.panel.set_note(text)
-        elif self._window.isVisible():
+        elif self._window is not None and self._window.isVisible():
             self._window.show_error(text)
         else:
             log.warning("capture: %s", text)

@@ -27,7 +27,6 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
-    QIcon,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -49,8 +48,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.safetext import one_line
+from app.ui.controllers.session import SHUTDOWN_BUDGET_S
 from app.ui.controllers.turns import NEW
 from app.ui.dialogs.ask import ask, confirm
+from app.ui.platform.app_icon import app_icon
 from app.ui.style.icons import icon
 from app.ui.style.look import Look
 from app.ui.widgets.composer import Composer
@@ -73,21 +74,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_BUDGET_S = 2.0
 MEDIA_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff *.heic "
                 "*.heif *.avif *.mp4 *.mov *.mkv *.webm *.avi);;All files (*)")
-ICON_SIZES = (16, 32, 48, 64, 128, 256)
-
-
-def app_icon() -> QIcon:
-    """The window icon from the packaged PNGs (plain files, importlib.resources)."""
-    from importlib.resources import files
-
-    icon = QIcon()
-    base = files("app") / "resources" / "icons"
-    for size in ICON_SIZES:
-        icon.addFile(str(base / f"stepdesk-{size}.png"))
-    return icon
 
 
 class Banner(QFrame):

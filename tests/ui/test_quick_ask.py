@@ -46,13 +46,12 @@ def as_pil(image: QImage) -> Image.Image:
 
 async def open_background(env: dict[str, str], clock: Clock,
                           hotkeys: Any = None) -> tuple[Any, Any]:
-    from app.ui.app import build_window, make_application, start
-    from app.ui.background import Background
+    from app.ui.app import build_background, build_window, make_application, start
     from app.ui.capture.hotkeys.base import HotkeyBackend
 
     make_application()
     window = build_window(Path(env["STEPDESK_DATA_DIR"]))
-    background = Background(window, hotkeys=hotkeys or HotkeyBackend(), clock=clock)
+    background = build_background(window, hotkeys or HotkeyBackend(), clock)
     await start(window, env, [], lambda: background)
     return window, background
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,9 @@ class Hooks:
         pinned: the pinned templates, for the tiles.
         model: the model to ask.
         effort: the default effort from the settings.
+        prepare: what to await before the tiles, the key note and a send are right (the
+            background instance builds its network side at the panel's first need); None
+            when there is nothing to wait for.
     """
 
     turns: Callable[[], TurnController | None]
@@ -77,6 +80,7 @@ class Hooks:
     pinned: Callable[[], list[Template]]
     model: Callable[[], str]
     effort: Callable[[], str]
+    prepare: Callable[[], Awaitable[None] | None] = lambda: None
 
 
 class QuickAskController(QObject):
@@ -163,14 +167,30 @@ class QuickAskController(QObject):
         recent = self._last is not None and self._clock() - self._last.at <= RECENT_S
         p.offer_add_to_last(self._last.title if recent and self._last else None)
         p.set_image(image)
-        p.set_effort(self._hooks.effort())
-        p.set_templates([(t.slug, f"{t.icon} {t.name}".strip()) for t in self._hooks.pinned()])
-        if not self._hooks.has_key():
-            p.set_note(NO_KEY)
+        pending = self._hooks.prepare()
+        if pending is None:
+            self._show_choices()
+        else:
+            self._tasks.spawn(self._choices_when_ready(pending), "quick-ask-choices")
         p.place_near(where)
         p.show()
         self._focus()
         self.opened.emit()
+
+    def _show_choices(self) -> None:
+        """The default effort, the pinned template tiles and, without a key, how to set one."""
+        p = self.panel
+        p.set_effort(self._hooks.effort())
+        p.set_templates([(t.slug, f"{t.icon} {t.name}".strip()) for t in self._hooks.pinned()])
+        if not self._hooks.has_key():
+            p.set_note(NO_KEY)
+
+    async def _choices_when_ready(self, pending: Awaitable[None]) -> None:
+        try:
+            await pending
+        except Exception:  # said once, by the task that failed; a send tries again
+            return
+        self._show_choices()
 
     def _focus(self) -> None:
         self.panel.raise_()
@@ -198,6 +218,9 @@ class QuickAskController(QObject):
 
     async def _send(self, text: str, effort: str, slug: str) -> None:
         p = self.panel
+        pending = self._hooks.prepare()
+        if pending is not None:
+            await pending
         turns = self._hooks.turns()
         if turns is None:
             p.set_note(NOT_READY)

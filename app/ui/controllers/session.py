@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from app.ui.controllers.templates import TemplatesController
     from app.ui.controllers.turns import TurnController
 
+SHUTDOWN_BUDGET_S = 2.0
+"""Seconds a quit may take to save replies and close HTTP and SQLite (the window's, or the
+background instance's when it never built one)."""
+
 
 @dataclass
 class Controllers:
