@@ -140,7 +140,12 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
     """`stepdesk [FILE…]` or `stepdesk capture …`: hand over to a running instance, or start
     one (for a command: in the background, the window hidden). Returns the exit code."""
     from app.config import resolve_paths
-    from app.ui.platform.single_instance import send_message, send_to_running, server_name
+    from app.ui.platform.single_instance import (
+        SingleInstanceServer,
+        send_message,
+        send_to_running,
+        server_name,
+    )
 
     env = dict(os.environ) if env is None else env
     paths = resolve_paths(env)
