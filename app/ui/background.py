@@ -266,7 +266,7 @@ class Background(QObject):
             self._open_when_ready = conversation_id
 
     def quit(self) -> None:
-        self.quick_ask.panel.hide()
+        self.quick_ask.hide()
         self.tray.hide()
         if self._window is None:
             self.quit_requested.emit()
@@ -283,7 +283,7 @@ class Background(QObject):
         """One sentence where the user is: the tray balloon, and the panel or the window."""
         if self.tray.is_shown():
             self.tray.say(text)
-        if self.quick_ask.panel.isVisible():
+        if self.quick_ask.visible:
             self.quick_ask.panel.set_note(text)
         elif self._window is not None and self._window.isVisible():
             self._window.show_error(text)

@@ -24,11 +24,10 @@ from PySide6.QtCore import QObject, Signal
 from app.ui.capture.grab import CaptureError
 from app.ui.capture.hotkeys.base import HotkeyBackend, alternatives
 from app.ui.capture.session import MODES, Captured, CaptureSession
-from app.ui.controllers.tasks import TaskSet
-from app.ui.widgets.drop_overlay import image_to_png
 
 if TYPE_CHECKING:
     from app.ui.controllers.quick_ask import QuickAskController
+    from app.ui.controllers.tasks import TaskSet
 
 Editor = Callable[[Captured], Awaitable[Captured | None]]
 """Opens the capture in an editor straight after it is taken; None means "discard"."""
@@ -142,6 +141,8 @@ class CaptureController(QObject):
             self._tasks.spawn(self._capture_for_window(mode), "capture")
 
     async def _capture_for_window(self, mode: str) -> None:
+        from app.ui.widgets.drop_overlay import image_to_png
+
         try:
             result = await self._run(mode)
             if result is not None:

@@ -30,18 +30,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from app.ui.controllers.attachments import AttachmentController
-from app.ui.controllers.tasks import TaskSet
-from app.ui.controllers.turns import NEW, TurnController
-from app.ui.widgets.drop_overlay import MimeMedia, image_to_png
-from app.ui.widgets.quick_ask import QuickAskPanel
-
 if TYPE_CHECKING:
     from pathlib import Path
 
     from app.templates.model import Template
     from app.ui.capture.session import Captured
+    from app.ui.controllers.attachments import AttachmentController
+    from app.ui.controllers.tasks import TaskSet
+    from app.ui.controllers.turns import TurnController
     from app.ui.render.markdown_view import MarkdownView
+    from app.ui.widgets.drop_overlay import MimeMedia
+    from app.ui.widgets.quick_ask import QuickAskPanel
 
 RECENT_S = 60.0
 RENDER_MS = 33
@@ -98,9 +97,9 @@ class QuickAskController(QObject):
         self._hooks = hooks
         self._tasks = tasks
         self._clock = clock
-        self.panel = panel or QuickAskPanel()
-        self.attachments = AttachmentController(tasks, self)
-        self._wire_tray()
+        self._panel: QuickAskPanel | None = None  # built when first shown: see `panel`
+        self._attachments: AttachmentController | None = None
+        self._context: tuple[Path, Callable[[str], str | None]] | None = None
         self._wired: TurnController | None = None
         self._run_key: int | None = None  # the panel's running turn, by conversation key
         self._assistant: int | None = None
@@ -113,16 +112,53 @@ class QuickAskController(QObject):
         self._render.setSingleShot(True)
         self._render.setInterval(RENDER_MS)
         self._render.timeout.connect(self._render_step)
-        p = self.panel
-        p.send_requested.connect(self.send)
-        p.stop_requested.connect(self.stop)
-        p.dismissed.connect(self.dismiss)
-        p.continue_requested.connect(self._continue)
-        p.media_given.connect(self.add_media)
+        if panel is not None:
+            self._build(panel)
 
-    def _wire_tray(self) -> None:
+    @property
+    def panel(self) -> QuickAskPanel:
+        """The panel, built (with its attachments) the first time it is needed: a background
+        instance that only ever captures for the window, or not at all, never pays for it."""
+        return self._parts()[0]
+
+    @property
+    def attachments(self) -> AttachmentController:
+        return self._parts()[1]
+
+    def _parts(self) -> tuple[QuickAskPanel, AttachmentController]:
+        if self._panel is None or self._attachments is None:
+            from app.ui.widgets.quick_ask import QuickAskPanel
+
+            return self._build(QuickAskPanel())
+        return self._panel, self._attachments
+
+    @property
+    def visible(self) -> bool:
+        return self._panel is not None and self._panel.isVisible()
+
+    def hide(self) -> None:
+        if self._panel is not None:
+            self._panel.hide()
+
+    def _build(self, panel: QuickAskPanel) -> tuple[QuickAskPanel, AttachmentController]:
+        from app.ui.controllers.attachments import AttachmentController
+
+        attachments = AttachmentController(self._tasks, self)
+        self._panel, self._attachments = panel, attachments
+        if self._context is not None:
+            attachments.set_context(*self._context)
+        self._wire_tray(panel, attachments)
+        panel.send_requested.connect(self.send)
+        panel.stop_requested.connect(self.stop)
+        panel.dismissed.connect(self.dismiss)
+        panel.continue_requested.connect(self._continue)
+        panel.media_given.connect(self.add_media)
+        return panel, attachments
+
+    @staticmethod
+    def _wire_tray(panel: QuickAskPanel, a: AttachmentController) -> None:
         """The panel's tray shows this controller's attachments (as the window's composer)."""
-        tray, a = self.panel.tray, self.attachments
+        tray = panel.tray
         a.added.connect(tray.add_item)
         a.item_ready.connect(tray.set_ready)
         a.item_failed.connect(tray.set_failed)
@@ -132,7 +168,9 @@ class QuickAskController(QObject):
         tray.remove_requested.connect(a.remove)
 
     def set_context(self, work_dir: Path, proxy_for: Callable[[str], str | None]) -> None:
-        self.attachments.set_context(work_dir, proxy_for)
+        self._context = (work_dir, proxy_for)
+        if self._attachments is not None:
+            self._attachments.set_context(work_dir, proxy_for)
 
     # --- state (tests, benchmark) ------------------------------------------------------------
     @property
@@ -146,7 +184,7 @@ class QuickAskController(QObject):
     # --- opening ----------------------------------------------------------------------------
     def open_capture(self, captured: Captured) -> None:
         """Show the panel for a capture (or queue the capture while an answer streams)."""
-        if self.panel.isVisible() and self.streaming:
+        if self.visible and self.streaming:
             self.panel.set_note(QUEUED)
             self._encode(captured.image)
             return
@@ -155,7 +193,7 @@ class QuickAskController(QObject):
 
     def open_empty(self) -> None:
         """Quick ask without a capture (the second shortcut): paste or drop into it."""
-        if self.panel.isVisible():
+        if self.visible:
             self._focus()
             return
         self._open(None, QRect())
@@ -205,6 +243,8 @@ class QuickAskController(QObject):
     async def _attach_image(self, image: QImage) -> None:
         from datetime import datetime
 
+        from app.ui.widgets.drop_overlay import image_to_png
+
         data = await asyncio.to_thread(image_to_png, image)
         self.attachments.add_bytes(data, f"Screenshot {datetime.now():%Y-%m-%d %H.%M.%S}.png")
 
@@ -217,6 +257,8 @@ class QuickAskController(QObject):
         return self._tasks.spawn(self._send(text, effort, slug), "quick-ask-send")
 
     async def _send(self, text: str, effort: str, slug: str) -> None:
+        from app.ui.controllers.turns import NEW
+
         p = self.panel
         pending = self._hooks.prepare()
         if pending is not None:
