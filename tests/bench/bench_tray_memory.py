@@ -26,10 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_capture import BARE_TRAY  # noqa: E402
+from tests.bench.bench_capture import (  # noqa: E402
+    BARE_TRAY,
+    closed_to_tray,
+    started_in_background,
+)
 from tests.conftest import TEST_API_KEY  # noqa: E402
 from tests.standin import StandIn  # noqa: E402
-from tests.xdesk import Desk, Proc, wait_until, x_desktop  # noqa: E402
+from tests.xdesk import Proc, x_desktop  # noqa: E402
 
 FLOOR = BARE_TRAY.replace('print("ready", flush=True)\napp.exec()\n', """
 import asyncio, os, sqlite3
@@ -45,10 +49,6 @@ with loop:
     loop.run_forever()
 """)
 assert FLOOR != BARE_TRAY
-OVERLAY = "^Step Desk capture$"
-CTRL_ALT = 0x4 | 0x8
-
-
 def memory_kb(pid: int) -> dict[str, int]:
     """RSS, USS and PSS of a process in KiB (/proc/PID/smaps_rollup)."""
     fields: dict[str, int] = {}
@@ -67,27 +67,6 @@ def settled(pid: int) -> dict[str, int]:
         time.sleep(0.25)
         samples.append(memory_kb(pid))
     return {key: max(s[key] for s in samples[-4:]) for key in samples[0]}
-
-
-def closed_to_tray(desk: Desk, env: dict[str, str], log: Path) -> Proc:
-    app = Proc(desk, ["-m", "app"], env=env, log=log)
-    wait_until(lambda: app.popen.poll() is not None or desk.key_taken(CTRL_ALT, "s"), 60,
-               "Step Desk's shortcut")
-    window = desk.wait_window("^Step Desk$")
-    desk.xdotool("windowactivate", "--sync", str(window), "key", "alt+F4")
-    wait_until(lambda: not desk.visible("^Step Desk$"), 30, "the window to hide")
-    assert app.popen.poll() is None, "closing the window quit Step Desk"
-    return app
-
-
-def started_in_background(desk: Desk, env: dict[str, str], log: Path) -> Proc:
-    app = Proc(desk, ["-m", "app", "capture", "--region"], env=env, log=log)
-    desk.wait_window(OVERLAY, timeout=60)
-    wait_until(lambda: desk.key_taken(CTRL_ALT, "s"), 60, "Step Desk's shortcut")
-    desk.xdotool("key", "Escape")
-    wait_until(lambda: not desk.visible(OVERLAY), 30, "the picker to close")
-    assert app.popen.poll() is None and not desk.visible("^Step Desk$")
-    return app
 
 
 def main() -> None:
