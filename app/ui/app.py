@@ -369,6 +369,7 @@ class BackgroundStart:
         self.tasks.set_error_handler(weakly(self.background.say))
         self.background.quit_requested.connect(self._quit)
         self._window: MainWindow | None = None
+        self._quitting: asyncio.Future[None] | None = None
         self._done = asyncio.Event()
 
     async def run(self, command: tuple[str, dict[str, str]]) -> int:
@@ -409,8 +410,10 @@ class BackgroundStart:
         self.window().receive_files(files)
 
     def _quit(self) -> None:
-        """Quit from the tray before any window was built."""
-        self.tasks.spawn(self._shut_down(), "quit")
+        """Quit from the tray before any window was built (outside the task set, which the
+        shutdown cancels, as the window's own shutdown)."""
+        if self._quitting is None:
+            self._quitting = asyncio.ensure_future(self._shut_down())
 
     async def _shut_down(self) -> None:
         from app.ui.controllers.session import SHUTDOWN_BUDGET_S
@@ -477,8 +480,10 @@ class Core:
         """Sync on its schedule (and on quit) even while no window exists, when it is set."""
         library = self.library().result()
         if library is not None and library.settings.sync_target:
-            self.sync = _make_sync(library.services, self._env, self._restored, self._merged,
-                                   self._parent)
+            from app.ui.weak import weakly
+
+            self.sync = _make_sync(library.services, self._env, weakly(self._restored),
+                                   weakly(self._merged), self._parent)
 
     async def _restored(self) -> None:
         if self.conversations is not None:
