@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--start", choices=("closed", "background", "both"), default="both")
     args = parser.parse_args()
     tmp = Path(f"/tmp/stepdesk-bench-capture-{time.time_ns()}")
+    tmp.mkdir(parents=True)
     standin = StandIn(api_key=TEST_API_KEY).start()
     starts = ("closed", "background") if args.start == "both" else (args.start,)
     results = []
