@@ -321,7 +321,6 @@ async def open_services(env: Mapping[str, str],
         return None
 
 
-
 # --- the background instance ---------------------------------------------------------------
 def run_background(app: QApplication, server: SingleInstanceServer, env: Mapping[str, str],
                    data_dir: Path, command: tuple[str, dict[str, str]]) -> int:
@@ -345,9 +344,10 @@ def run_background(app: QApplication, server: SingleInstanceServer, env: Mapping
 class BackgroundStart:
     """The background instance's object graph, in two stages (issue 13's memory budget).
 
-    Now: tray, global shortcuts, capture picker and quick-ask panel (`Background`), and the
-    store for the options (`Core`; sync too when a target is set). At the panel's first
-    need: the key, the HTTP client, the templates and the turn controller (`Core.ask`). Only
+    Now: tray, global shortcuts and the capture picker (`Background`), and the store for the
+    options (`Core`; sync too when a target is set). When the quick-ask panel first opens:
+    the panel itself, then the key, the HTTP client, the templates and the turn controller
+    (`Core.ask`). Only
     when asked for (tray › Open, "Continue in Step Desk", a capture for the window, a second
     `stepdesk`): the main window and its controllers (`start`, sharing the core). Until then
     neither the window, nor Markdown, httpx/ssl or Pillow is imported
@@ -497,9 +497,12 @@ class Core:
         """Quit with no window: replies saved, sync on quit, background work, then HTTP and
         SQLite (the window's `shut_down`, less what only the window has)."""
         async def rest() -> None:
-            if self._ask is not None and self._ask.done() and not self._ask.cancelled() \
-                    and self._ask.exception() is None and (side := self._ask.result()):
-                await side[1].shutdown(budget_s * 0.4)
+            ask = self._ask
+            if ask is not None and not ask.done():
+                ask.cancel()  # still finding the key: nothing was sent through it
+            elif ask is not None and not ask.cancelled() and ask.exception() is None \
+                    and (side := ask.result()) is not None:
+                await side[1].shutdown(budget_s * 0.4)  # replies saved as stopped
             await tasks.shutdown(budget_s * 0.2)
             library = await self.library()
             if library is not None:

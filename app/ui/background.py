@@ -1,15 +1,15 @@
 """Step Desk in the background: tray icon, global shortcuts, capture and quick ask, wired.
 
 Built by the composition root (`app.ui.app`) in stages, so the background instance stays
-small (issue 13's memory budget): the tray, shortcuts, picker and panel at once; the options
-once the store is open (`use_library`); what quick ask sends with (turns, templates) at the
-panel's first need (`use_ask`, through the root's `prepare`); the main window only when it
-is asked for (tray › Open, "Continue in Step Desk", a capture for the window), through the
+small (issue 13's memory budget): the tray, shortcuts and picker at once; the options once
+the store is open (`use_library`); the quick-ask panel when first shown, and what it sends
+with (turns, templates) at its first need (`use_ask`, through the root's `prepare`); the
+main window only when it is asked for (tray › Open, "Continue in Step Desk"), through the
 root's `window` builder, which hands it over with `attach_window`. The window is only shown,
-hidden and asked to open a conversation; nothing here holds its internals. Closing the window
-hides it to the tray when `run_in_background` is on and a tray exists; the first time, the
-tray says so once. The capture preferences are options of the registry (`app.options`), read
-from the current `Settings` and saved through it.
+hidden and asked to open a conversation; nothing here holds its internals. Closing the
+window hides it to the tray when `run_in_background` is on and a tray exists; the first
+time, the tray says so once. The capture preferences are options of the registry
+(`app.options`), read from the current `Settings` and saved through it.
 
 Signals:
     quit_requested(): Quit from the tray while no window exists: the root shuts down.
