@@ -329,8 +329,7 @@ def run_background(app: QApplication, server: SingleInstanceServer, env: Mapping
     from app.ui.platform.app_icon import app_icon
 
     root = BackgroundStart(env, data_dir)
-    server.command_received.connect(root.background.capture.command)
-    server.files_received.connect(root.receive_files)  # a second `stepdesk [FILE…]`
+    root.listen(server)
     install_file_open(app, root.receive_files)
     app.setWindowIcon(app_icon())
     try:
@@ -404,6 +403,12 @@ class BackgroundStart:
             self.tasks.spawn(start(window, self._env, [], lambda: self.background, self.core),
                              "start")
         return self._window
+
+    def listen(self, server: SingleInstanceServer) -> None:
+        """Later invocations: `stepdesk capture …` captures, `stepdesk [FILE…]` opens the
+        window (with the files)."""
+        server.command_received.connect(self.background.capture.command)
+        server.files_received.connect(self.receive_files)
 
     def receive_files(self, files: list[str]) -> None:
         """A second `stepdesk [FILE…]` (or "Open with"): the window, with the files."""

@@ -134,6 +134,38 @@ def test_quick_ask_sends_without_the_window_and_continues_in_it(
     run(qloop, scenario())
 
 
+def test_a_second_stepdesk_opens_the_window_of_the_background_instance(
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    """The real hand-over: a second `stepdesk FILE` process talks to this one's socket."""
+    import asyncio
+
+    from app.ui.platform.single_instance import SingleInstanceServer, server_name
+
+    photo = tmp_path / "photo.png"
+    pattern().save(str(photo))
+    env = {**os.environ, **gui_env, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+
+    async def scenario() -> None:
+        root, running = await start_in_background(gui_env)
+        server = SingleInstanceServer(server_name(Path(gui_env["STEPDESK_DATA_DIR"])))
+        assert server.listen()
+        root.listen(server)
+        second = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "app", str(photo)], env=env, cwd=ROOT,
+            capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0 and "sent to the open" in second.stderr, second.stderr
+        window = root.background.window
+        assert window is not None and window.isVisible()
+        await until(lambda: window.attachments.ready(), what="the handed-over file")
+        assert [m.original_name for m in window.attachments.ready()] == ["photo.png"]
+        root.background.tray.actions_by_name["quit"].trigger()
+        assert await running == 0
+        server.close()
+        window.deleteLater()
+
+    run(qloop, scenario())
+
+
 def test_quit_from_the_tray_before_any_window_closes_the_store(
         qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
     async def scenario() -> None:
