@@ -49,6 +49,22 @@ with loop:
     loop.run_forever()
 """)
 assert FLOOR != BARE_TRAY
+FLOOR_PARTS = {  # what the floor is made of: each part alone on the bare tray app
+    "ssl (what asyncio imports)": "import ssl",
+    "asyncio (with its ssl)": "import asyncio",
+    "qasync loop (with asyncio)": "import asyncio, qasync\n"
+                                  "asyncio.set_event_loop(qasync.QEventLoop(app))",
+    "sqlite3 (a connection)": "import sqlite3\ndb = sqlite3.connect(':memory:')",
+    "QtNetwork (a local server)": "import os\nfrom PySide6.QtNetwork import QLocalServer\n"
+                                  "server = QLocalServer()\n"
+                                  "server.listen(f'bench-tray-part-{os.getpid()}')",
+}
+
+
+def with_part(code: str) -> str:
+    return BARE_TRAY.replace('print("ready", flush=True)', f'{code}\nprint("ready", flush=True)')
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """RSS, USS and PSS of a process in KiB (/proc/PID/smaps_rollup)."""
     fields: dict[str, int] = {}
@@ -73,6 +89,7 @@ def main() -> None:
     tmp = Path(f"/tmp/stepdesk-bench-tray-{time.time_ns()}")
     standin = StandIn(api_key=TEST_API_KEY).start()
     rows = []
+    parts: list[tuple[str, int]] = []
     with x_desktop() as desk:
         tray = desk.start_tray()
         bare = Proc(desk, ["-c", BARE_TRAY], log=tmp.with_suffix(".bare.log"))
@@ -82,6 +99,15 @@ def main() -> None:
             assert bare.read_line() == "ready", bare.text()
             assert floor.read_line() == "ready", floor.text()
             rows.append(("floor", settled(floor.popen.pid), settled(bare.popen.pid)))
+            for part, code in FLOOR_PARTS.items():
+                proc = Proc(desk, ["-c", with_part(code)], log=tmp.with_suffix(".part.log"),
+                            env={"QT_API": "pyside6"})
+                try:
+                    assert proc.read_line() == "ready", proc.text()
+                    parts.append((part, settled(proc.popen.pid)["rss"]
+                                  - settled(bare.popen.pid)["rss"]))
+                finally:
+                    proc.stop()
             for name, start in (("closed", closed_to_tray),
                                 ("background", started_in_background)):
                 data = tmp / name
@@ -109,6 +135,14 @@ def main() -> None:
             verdict = "(no app code)" if name == "floor" else "OK" if ratio <= 1.3 else "OVER"
             print(f"  {name:10s} {key.upper()}: {who} {app_kb[key] / 1024:6.1f} MB, "
                   f"bare {bare_kb[key] / 1024:6.1f} MB → {ratio:.2f}×  {verdict}")
+    floor_kb = rows[0][1]
+    for name, app_kb, _ in rows[1:]:
+        print(f"  {name:10s} vs the qasync floor: RSS {app_kb['rss'] / floor_kb['rss']:.2f}×, "
+              f"USS {app_kb['uss'] / floor_kb['uss']:.2f}×, PSS "
+              f"{app_kb['pss'] / floor_kb['pss']:.2f}×")
+    print("The floor's parts, each alone on the bare tray app (RSS added):")
+    for part, added in parts:
+        print(f"  {part:28s} +{added / 1024:5.1f} MB")
 
 
 if __name__ == "__main__":
