@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync picks the binding itself otherwise
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
     from app.ui.platform.single_instance import SingleInstanceServer
 
+    PanelSide = tuple[Library, TemplatesController]
     AskSide = tuple[Library, TurnController, TemplatesController]
 
 keep_sources_out_of_linecache()  # before the rest of the app is imported: see the module
@@ -363,7 +364,8 @@ class BackgroundStart:
         self._env, self._data_dir = env, data_dir
         self.tasks = TaskSet()
         self.background = Background(self.tasks, app_icon(), window=weakly(self.window),
-                                     prepare=weakly(self._prepare_ask), hotkeys=hotkeys)
+                                     prepare_panel=weakly(self._prepare_panel),
+                                     prepare_send=weakly(self._prepare_send), hotkeys=hotkeys)
         self.core = Core(env, self.background)
         self.tasks.set_error_handler(weakly(self.background.say))
         self.background.quit_requested.connect(self._quit)
@@ -386,12 +388,17 @@ class BackgroundStart:
         self.background.use_library(library)
         self.core.start_sync()
 
-    async def _prepare_ask(self) -> None:
+    async def _prepare_panel(self) -> None:
+        side = await self.core.panel()
+        if side is None:
+            raise RuntimeError(self.core.error)
+        self.background.use_templates(side[1])
+
+    async def _prepare_send(self) -> None:
         side = await self.core.ask()
         if side is None:
             raise RuntimeError(self.core.error)
-        _library, turns, templates = side
-        self.background.use_ask(turns, templates)
+        self.background.use_turns(side[1])
 
     def window(self) -> MainWindow:
         """The main window, built (hidden) and given its controllers the first time."""
@@ -441,6 +448,7 @@ class Core:
         self._env = env
         self._parent = parent
         self._library: asyncio.Task[Library | None] | None = None
+        self._panel: asyncio.Task[PanelSide | None] | None = None
         self._ask: asyncio.Task[AskSide | None] | None = None
         self.error = ""  # why the store could not be opened
         self.sync: SyncController | None = None
@@ -461,25 +469,38 @@ class Core:
     def _failed(self, text: str) -> None:
         self.error = text
 
-    def ask(self) -> asyncio.Task[AskSide | None]:
-        """What a quick ask sends with: key and client, templates, the turn controller."""
-        if self._ask is None or (self._ask.done() and not self._ask.cancelled()
-                                 and self._ask.exception() is not None):
-            self._ask = asyncio.ensure_future(self._open_ask())
-        return self._ask
+    def panel(self) -> asyncio.Task[PanelSide | None]:
+        """What the quick-ask panel shows: the templates (its tiles), the key looked up."""
+        if self._panel is None or _failed(self._panel):
+            self._panel = asyncio.ensure_future(self._open_panel())
+        return self._panel
 
-    async def _open_ask(self) -> AskSide | None:
+    async def _open_panel(self) -> PanelSide | None:
         from app.ui.controllers.templates import TemplatesController
-        from app.ui.controllers.turns import TurnController
 
         library = await self.library()
         if library is None:
             return None
-        await library.connect(self._env)
-        turns = TurnController(library.engine, self._parent)
         templates = TemplatesController(library, self._parent)
         await templates.refresh()
-        return library, turns, templates
+        await library.find_key(self._env)
+        return library, templates
+
+    def ask(self) -> asyncio.Task[AskSide | None]:
+        """What a quick ask sends with, besides: the HTTP client and the turn controller."""
+        if self._ask is None or _failed(self._ask):
+            self._ask = asyncio.ensure_future(self._open_ask())
+        return self._ask
+
+    async def _open_ask(self) -> AskSide | None:
+        from app.ui.controllers.turns import TurnController
+
+        side = await self.panel()
+        if side is None:
+            return None
+        library, templates = side
+        library.rebuild_client()
+        return library, TurnController(library.engine, self._parent), templates
 
     def start_sync(self) -> None:
         """Sync on its schedule (and on quit) even while no window exists, when it is set."""
@@ -502,10 +523,11 @@ class Core:
         """Quit with no window: replies saved, sync on quit, background work, then HTTP and
         SQLite (the window's `shut_down`, less what only the window has)."""
         async def rest() -> None:
+            for stage in (self._panel, self._ask):
+                if stage is not None and not stage.done():
+                    stage.cancel()  # still reading or looking up: nothing was sent yet
             ask = self._ask
-            if ask is not None and not ask.done():
-                ask.cancel()  # still finding the key: nothing was sent through it
-            elif ask is not None and not ask.cancelled() and ask.exception() is None \
+            if ask is not None and ask.done() and not _failed(ask) and not ask.cancelled() \
                     and (side := ask.result()) is not None:
                 await side[1].shutdown(budget_s * 0.4)  # replies saved as stopped
             await tasks.shutdown(budget_s * 0.2)
@@ -517,3 +539,8 @@ class Core:
             await self.sync.then(rest)
         else:
             await rest()
+
+
+def _failed(task: asyncio.Task[Any]) -> bool:
+    """A stage that raised: the next one who needs it tries again."""
+    return task.done() and not task.cancelled() and task.exception() is not None

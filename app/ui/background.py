@@ -2,14 +2,15 @@
 
 Built by the composition root (`app.ui.app`) in stages, so the background instance stays
 small (issue 13's memory budget): the tray, shortcuts and picker at once; the options once
-the store is open (`use_library`); the quick-ask panel when first shown, and what it sends
-with (turns, templates) at its first need (`use_ask`, through the root's `prepare`); the
-main window only when it is asked for (tray › Open, "Continue in Step Desk"), through the
-root's `window` builder, which hands it over with `attach_window`. The window is only shown,
-hidden and asked to open a conversation; nothing here holds its internals. Closing the
-window hides it to the tray when `run_in_background` is on and a tray exists; the first
-time, the tray says so once. The capture preferences are options of the registry
-(`app.options`), read from the current `Settings` and saved through it.
+the store is open (`use_library`); the quick-ask panel when first shown, with its templates
+and the key lookup (`use_templates`), and what it sends with at the first send
+(`use_turns`), each through the root's builders (`prepare_panel`, `prepare_send`); the main
+window only when it is asked for (tray › Open, "Continue in Step Desk"), through the root's
+`window` builder, which hands it over with `attach_window`. The window is only shown, hidden
+and asked to open a conversation; nothing here holds its internals. Closing the window
+hides it to the tray when `run_in_background` is on and a tray exists; the first time, the
+tray says so once. The capture preferences are options of the registry (`app.options`),
+read from the current `Settings` and saved through it.
 
 Signals:
     quit_requested(): Quit from the tray while no window exists: the root shuts down.
@@ -56,22 +57,24 @@ class Background(QObject):
     """Tray + capture + quick ask, with or without a main window (see the module docstring).
 
     `window` returns the main window, building it (and calling `attach_window`) the first
-    time; `prepare` builds what quick ask sends with and ends with `use_ask` (None: the root
-    gives it through `use` instead).
+    time; `prepare_panel` and `prepare_send` build what the panel shows and what it sends
+    with, ending with `use_templates` and `use_turns` (None: the root gives them through
+    `use` instead).
     """
 
     quit_requested = Signal()
 
     def __init__(self, tasks: TaskSet, icon: QIcon, *, window: Callable[[], MainWindow],
-                 prepare: Callable[[], Awaitable[None]] | None = None,
+                 prepare_panel: Callable[[], Awaitable[None]] | None = None,
+                 prepare_send: Callable[[], Awaitable[None]] | None = None,
                  hotkeys: HotkeyBackend | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self._build_window = window
-        self._prepare = prepare
-        self._preparing: asyncio.Task[None] | None = None
+        self._builders = {"panel": prepare_panel, "send": prepare_send}
+        self._building: dict[str, asyncio.Task[None]] = {}
         self._window: MainWindow | None = None
         self._library: Library | None = None
         self._turns: TurnController | None = None
@@ -80,7 +83,8 @@ class Background(QObject):
         self._open_when_ready: int | None = None  # "Continue in Step Desk" before it was ready
         hooks = Hooks(turns=weakly(self._turn_controller), has_key=weakly(self._has_key),
                       pinned=weakly(self._pinned), model=weakly(self._model),
-                      effort=weakly(self._effort), prepare=weakly(self._pending))
+                      effort=weakly(self._effort), prepare_panel=weakly(self._panel_pending),
+                      prepare_send=weakly(self._send_pending))
         self.quick_ask = QuickAskController(hooks, tasks, clock=clock, parent=self)
         self.capture = CaptureController(self.quick_ask, tasks,
                                          hotkeys=hotkeys if hotkeys is not None
@@ -127,14 +131,19 @@ class Background(QObject):
             self._window.markup_captures.setChecked(library.settings.mark_up_captures)
         self.apply_shortcuts()
 
-    def use_ask(self, turns: TurnController, templates: TemplatesController) -> None:
-        """What quick ask sends with: the turns (shared with the window) and the templates."""
-        self._turns, self._templates = turns, templates
+    def use_templates(self, templates: TemplatesController) -> None:
+        """The templates for the panel's tiles (the key is known by now as well)."""
+        self._templates = templates
+
+    def use_turns(self, turns: TurnController) -> None:
+        """What quick ask sends through: the turn controller (shared with the window)."""
+        self._turns = turns
 
     def use(self, controllers: Controllers, library: Library) -> None:
         """The window's controllers exist: quick ask sends through them."""
         self.use_library(library)
-        self.use_ask(controllers.turns, controllers.templates)
+        self.use_templates(controllers.templates)
+        self.use_turns(controllers.turns)
         self._conversations = controllers.conversations
         controllers.settings.applied.connect(self._settings_applied)
 
@@ -150,13 +159,22 @@ class Background(QObject):
                 {options.MARK_UP_CAPTURES.key: on}), "save-mark-up")
 
     # --- what quick ask needs, looked up when needed ------------------------------------------
-    def _pending(self) -> Awaitable[None] | None:
-        """What quick ask must await before it sends (None: nothing, or nothing to build)."""
-        if self._turns is not None or self._prepare is None:
+    def _panel_pending(self) -> Awaitable[None] | None:
+        return None if self._templates is not None else self._build("panel")
+
+    def _send_pending(self) -> Awaitable[None] | None:
+        return None if self._turns is not None else self._build("send")
+
+    def _build(self, stage: str) -> Awaitable[None] | None:
+        """The root's build of a quick-ask stage, one task for all who wait (None: nothing
+        to build; a failed one is tried again)."""
+        build = self._builders[stage]
+        if build is None:
             return None
-        if self._preparing is None or self._preparing.done():  # a failed one is tried again
-            self._preparing = self._tasks.spawn(self._prepare(), "quick-ask-prepare")
-        return self._preparing
+        task = self._building.get(stage)
+        if task is None or task.done():
+            task = self._building[stage] = self._tasks.spawn(build(), f"quick-ask-{stage}")
+        return task
 
     def _turn_controller(self) -> TurnController | None:
         return self._turns

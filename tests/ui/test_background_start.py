@@ -54,6 +54,11 @@ async def scenario(root):
     QTest.keyClick(session.overlays[0], Qt.Key.Key_Escape)
     await until(lambda: not session.active and root.core.library().done(), what="the store")
     report = {"before": state(root)}
+    qa = root.background.quick_ask
+    root.background.tray.actions_by_name["quick_ask"].trigger()
+    await until(lambda: qa.panel.tiles_row.isVisible(), what="the panel's template tiles")
+    report["panel"] = state(root)
+    qa.panel.dismissed.emit()
     ready = []
     root.background.tray.actions_by_name["open"].trigger()
     root.background.window.ready.connect(lambda: ready.append(True))
@@ -80,6 +85,10 @@ def test_starts_without_the_window_and_builds_it_when_opened_from_the_tray(
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.splitlines()[-1])
     assert report["before"] == {"imported": [], "window": False, "visible": []}
+    panel = report["panel"]  # the panel shows its tiles: nothing is sent, nothing connects
+    assert panel["visible"] == ["QuickAskPanel"] and not panel["window"]
+    assert set(panel["imported"]) & {"httpx", "app.chat", "app.ui.main_window",
+                                     "app.ui.render.markdown", "markdown_it"} == set()
     after = report["after"]
     assert after["window"] and after["visible"] == ["MainWindow"]
     assert "app.ui.main_window" in after["imported"] and "httpx" in after["imported"]
@@ -177,5 +186,24 @@ def test_quit_from_the_tray_before_any_window_closes_the_store(
         assert await running == 0
         assert root.background.window is None and not root.background.quick_ask.visible
         assert not lock.exists()  # the store closed its connection and let go of its lock
+
+    run(qloop, scenario())
+
+
+def test_without_a_key_the_first_panel_says_so_once_the_lookup_ends(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    from app.ui.controllers.quick_ask import NO_KEY
+
+    env = {k: v for k, v in gui_env.items() if k != "STEP_API_KEY"}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+    async def scenario() -> None:
+        root, running = await start_in_background(env)
+        qa = root.background.quick_ask  # opened by the command, before the key lookup
+        await until(lambda: qa.panel.note.text() == NO_KEY, what="the no-key note")
+        await qa.send("hello", "low", "")
+        assert qa.panel.note.text() == NO_KEY and not standin.chat_requests()
+        root.background.tray.actions_by_name["quit"].trigger()
+        assert await running == 0
 
     run(qloop, scenario())

@@ -288,10 +288,15 @@ class Library:
 
     async def connect(self, env: Mapping[str, str]) -> None:
         """Find the key (keychain off the UI thread) and build the one client."""
+        await self.find_key(env)
+        self.rebuild_client()
+
+    async def find_key(self, env: Mapping[str, str]) -> None:
+        """Find the key (keychain off the UI thread), not yet the client: the background
+        instance's quick-ask panel says "no key" before anything is sent."""
         from app.config import resolve_api_key
 
         self.services.key = await asyncio.to_thread(resolve_api_key, env, self.services.paths)
-        self.rebuild_client()
 
     def rebuild_client(self) -> None:
         old = self.services.rebuild_client()

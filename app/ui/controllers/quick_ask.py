@@ -69,9 +69,11 @@ class Hooks:
         pinned: the pinned templates, for the tiles.
         model: the model to ask.
         effort: the default effort from the settings.
-        prepare: what to await before the tiles, the key note and a send are right (the
-            background instance builds its network side at the panel's first need); None
-            when there is nothing to wait for.
+        prepare_panel: what to await before the tiles and the key note are right (the
+            background instance reads the templates and looks up the key when the panel
+            first opens); None when there is nothing to wait for.
+        prepare_send: what to await before a send (the background instance builds its
+            HTTP client and turn controller at the first send); None likewise.
     """
 
     turns: Callable[[], TurnController | None]
@@ -79,7 +81,8 @@ class Hooks:
     pinned: Callable[[], list[Template]]
     model: Callable[[], str]
     effort: Callable[[], str]
-    prepare: Callable[[], Awaitable[None] | None] = lambda: None
+    prepare_panel: Callable[[], Awaitable[None] | None] = lambda: None
+    prepare_send: Callable[[], Awaitable[None] | None] = lambda: None
 
 
 class QuickAskController(QObject):
@@ -205,7 +208,7 @@ class QuickAskController(QObject):
         recent = self._last is not None and self._clock() - self._last.at <= RECENT_S
         p.offer_add_to_last(self._last.title if recent and self._last else None)
         p.set_image(image)
-        pending = self._hooks.prepare()
+        pending = self._hooks.prepare_panel()
         if pending is None:
             self._show_choices()
         else:
@@ -260,9 +263,9 @@ class QuickAskController(QObject):
         from app.ui.controllers.turns import NEW
 
         p = self.panel
-        pending = self._hooks.prepare()
-        if pending is not None:
-            await pending
+        for pending in (self._hooks.prepare_panel(), self._hooks.prepare_send()):
+            if pending is not None:
+                await pending
         turns = self._hooks.turns()
         if turns is None:
             p.set_note(NOT_READY)
