@@ -263,7 +263,8 @@ class QuickAskController(QObject):
         from app.ui.controllers.turns import NEW
 
         p = self.panel
-        for pending in (self._hooks.prepare_panel(), self._hooks.prepare_send()):
+        for prepare in (self._hooks.prepare_panel, self._hooks.prepare_send):  # in this order
+            pending = prepare()
             if pending is not None:
                 await pending
         turns = self._hooks.turns()
