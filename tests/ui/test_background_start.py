@@ -207,3 +207,34 @@ def test_without_a_key_the_first_panel_says_so_once_the_lookup_ends(
         assert await running == 0
 
     run(qloop, scenario())
+
+
+def test_with_a_sync_target_the_background_instance_syncs_on_its_own_and_on_quit(
+        qloop: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    """Sync runs without the window: at start (a target is set) and once more at Quit."""
+    from app.services import open_core
+
+    target = tmp_path / "sync"
+    target.mkdir()
+    env = {**gui_env, "STEPDESK_SYNC_PASSPHRASE": "correct horse battery staple"}
+
+    def written() -> bool:
+        return (target / "sync.json").exists()
+
+    async def scenario() -> None:
+        services = await open_core(env)
+        await services.save_options({"sync_target": str(target), "sync_on_quit": True,
+                                     "sync_interval_minutes": 0})
+        await services.aclose()
+        root, running = await start_in_background(env)
+        await until(lambda: root.core.sync is not None and written(), timeout=30,
+                    what="the first sync")
+        sync = root.core.sync
+        await until(lambda: sync.status_text, timeout=30, what="the first sync's report")
+        said: list[str] = []  # from here on: what the sync at Quit reports
+        sync.statusChanged.connect(lambda text, failing: said.append(f"{failing} {text}"))
+        root.background.tray.actions_by_name["quit"].trigger()
+        assert await running == 0
+        assert [text.split(" at ")[0] for text in said] == ["False Synced"]
+
+    run(qloop, scenario())
