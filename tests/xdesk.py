@@ -19,7 +19,6 @@ from pathlib import Path
 
 from PIL import Image
 
-DISPLAYS = range(60, 70)  # this project's helpers keep to their own numbers
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -193,6 +192,26 @@ def _wm_running(display: str) -> bool:
         d.close()
 
 
+def _read_display(fd: int, xvfb: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    """The display number Xvfb writes to `-displayfd` once it listens (bounded)."""
+    import select
+
+    text = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while not text.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise RuntimeError("Xvfb did not say which display it took")
+            chunk = os.read(fd, 16)
+            if not chunk:
+                raise RuntimeError(f"Xvfb exited before it took a display ({xvfb.wait()})")
+            text += chunk
+    finally:
+        os.close(fd)
+    return int(text)
+
+
 def _server_up(display: str) -> bool:
     """The server listens on its Unix socket (a plain connect: no X client half-made)."""
     import socket
@@ -207,20 +226,25 @@ def _server_up(display: str) -> bool:
 
 @contextlib.contextmanager
 def x_desktop(width: int = 1920, height: int = 1080) -> Iterator[Desk]:
-    """Start Xvfb and openbox on the first free display of `DISPLAYS`; stop both after."""
+    """Start Xvfb and openbox on a free display; stop both after.
+
+    Xvfb picks the display itself (`-displayfd`): it takes the first number whose lock file
+    it can create, so two desks started at once (two test runs on one machine) never share
+    one, as they could when this side looked for a free number first."""
     for tool in ("Xvfb", "openbox", "xdotool"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is missing (.ci/run installs it)")
-    number = next((n for n in DISPLAYS if not Path(f"/tmp/.X{n}-lock").exists()
-                   and not Path(f"/tmp/.X11-unix/X{n}").exists()), None)
-    if number is None:
-        raise RuntimeError("no free X display in :60–:69")
-    display = f":{number}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{width}x{height}x24",
-                             "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    read_end, write_end = os.pipe()
+    try:
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0",
+                                 f"{width}x{height}x24", "-nolisten", "tcp"],
+                                pass_fds=(write_end,), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    finally:
+        os.close(write_end)
     wm = None
     try:
+        display = f":{_read_display(read_end, xvfb)}"
         wait_until(lambda: xvfb.poll() is not None or _server_up(display), 30, "Xvfb")
         if xvfb.poll() is not None:
             raise RuntimeError(f"Xvfb {display} exited with {xvfb.returncode}")
