@@ -346,9 +346,8 @@ class BackgroundStart:
 
     Now: tray, global shortcuts and the capture picker (`Background`), and the store for the
     options (`Core`; sync too when a target is set). When the quick-ask panel first opens:
-    the panel itself, then the key, the HTTP client, the templates and the turn controller
-    (`Core.ask`). Only
-    when asked for (tray › Open, "Continue in Step Desk", a capture for the window, a second
+    the panel, its templates and the key lookup (`Core.panel`); at its first send: the HTTP
+    client and the turn controller (`Core.ask`). Only when asked for (tray › Open, "Continue in Step Desk", a capture for the window, a second
     `stepdesk`): the main window and its controllers (`start`, sharing the core). Until then
     neither the window, nor Markdown, httpx/ssl or Pillow is imported
     (tests/bench/bench_tray_memory.py measures it, tests/ui/test_background_start.py keeps it).
