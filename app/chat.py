@@ -132,6 +132,13 @@ class ChatEngine:
     def snapshot(self) -> TurnContext:
         return TurnContext(self._client, self._settings, self._account)
 
+    def twin(self, store: Store, client: StepClient) -> ChatEngine:
+        """This engine for another event loop's thread (a comparison streamed off the UI
+        thread): the same blobs, settings, account and clock, with that thread's store face
+        and HTTP client."""
+        return ChatEngine(store=store, client=client, blobs=self._blobs,
+                          settings=self._settings, account=self._account, clock=self._clock)
+
     # -- public turn entry points ---------------------------------------------------------
 
     def send(self, conversation_id: int | None, text: str,

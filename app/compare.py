@@ -38,6 +38,7 @@ from app.turn_events import (
 )
 
 if TYPE_CHECKING:
+    from app.api.client import StepClient
     from app.chat import ChatEngine
     from app.media.intake import PreparedMedia
     from app.store import ComparisonRecord, Message, Store
@@ -370,6 +371,19 @@ class Comparer:
         """Answer an already sent user turn again at each effort (earlier answers stay)."""
         return Comparison(self._engine, self._store, efforts, clock=self._clock, model=model,
                           template=template, user_message_id=user_message_id)
+
+    @property
+    def client(self) -> StepClient:
+        """The HTTP client the engine uses now (a settings change replaces it)."""
+        return self._engine.snapshot().client
+
+    def twin(self, store_face: Callable[[Store], Store]) -> Comparer:
+        """This comparer for another event loop's thread: its engine's twin with a new HTTP
+        client (the caller's to close: `twin.client.aclose()`) and `store_face(store)`, a face
+        of the same store usable from that thread."""
+        face = store_face(self._store)
+        client = self._engine.snapshot().client.twin()
+        return Comparer(self._engine.twin(face, client), face, self._clock)
 
     async def keep(self, assistant_message_id: int) -> Message:
         """"Use this answer": it becomes the turn's answer (the conversation continues from

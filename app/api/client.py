@@ -93,6 +93,7 @@ class StepClient:
         self._max_retries = max_retries
         self._backoff = backoff
         self.last_trace_id: str | None = None
+        self._twin_options = (proxy, verify, transport)  # for `twin()`
         if self._base.startswith("http://") and (proxy is None or proxy.startswith("http://")):
             verify = False  # no TLS anywhere on the path: skip building a CA bundle (~80 ms)
         self._http = httpx.AsyncClient(
@@ -103,6 +104,14 @@ class StepClient:
 
     def __repr__(self) -> str:
         return f"StepClient(base_url={redact(self._base)!r})"
+
+    def twin(self) -> StepClient:
+        """A new client with the same base URL, key, timeouts, proxy, trust and retry policy,
+        for another event loop's thread (an httpx pool belongs to the loop that uses it)."""
+        proxy, verify, transport = self._twin_options
+        return StepClient(base_url=self._base, api_key=self._key, timeouts=self._timeouts,
+                          proxy=proxy, verify=verify, transport=transport,
+                          max_retries=self._max_retries, backoff=self._backoff)
 
     def redact(self, text: str) -> str:
         """`text` without this client's key or proxy credentials, in any form."""

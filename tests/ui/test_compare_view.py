@@ -128,7 +128,7 @@ def test_stop_one_column_from_its_button(harness_env) -> None:
             await next_signal(h.controller.finished, high.stop_button.click)
             assert high.status_label.text() == "Stopped"
             assert not high.keep_button.isEnabled()
-            figures = h.controller.comparison.figures  # type: ignore[union-attr]
+            figures = h.controller.figures
             stored = await h.store.get_message(figures["high"].message_id or 0)
             assert stored is not None and stored.status == "stopped"
         finally:
@@ -345,7 +345,7 @@ def test_stop_all_stops_every_streaming_column_and_keeps_their_partials(harness_
                         what="every column streaming")
             assert h.view.stop_all.isEnabled()
             await next_signal(h.controller.finished, h.view.stop_all.click)
-            figures = h.controller.comparison.figures  # type: ignore[union-attr]
+            figures = h.controller.figures
             for effort, column in h.view.columns.items():
                 assert column.status_label.text() == "Stopped"
                 assert not column.stop_button.isEnabled() and not column.keep_button.isEnabled()

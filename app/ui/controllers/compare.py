@@ -1,10 +1,12 @@
 """The comparison controller: runs one "compare efforts" at a time and turns it into signals.
 
-It owns the task that consumes `app.compare.Comparison.events()` (the comparison owns one task
-per column below it); Stop on a column and Stop all go to the comparison, closing the window
-cancels the task (partial answers are kept as `stopped`). Deltas are coalesced per column and
-handed to the view at most ~30 times a second with the live figures, so three streams cost
-the UI thread little more than one. Differences are computed in a worker thread.
+The comparison itself runs off the UI thread (`compare_worker`: its own event loop, HTTP
+client and engine twin; the store still written through its own API on this loop), and this
+controller owns the UI-side task that consumes its batches: one per frame, each column's
+deltas joined, handed to the view with the live figures, so three streams cost the UI thread
+little more than one. Stop on a column and Stop all go to the worker; closing the window
+cancels the task, which returns once the partial answers are stored as `stopped`.
+Differences are computed in a worker thread.
 
 Signals:
     opened(list, str): efforts and prompt of a new comparison (the view shows empty columns).
@@ -36,7 +38,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from app.compare import DEFAULT_EFFORTS, ColumnEvent, CompareStarted, Comparison, figures_of
 from app.turn_events import (
@@ -48,18 +50,17 @@ from app.turn_events import (
     TurnFinished,
     TurnStarted,
     UploadProgress,
-    Usage,
 )
+from app.ui.controllers.compare_worker import CompareRun, CompareWorker, Progress
 
 if TYPE_CHECKING:
-    from app.compare import Comparer
+    from app.compare import Comparer, Figures
     from app.media.intake import PreparedMedia
     from app.store import ComparisonRecord, Message
     from app.ui.widgets.compare_view import ComparisonView
     from app.ui.widgets.efforts_panel import EffortsPanel
 
 log = logging.getLogger(__name__)
-FLUSH_MS = 33
 FIGURES_INTERVAL_S = 0.25  # live figures (tokens so far) four times a second is plenty
 EFFORT_SETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Low, medium and high", DEFAULT_EFFORTS),
@@ -97,23 +98,22 @@ class CompareController(QObject):
         # The efforts panel reads the store only: it must not need the engine (no key yet).
         self._comparisons = comparisons
         self._set_template_effort = set_template_effort
-        self._comparison: Comparison | None = None
+        self._worker = CompareWorker()
+        self._run: CompareRun | None = None
+        self._progress = Progress({})
         self._task: asyncio.Task[None] | None = None
         self._side: set[asyncio.Task[Any]] = set()
         self._pending: dict[str, tuple[list[str], list[str]]] = {}
         self._figures_shown: dict[str, dict[str, Any]] = {}
         self._figures_at = 0.0
-        self._flush = QTimer(self)
-        self._flush.setSingleShot(True)
-        self._flush.setInterval(FLUSH_MS)
-        self._flush.timeout.connect(self._emit_pending)
 
     # -- queries -----------------------------------------------------------------------------
 
     @property
-    def comparison(self) -> Comparison | None:
-        """The comparison shown now (running or done), if any."""
-        return self._comparison
+    def figures(self) -> dict[str, Figures]:
+        """The figures of the comparison shown now (running or done), per effort, as of the
+        last batch from the worker."""
+        return self._progress.figures
 
     def is_busy(self) -> bool:
         return self._task is not None and not self._task.done()
@@ -127,9 +127,12 @@ class CompareController(QObject):
         """Send a new turn and answer it at each effort; False if one already runs."""
         if self.is_busy():
             return False
-        comparison = self._comparer().new_turn(conversation_id, text, media, efforts=efforts,
-                                               model=model, title=title, template=template)
-        self._begin(comparison, text)
+
+        def build(comparer: Comparer) -> Comparison:
+            return comparer.new_turn(conversation_id, text, media, efforts=efforts,
+                                     model=model, title=title, template=template)
+
+        self._begin(build, efforts, text)
         return True
 
     def compare_turn(self, user_message_id: int, prompt: str, *,
@@ -138,30 +141,32 @@ class CompareController(QObject):
         """Answer a sent turn again at each effort (its earlier answers stay versions)."""
         if self.is_busy():
             return False
-        comparison = self._comparer().sent_turn(user_message_id, efforts=efforts, model=model,
-                                                template=template)
-        self._begin(comparison, prompt)
+
+        def build(comparer: Comparer) -> Comparison:
+            return comparer.sent_turn(user_message_id, efforts=efforts, model=model,
+                                      template=template)
+
+        self._begin(build, efforts, prompt)
         return True
 
     def stop(self, effort: str) -> None:
-        if self._comparison is not None:
-            self._comparison.stop(effort)
+        if self._run is not None:
+            self._run.stop(effort)
 
     def stop_all(self) -> None:
-        if self._comparison is not None:
-            self._comparison.stop()
+        if self._run is not None:
+            self._run.stop()
 
     def keep(self, effort: str) -> None:
         """"Use this answer" on the column of `effort` (only a finished answer is kept)."""
-        comparison = self._comparison
-        if comparison is None:
+        if self._run is None:
             return
-        figures = comparison.figures.get(effort)
+        figures = self._progress.figures.get(effort)
         if figures is None or figures.message_id is None or \
                 figures.status not in ("complete", "truncated"):
             self.failed.emit(f"The {effort} answer has not finished, so it cannot be used yet.")
             return
-        self._spawn(self._keep(comparison, figures.message_id, effort))
+        self._spawn(self._keep(self._progress.template, figures.message_id, effort))
 
     def compute_differences(self, answers: dict[str, str], added: str, changed: str) -> None:
         """Highlight what each answer adds or changes against the one to its left."""
@@ -176,59 +181,64 @@ class CompareController(QObject):
             self._spawn(self._template(slug, effort))
 
     async def shutdown(self, timeout: float) -> None:
-        """Cancel the run (partials are kept as `stopped`) and any side work, bounded."""
+        """Cancel the run (partials are kept as `stopped`) and any side work, then end the
+        worker thread; bounded by `timeout` for each."""
         tasks = [t for t in (self._task, *self._side) if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+        await self._worker.aclose(timeout)
 
     # -- the run -----------------------------------------------------------------------------
 
-    def _begin(self, comparison: Comparison, prompt: str) -> None:
-        self._comparison = comparison
-        self._pending = {e: ([], []) for e in comparison.efforts}
+    def _begin(self, build: Callable[[Comparer], Comparison], efforts: Sequence[str],
+               prompt: str) -> None:
+        run = self._run = self._worker.run(self._comparer(), build, efforts)
+        self._progress = Progress({})
+        self._pending = {e: ([], []) for e in run.efforts}
         self._figures_shown = {}
-        self.opened.emit(list(comparison.efforts), prompt)
-        self._task = asyncio.ensure_future(self._consume(comparison))
+        self.opened.emit(list(run.efforts), prompt)
+        self._task = asyncio.ensure_future(self._consume(run))
         self._task.set_name("compare")
         self.busy_changed.emit(True)
 
-    async def _consume(self, comparison: Comparison) -> None:
+    async def _consume(self, run: CompareRun) -> None:
         try:
-            async with contextlib.aclosing(comparison.events()) as events:
-                async for item in events:
-                    self._dispatch(comparison, item)
+            async with contextlib.aclosing(run.batches()) as batches:
+                async for batch in batches:
+                    self._progress = batch.snapshot
+                    for item in batch.items:
+                        self._dispatch(item)
+                    self._emit_pending()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or a storage failure: say so, never hang "streaming"
             log.exception("comparison failed")
             self.note.emit(str(exc) or type(exc).__name__)
-            for effort, figures in comparison.figures.items():
-                if not figures.done:
+            for effort in run.efforts:
+                figures = self._progress.figures.get(effort)
+                if figures is None or not figures.done:
                     self.column_status.emit(effort, "error", str(exc))
         finally:
             self._emit_pending()
             self.busy_changed.emit(False)
-            if comparison.conversation_id is not None:
-                self.finished.emit(comparison.conversation_id)
+            if self._progress.conversation_id is not None:
+                self.finished.emit(self._progress.conversation_id)
 
-    def _dispatch(self, comparison: Comparison, item: object) -> None:
+    def _dispatch(self, item: object) -> None:
         if isinstance(item, ColumnEvent):
             effort, event = item.effort, item.event
             if isinstance(event, ContentDelta | ReasoningDelta):
                 reasoning, content = self._pending.setdefault(effort, ([], []))
                 (reasoning if isinstance(event, ReasoningDelta) else content).append(event.text)
-                if not self._flush.isActive():
-                    self._flush.start()
-            elif isinstance(event, TurnStarted | Retrying):
-                self.column_status.emit(effort, comparison.figures[effort].status, "")
-            elif isinstance(event, Usage):
-                if not self._flush.isActive():
-                    self._flush.start()
+            elif isinstance(event, TurnStarted):
+                self.column_status.emit(effort, "streaming", "")
+            elif isinstance(event, Retrying):
+                self.column_status.emit(effort, "retrying", "")
             elif isinstance(event, TurnFinished | TurnFailed):
                 self._emit_pending()
-                self._emit_figures(comparison, effort)
+                self._emit_figures(effort)
                 error = event.error if isinstance(event, TurnFailed) else ""
                 self.column_status.emit(effort, event.status, error)
         elif isinstance(item, CompareStarted):
@@ -242,7 +252,6 @@ class CompareController(QObject):
                                            f"{100 * item.sent // item.total} %")
 
     def _emit_pending(self) -> None:
-        comparison = self._comparison
         now = time.monotonic()
         live_figures = now - self._figures_at >= FIGURES_INTERVAL_S
         for effort, (reasoning, content) in self._pending.items():
@@ -250,14 +259,17 @@ class CompareController(QObject):
                 self.deltas.emit(effort, "".join(reasoning), "".join(content))
                 reasoning.clear()
                 content.clear()
-            if live_figures and comparison is not None and effort in comparison.figures:
-                self._emit_figures(comparison, effort)
+            if live_figures:
+                self._emit_figures(effort)
         if live_figures:
             self._figures_at = now
 
-    def _emit_figures(self, comparison: Comparison, effort: str) -> None:
+    def _emit_figures(self, effort: str) -> None:
         """Figures only when they changed (a label relayout per tick per column adds up)."""
-        figures = comparison.figures[effort].to_dict()
+        known = self._progress.figures.get(effort)
+        if known is None:
+            return
+        figures = known.to_dict()
         if self._figures_shown.get(effort) != figures:
             self._figures_shown[effort] = figures
             self.figures_changed.emit(effort, figures)
@@ -269,14 +281,14 @@ class CompareController(QObject):
         self._side.add(task)
         task.add_done_callback(self._side.discard)
 
-    async def _keep(self, comparison: Comparison, message_id: int, effort: str) -> None:
+    async def _keep(self, template: str | None, message_id: int, effort: str) -> None:
         try:
             answer = await self._comparer().keep(message_id)
         except Exception as exc:
             log.exception("keeping an answer failed")
             self.failed.emit(f"Could not use the {effort} answer: {exc}")
             return
-        self.kept.emit(answer.conversation_id, answer.id, effort, comparison.template or "")
+        self.kept.emit(answer.conversation_id, answer.id, effort, template or "")
         await self._load(answer.conversation_id)
 
     async def _differences(self, answers: dict[str, str], added: str, changed: str) -> None:

@@ -1,0 +1,135 @@
+"""Where the window's comparisons run: on a worker thread with its own event loop.
+
+Three paced streams cost the UI thread almost three times one when their network reads, SSE
+parsing, JSON decoding and engine events all run under qasync; the UI itself only appends
+text. So a comparison runs on an `app.stream_thread.StreamThread`: a twin of the window's
+engine there, with its own HTTP client (same base URL, key, timeouts, proxy, trust and retry
+policy; kept while the window's client is the same one, so its connections are reused), and
+the store reached through `HomeCalls`: every write still goes through the store's own API on
+the UI loop, so its change listeners hear about it there, and a write once made lands even
+when the column that made it is stopped. The UI loop receives the events in batches (one hop
+per frame) with a `Progress` snapshot taken on the worker at the same instant.
+
+Qt-free; the comparison controller drives it. `Comparison` objects live on the worker only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from app.compare import CompareEvent, Comparer, Comparison, Figures
+from app.stream_thread import Batch, HomeCalls, StreamThread
+
+if TYPE_CHECKING:
+    from app.api.client import StepClient
+    from app.store import Store
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the UI knows of a run besides its events, copied on the worker with each batch."""
+
+    figures: dict[str, Figures]
+    conversation_id: int | None = None
+    template: str | None = None
+
+
+class CompareWorker:
+    """The worker thread (started by the first comparison) and the engine twin on it."""
+
+    def __init__(self, name: str = "stepdesk-compare") -> None:
+        self._name = name
+        self._thread: StreamThread | None = None
+        self._twin: tuple[StepClient, Comparer] | None = None  # worker-side only
+
+    def run(self, comparer: Comparer, build: Callable[[Comparer], Comparison],
+            efforts: Sequence[str]) -> CompareRun:
+        """A comparison `build(twin)` of `comparer`'s twin; it starts when its batches are
+        iterated (`CompareRun.batches`)."""
+        if self._thread is None:
+            self._thread = StreamThread(self._name)
+        return CompareRun(self._thread, functools.partial(self._twin_of, comparer), build,
+                          efforts)
+
+    async def aclose(self, timeout: float) -> None:
+        """Close the twin's HTTP client and end the thread (after any run's cleanup)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        with contextlib.suppress(Exception):  # a failing close must not keep the thread
+            await asyncio.wait_for(thread.run(self._close_twin), timeout)
+        await thread.aclose(timeout)
+
+    # -- on the worker -------------------------------------------------------------------------
+
+    async def _twin_of(self, comparer: Comparer, home: asyncio.AbstractEventLoop) -> Comparer:
+        source = comparer.client
+        if self._twin is None or self._twin[0] is not source:
+            await self._close_twin()  # the window's client changed (key, base URL, proxy)
+            face = functools.partial(_home_store, home=home)
+            self._twin = (source, comparer.twin(face))
+        return self._twin[1]
+
+    async def _close_twin(self) -> None:
+        twin, self._twin = self._twin, None
+        if twin is not None:
+            await twin[1].client.aclose()
+
+
+def _home_store(store: Store, *, home: asyncio.AbstractEventLoop) -> Store:
+    """The store as the worker sees it: the same coroutine methods, run on the UI loop."""
+    return cast("Store", HomeCalls(store, home))
+
+
+class CompareRun:
+    """One comparison on the worker: iterate `batches()` once on the UI loop; `stop()` from
+    it ends one column (or all). Cancelling the iterating task stops every column and returns
+    once their partial answers are stored."""
+
+    def __init__(self, thread: StreamThread,
+                 twin: Callable[[asyncio.AbstractEventLoop], Awaitable[Comparer]],
+                 build: Callable[[Comparer], Comparison], efforts: Sequence[str]) -> None:
+        self.efforts = tuple(efforts)
+        self._thread, self._twin, self._build = thread, twin, build
+        self._comparison: Comparison | None = None  # worker-side only
+        self._stops: list[str | None] = []  # Stops that came before the comparison existed
+
+    def stop(self, effort: str | None = None) -> None:
+        self._thread.call(self._stop_here, effort)
+
+    async def batches(self) -> AsyncGenerator[Batch[CompareEvent, Progress], None]:
+        home = asyncio.get_running_loop()
+        stream = self._thread.stream(functools.partial(self._events, home), self._progress)
+        async with contextlib.aclosing(stream) as batches:
+            async for batch in batches:
+                yield batch
+
+    # -- on the worker -------------------------------------------------------------------------
+
+    def _stop_here(self, effort: str | None) -> None:
+        if self._comparison is None:
+            self._stops.append(effort)
+        else:
+            self._comparison.stop(effort)
+
+    async def _events(self, home: asyncio.AbstractEventLoop
+                      ) -> AsyncGenerator[CompareEvent, None]:
+        comparison = self._comparison = self._build(await self._twin(home))
+        for effort in self._stops:
+            comparison.stop(effort)
+        async with contextlib.aclosing(comparison.events()) as events:
+            async for event in events:
+                yield event
+
+    def _progress(self) -> Progress:
+        comparison = self._comparison
+        if comparison is None:
+            return Progress({e: Figures(e) for e in self.efforts})
+        return Progress({e: dataclasses.replace(f) for e, f in comparison.figures.items()},
+                        comparison.conversation_id, comparison.template)
