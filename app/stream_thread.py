@@ -4,13 +4,16 @@ Why: under qasync every network read, SSE line, JSON decode and engine event of 
 on the UI thread, so three replies at once cost it nearly three times one. A `StreamThread`
 runs such async work on its own loop and hands the loop that asked (the "home" loop, the UI's)
 what it produced in batches, at most one hop per `interval`: the home loop's share no longer
-grows with the rate of network reads, only with what it shows.
+grows with the rate of network reads or the number of streams, only with what it shows.
 
-- `stream(make, snapshot)`, awaited on the home loop, runs the async generator `make()` on the
-  worker and yields `Batch`es of its items, each with `snapshot()` taken on the worker at the
-  same instant (the state that goes with them, e.g. live figures). Leaving the `async for`
-  (or cancelling the task in it) cancels the worker's generator and waits, shielded, until its
-  cleanup has finished, so a reply's "stopped" write has landed when it returns.
+- `stream(make, collector)`, awaited on the home loop, runs the async generator `make()` on the
+  worker, feeds its items to `collector.add` there and yields what `collector.take()` returns,
+  once per hop: the collector decides what a batch is (all items; or deltas joined per column
+  and a snapshot of the figures), so the home loop never handles items one by one. A new hop
+  leaves at most once per `interval` and only after the home loop took the previous one: a
+  busy home gets bigger batches, never a backlog. Leaving the `async for` (or cancelling the
+  task in it) cancels the worker's generator and waits, shielded, until its cleanup has
+  finished, so a reply's "stopped" write has landed when it returns.
 - `HomeCalls(obj, home)` is `obj` for code on the worker whose awaitable methods run on the
   home loop: the store, whose change listeners must hear about writes on the UI loop. As with
   the store itself, a call once made completes even if the worker task awaiting it is
@@ -29,60 +32,79 @@ import inspect
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
-S = TypeVar("S")
+B = TypeVar("B")
 R = TypeVar("R")
+T_contra = TypeVar("T_contra", contravariant=True)
+B_co = TypeVar("B_co", covariant=True)
 
 FRAME_S = 1 / 30
 """Default batching interval: a screen shows no more than this anyway."""
 
 
-@dataclass(frozen=True)
-class Batch(Generic[T, S]):
-    """Items produced on the worker since the last hop, and the snapshot taken with them."""
+class Collector(Protocol[T_contra, B_co]):
+    """Gathers a stream's items on the worker into what one hop carries home."""
 
-    items: list[T]
-    snapshot: S
+    def add(self, item: T_contra) -> None:
+        """One item, on the worker."""
+
+    def take(self) -> B_co:
+        """What was gathered since the last take (the collector starts afresh)."""
 
 
 @dataclass
-class _Delivery(Generic[T, S]):
-    items: list[T]
-    snapshot: S
+class _Delivery(Generic[B]):
+    batch: B
     final: bool = False
     error: BaseException | None = None
 
 
-class _Channel(Generic[T, S]):
-    """The worker side of one stream: buffers items and sends them home once per interval."""
+class _Channel(Generic[T, B]):
+    """The worker side of one stream: feeds the collector, sends a batch home at most once
+    per interval and only when the home loop has taken the one before."""
 
     def __init__(self, worker: asyncio.AbstractEventLoop, home: asyncio.AbstractEventLoop,
-                 inbox: asyncio.Queue[_Delivery[T, S]], snapshot: Callable[[], S],
+                 inbox: asyncio.Queue[_Delivery[B]], collector: Collector[T, B],
                  interval: float) -> None:
         self._worker, self._home, self._inbox = worker, home, inbox
-        self._snapshot, self._interval = snapshot, interval
-        self._items: list[T] = []
+        self._collector, self._interval = collector, interval
+        self._dirty = self._in_flight = False
+        self._sent_at = -interval
         self._timer: asyncio.TimerHandle | None = None
 
     def put(self, item: T) -> None:
-        self._items.append(item)
-        if self._timer is None:
-            self._timer = self._worker.call_later(self._interval, self._send)
+        self._collector.add(item)
+        self._dirty = True
+        self._schedule()
+
+    def taken(self) -> None:
+        """The home loop has handled the last batch (called on the worker)."""
+        self._in_flight = False
+        self._schedule()
 
     def end(self, task: asyncio.Task[None]) -> None:
-        """Done callback of the worker task: the rest of the items, then the end."""
-        error = None if task.cancelled() else task.exception()
-        self._send(final=True, error=error)
-
-    def _send(self, final: bool = False, error: BaseException | None = None) -> None:
+        """Done callback of the worker task: what is left, and the end."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        items, self._items = self._items, []
-        if items or final:
-            delivery = _Delivery(items, self._snapshot(), final, error)
+        error = None if task.cancelled() else task.exception()
+        self._deliver(_Delivery(self._collector.take(), final=True, error=error))
+
+    def _schedule(self) -> None:
+        if self._dirty and not self._in_flight and self._timer is None:
+            delay = max(0.0, self._sent_at + self._interval - self._worker.time())
+            self._timer = self._worker.call_later(delay, self._send)
+
+    def _send(self) -> None:
+        self._timer = None
+        self._dirty, self._in_flight = False, True
+        self._sent_at = self._worker.time()
+        self._deliver(_Delivery(self._collector.take()))
+
+    def _deliver(self, delivery: _Delivery[B]) -> None:
+        with contextlib.suppress(RuntimeError):  # the home loop is closed: nobody listens
             self._home.call_soon_threadsafe(self._inbox.put_nowait, delivery)
 
 
@@ -116,30 +138,27 @@ class StreamThread:
             asyncio.run_coroutine_threadsafe(_awaited(fn), self._loop))
 
     async def stream(self, make: Callable[[], AsyncGenerator[T, None]],
-                     snapshot: Callable[[], S]) -> AsyncGenerator[Batch[T, S], None]:
-        """Run `make()` on the worker; yield its items in batches (see the module docstring).
+                     collector: Collector[T, B]) -> AsyncGenerator[B, None]:
+        """Run `make()` on the worker; yield its items as batches (see the module docstring).
 
-        An exception of the generator is raised here after its last items."""
+        The last batch comes with the end; an exception of the generator is raised here
+        after it."""
         home = asyncio.get_running_loop()
-        inbox: asyncio.Queue[_Delivery[T, S]] = asyncio.Queue()
+        inbox: asyncio.Queue[_Delivery[B]] = asyncio.Queue()
         key = object()
-        channel = _Channel(self._loop, home, inbox, snapshot, self._interval)
+        channel = _Channel(self._loop, home, inbox, collector, self._interval)
         self.call(self._start, key, make, channel)
         ended = False
         try:
             while True:
                 delivery = await inbox.get()
-                items = delivery.items
-                while not delivery.final and not inbox.empty():  # the home loop lagged
-                    delivery = inbox.get_nowait()
-                    items = items + delivery.items
-                if items:
-                    yield Batch(items, delivery.snapshot)
-                if delivery.final:
-                    ended = True
+                ended = delivery.final
+                yield delivery.batch
+                if ended:
                     if delivery.error is not None:
                         raise delivery.error
                     return
+                self.call(channel.taken)
         finally:
             if not ended:
                 self.call(self._cancel, key)
@@ -165,7 +184,7 @@ class StreamThread:
             self._loop.close()
 
     def _start(self, key: object, make: Callable[[], AsyncGenerator[T, None]],
-               channel: _Channel[T, S]) -> None:
+               channel: _Channel[T, B]) -> None:
         task = self._loop.create_task(_pump(make, channel))
         self._streams[key] = task
         task.add_done_callback(channel.end)
@@ -245,7 +264,7 @@ async def _awaited(fn: Callable[[], Awaitable[R]]) -> R:
     return await fn()
 
 
-async def _until_final(inbox: asyncio.Queue[_Delivery[Any, Any]]) -> None:
+async def _until_final(inbox: asyncio.Queue[_Delivery[Any]]) -> None:
     while not (await inbox.get()).final:
         pass
 

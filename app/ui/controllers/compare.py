@@ -42,9 +42,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.compare import DEFAULT_EFFORTS, ColumnEvent, CompareStarted, Comparison, figures_of
 from app.turn_events import (
-    ContentDelta,
     MediaOmitted,
-    ReasoningDelta,
     Retrying,
     TurnFailed,
     TurnFinished,
@@ -207,8 +205,14 @@ class CompareController(QObject):
         try:
             async with contextlib.aclosing(run.batches()) as batches:
                 async for batch in batches:
-                    self._progress = batch.snapshot
-                    for item in batch.items:
+                    self._progress = batch.progress
+                    for effort, (reasoning, content) in batch.text.items():
+                        thinking, answer = self._pending.setdefault(effort, ([], []))
+                        if reasoning:
+                            thinking.append(reasoning)
+                        if content:
+                            answer.append(content)
+                    for item in batch.events:
                         self._dispatch(item)
                     self._emit_pending()
         except asyncio.CancelledError:
@@ -229,10 +233,7 @@ class CompareController(QObject):
     def _dispatch(self, item: object) -> None:
         if isinstance(item, ColumnEvent):
             effort, event = item.effort, item.event
-            if isinstance(event, ContentDelta | ReasoningDelta):
-                reasoning, content = self._pending.setdefault(effort, ([], []))
-                (reasoning if isinstance(event, ReasoningDelta) else content).append(event.text)
-            elif isinstance(event, TurnStarted):
+            if isinstance(event, TurnStarted):
                 self.column_status.emit(effort, "streaming", "")
             elif isinstance(event, Retrying):
                 self.column_status.emit(effort, "retrying", "")

@@ -7,8 +7,9 @@ engine there, with its own HTTP client (same base URL, key, timeouts, proxy, tru
 policy; kept while the window's client is the same one, so its connections are reused), and
 the store reached through `HomeCalls`: every write still goes through the store's own API on
 the UI loop, so its change listeners hear about it there, and a write once made lands even
-when the column that made it is stopped. The UI loop receives the events in batches (one hop
-per frame) with a `Progress` snapshot taken on the worker at the same instant.
+when the column that made it is stopped. The UI loop receives one `CompareBatch` per hop (at
+most one per frame): each column's deltas already joined on the worker, the other events in
+order, and a `Progress` snapshot taken at the same instant.
 
 Qt-free; the comparison controller drives it. `Comparison` objects live on the worker only.
 """
@@ -23,8 +24,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from app.compare import CompareEvent, Comparer, Comparison, Figures
-from app.stream_thread import Batch, HomeCalls, StreamThread
+from app.compare import ColumnEvent, CompareEvent, Comparer, Comparison, Figures
+from app.stream_thread import HomeCalls, StreamThread
+from app.turn_events import ContentDelta, ReasoningDelta, Usage
 
 if TYPE_CHECKING:
     from app.api.client import StepClient
@@ -38,6 +40,40 @@ class Progress:
     figures: dict[str, Figures]
     conversation_id: int | None = None
     template: str | None = None
+
+
+@dataclass(frozen=True)
+class CompareBatch:
+    """One hop's worth of a run. A column's text here comes before its events here (a
+    column's deltas never follow its end), so showing the text first keeps the order."""
+
+    text: dict[str, tuple[str, str]]  # effort → (reasoning, answer) since the last batch
+    events: list[CompareEvent]  # every other event, in order
+    progress: Progress
+
+
+class _Gather:
+    """The run's collector, on the worker: deltas joined per column, other events kept."""
+
+    def __init__(self, progress: Callable[[], Progress]) -> None:
+        self._progress = progress
+        self._text: dict[str, tuple[list[str], list[str]]] = {}
+        self._events: list[CompareEvent] = []
+
+    def add(self, item: CompareEvent) -> None:
+        if not isinstance(item, ColumnEvent):
+            self._events.append(item)
+        elif isinstance(item.event, ContentDelta | ReasoningDelta):
+            reasoning, content = self._text.setdefault(item.effort, ([], []))
+            (reasoning if isinstance(item.event, ReasoningDelta) else content).append(
+                item.event.text)
+        elif not isinstance(item.event, Usage):  # usage reaches the UI through the figures
+            self._events.append(item)
+
+    def take(self) -> CompareBatch:
+        text = {e: ("".join(r), "".join(c)) for e, (r, c) in self._text.items()}
+        events, self._text, self._events = self._events, {}, []
+        return CompareBatch(text, events, self._progress())
 
 
 class CompareWorker:
@@ -103,9 +139,10 @@ class CompareRun:
     def stop(self, effort: str | None = None) -> None:
         self._thread.call(self._stop_here, effort)
 
-    async def batches(self) -> AsyncGenerator[Batch[CompareEvent, Progress], None]:
+    async def batches(self) -> AsyncGenerator[CompareBatch, None]:
         home = asyncio.get_running_loop()
-        stream = self._thread.stream(functools.partial(self._events, home), self._progress)
+        stream = self._thread.stream(functools.partial(self._events, home),
+                                     _Gather(self._progress))
         async with contextlib.aclosing(stream) as batches:
             async for batch in batches:
                 yield batch
