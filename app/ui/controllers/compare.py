@@ -102,7 +102,7 @@ class CompareController(QObject):
         self._task: asyncio.Task[None] | None = None
         self._side: set[asyncio.Task[Any]] = set()
         self._pending: dict[str, tuple[list[str], list[str]]] = {}
-        self._figures_shown: dict[str, dict[str, Any]] = {}
+        self._figures_shown: dict[str, Figures] = {}
         self._figures_at = 0.0
 
     # -- queries -----------------------------------------------------------------------------
@@ -266,14 +266,12 @@ class CompareController(QObject):
             self._figures_at = now
 
     def _emit_figures(self, effort: str) -> None:
-        """Figures only when they changed (a label relayout per tick per column adds up)."""
-        known = self._progress.figures.get(effort)
-        if known is None:
-            return
-        figures = known.to_dict()
-        if self._figures_shown.get(effort) != figures:
+        """Figures only when they changed (a label relayout per tick per column adds up).
+        They are compared as dataclasses: `to_dict` (a deep copy) only for what is sent."""
+        figures = self._progress.figures.get(effort)
+        if figures is not None and self._figures_shown.get(effort) != figures:
             self._figures_shown[effort] = figures
-            self.figures_changed.emit(effort, figures)
+            self.figures_changed.emit(effort, figures.to_dict())
 
     # -- side work ---------------------------------------------------------------------------
 
