@@ -436,3 +436,72 @@ def test_a_second_comparison_of_the_same_efforts_reuses_clean_columns(harness_en
             await h.aclose()
 
     run(loop, scenario())
+
+
+def _worker_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "stepdesk-compare"]
+
+
+def test_three_columns_stream_together_off_the_ui_thread(harness_env) -> None:
+    """The stand-in holds every stream until all three have started: only columns streaming
+    at the same time get past it. They stream on the comparison's worker thread, and each
+    column shows exactly what the stand-in sent it; closing ends the thread."""
+    loop, standin, data_dir = harness_env
+    standin.fault("rendezvous", times=3, parties=3, after=2)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            await next_signal(h.controller.started, lambda: h.controller.compare_new(
+                None, "Together?", []))
+            assert _worker_threads() == ["stepdesk-compare"]
+            await until(lambda: not h.controller.is_busy() and
+                        all(not c.has_pending for c in h.view.columns.values()),
+                        what="columns done and drawn")
+            for effort, column in h.view.columns.items():
+                assert h.ended[effort] == "complete"
+                assert column.answer.markdown_source == (
+                    f"Seen 0 image(s) and 0 video(s) in 1 user turn(s) at {effort} effort. "
+                    "You said: Together?")
+                assert column.thinking.text == "The user asks: Together?"
+                stored = await h.store.get_message(h.controller.figures[effort].message_id or 0)
+                assert stored is not None and stored.content == column.answer.markdown_source
+        finally:
+            await h.aclose()
+        assert _worker_threads() == []
+
+    run(loop, scenario())
+
+
+def test_quitting_mid_stream_keeps_every_partial_answer_as_stopped(harness_env) -> None:
+    """The window's quit (`shutdown`) while three columns stream: each partial answer is in
+    the store, `stopped`, with its figures, before shutdown returns; no thread is left."""
+    from app.compare import figures_of
+
+    loop, standin, data_dir = harness_env
+    standin.fault("stall", times=3, after=4)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            conversation, _user = await next_signal(h.controller.started, lambda:
+                                                    h.controller.compare_new(None, "Quit", []))
+            await until(lambda: all(c.thinking.text for c in h.view.columns.values()),
+                        what="every column streaming")
+            shown = {e: c.thinking.text for e, c in h.view.columns.items()}
+            await h.controller.shutdown(5)
+            assert _worker_threads() == []
+            answers = [m for m in await h.store.list_messages(conversation)
+                       if m.role == "assistant"]
+            assert sorted(m.effort or "" for m in answers) == ["high", "low", "medium"]
+            for message in answers:
+                assert message.status == "stopped"
+                assert message.reasoning.startswith(shown[message.effort or ""].strip())
+                figures = figures_of(message)
+                assert figures is not None and figures.status == "stopped"
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())

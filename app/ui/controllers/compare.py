@@ -199,7 +199,14 @@ class CompareController(QObject):
         self.opened.emit(list(run.efforts), prompt)
         self._task = asyncio.ensure_future(self._consume(run))
         self._task.set_name("compare")
+        self._task.add_done_callback(self._forget_task)
         self.busy_changed.emit(True)
+
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        """A cancelled run's task holds its traceback, whose frames hold this controller:
+        dropped here, so the controller is freed by reference counting (on this thread)."""
+        if self._task is task:
+            self._task = None
 
     async def _consume(self, run: CompareRun) -> None:
         try:
