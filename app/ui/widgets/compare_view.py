@@ -47,6 +47,10 @@ from app.ui.widgets.compare_column import (
 )
 
 RENDER_INTERVAL_MS = 33
+SHARED_INTERVAL_MS = 66
+"""The render pace while several columns have text to draw. One streaming column is drawn
+about 15 times a second (a tick after each batch of text); several share those draws, one
+column per tick, so the UI thread's render work stays that of a single stream."""
 
 
 class ComparisonView(QFrame):
@@ -240,10 +244,11 @@ class ComparisonView(QFrame):
             self._timer.start()
 
     def _render(self) -> None:
-        """Draw ONE column per tick, taking turns: the UI thread's render work per second
-        stays that of a single stream however many columns stream (each gets ~30/N paints
-        a second, plenty for text)."""
+        """Draw ONE column per tick, taking turns at `SHARED_INTERVAL_MS` while several have
+        text waiting: the UI thread's render work per second stays that of a single stream
+        however many columns stream (each of three is drawn about 5 times a second)."""
         pending = [c for c in self.columns.values() if c.has_pending]
+        self._timer.setInterval(SHARED_INTERVAL_MS if len(pending) > 1 else RENDER_INTERVAL_MS)
         if pending:
             self._turn = (self._turn + 1) % len(pending)
             pending[self._turn].render_step()
