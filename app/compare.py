@@ -222,16 +222,21 @@ class Comparison:
         self._new_turn = new_turn
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running: set[str] = set()  # columns whose task has begun
         self._stopped: set[str] = set()
         self._prepared: list[MediaPrepared] = []
         self._used = False
 
     def stop(self, effort: str | None = None) -> None:
-        """Stop one column (or every column): what it streamed so far stays, `stopped`."""
+        """Stop one column (or every column): what it streamed so far stays, `stopped`.
+
+        A column whose task has not begun is only marked: it ends itself as stopped when it
+        begins (a task cancelled before its first step would never run its cleanup, and the
+        comparison would wait for that column for ever)."""
         for name in self.efforts if effort is None else (effort,):
             self._stopped.add(name)
             task = self._tasks.get(name)
-            if task is not None:
+            if task is not None and name in self._running:
                 task.cancel()
 
     async def events(self) -> AsyncGenerator[CompareEvent, None]:
@@ -265,8 +270,6 @@ class Comparison:
             lead = index == 0 and group is None
             self._tasks[effort] = asyncio.ensure_future(self._column(effort, first, lead))
             self._tasks[effort].set_name(f"compare-{effort}")
-        for effort in self._stopped:
-            self._tasks[effort].cancel()
         pending = len(self.efforts)
         try:
             while pending:
@@ -309,7 +312,10 @@ class Comparison:
     async def _column(self, effort: str, first: asyncio.Future[int | None], lead: bool) -> None:
         """Stream one column into the queue; its own end (stop, failure) ends only it."""
         meter: _Meter | None = None
+        self._running.add(effort)
         try:
+            if effort in self._stopped:  # stopped before it began: end as a Stop does
+                raise asyncio.CancelledError
             version_of = None if lead else await asyncio.shield(first)
             meter = _Meter(self.figures[effort], self._clock)
             assert self.user_message_id is not None

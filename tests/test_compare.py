@@ -301,6 +301,29 @@ async def test_stop_one_column_keeps_its_partial_and_the_others_go_on(
         assert comparison.figures[effort].status == "complete"
 
 
+async def test_a_stop_before_the_columns_begin_ends_them_as_stopped(parts: Parts,
+                                                                   standin) -> None:
+    """Stop all before anything streams, or Stop on one column before its task begins (the
+    window's Stop comes from another thread and may land then): the column ends `stopped`
+    without a request, and the comparison does not wait for it."""
+    early = parts.comparer.new_turn(None, "Never mind")
+    early.stop()
+    items = await run(early)
+    for effort in ("low", "medium", "high"):
+        assert column(items, effort)[-1] == TurnFinished("stopped")
+        assert early.figures[effort].status == "stopped"
+    assert standin.chat_requests() == []
+
+    late = parts.comparer.new_turn(None, "Not high")
+    async for item in late.events():
+        if isinstance(item, CompareStarted):
+            late.stop("high")
+    assert late.figures["high"].status == "stopped"
+    assert late.figures["low"].status == late.figures["medium"].status == "complete"
+    assert sorted(r.json["reasoning_effort"] for r in standin.chat_requests()) == [
+        "low", "medium"]
+
+
 async def test_cancelling_the_comparison_stops_every_column(parts: Parts, standin) -> None:
     standin.fault("stall", times=3, after=2)
     comparison = parts.comparer.new_turn(None, "Stop all")

@@ -505,3 +505,72 @@ def test_quitting_mid_stream_keeps_every_partial_answer_as_stopped(harness_env) 
             await h.aclose()
 
     run(loop, scenario())
+
+
+def test_stop_all_before_the_worker_started_stops_every_column(harness_env) -> None:
+    """Stop all at once after Compare: the Stop reaches the worker before its comparison
+    exists and is applied when it does; the turn is stored, every column ends `stopped`."""
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            def compare_and_stop() -> None:
+                assert h.controller.compare_new(None, "Never mind", [])
+                h.controller.stop_all()
+
+            await next_signal(h.controller.finished, compare_and_stop)
+            assert h.ended == {"low": "stopped", "medium": "stopped", "high": "stopped"}
+            assert all(c.status_label.text() == "Stopped" for c in h.view.columns.values())
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_a_failure_before_the_columns_stream_is_one_sentence_in_each(harness_env) -> None:
+    """An error on the worker before any column streams (the turn is gone) reaches the UI
+    as the same note and column statuses as before; the controller is free again."""
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            busy = []
+            h.controller.busy_changed.connect(busy.append)
+            note = await next_signal(h.controller.note, lambda: h.controller.compare_turn(
+                987654, "Gone"))
+            assert note == ("There is no user message 987654.",)
+            await until(lambda: busy == [True, False], what="the run ended")
+            assert h.ended == {e: "error" for e in ("low", "medium", "high")}
+            assert not standin.chat_requests()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_a_new_client_after_a_settings_change_streams_the_next_comparison(
+        harness_env) -> None:
+    """The worker's client is a twin of the window's: when the window's client is replaced
+    (key, base URL, proxy), the next comparison runs on a twin of the new one."""
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        settings = h.engine.settings
+        fresh = make_client(settings, TEST_API_KEY)
+        try:
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Before", [], efforts=("low", "high")))
+            h.engine.update_settings(settings, fresh, account_id(TEST_API_KEY))
+            h.ended.clear()
+            await next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "After", [], efforts=("low", "high")))
+            assert h.ended == {"low": "complete", "high": "complete"}
+            assert len(standin.chat_requests()) == 4
+        finally:
+            await h.aclose()
+            await fresh.aclose()
+
+    run(loop, scenario())
