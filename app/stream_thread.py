@@ -129,8 +129,10 @@ class StreamThread:
         return self._thread.is_alive()
 
     def call(self, fn: Callable[..., object], *args: object) -> None:
-        """Run `fn(*args)` on the worker soon, in the order of the calls."""
-        self._loop.call_soon_threadsafe(fn, *args)
+        """Run `fn(*args)` on the worker soon, in the order of the calls (dropped once the
+        thread has ended: nothing runs there any more)."""
+        with contextlib.suppress(RuntimeError):  # the worker's loop is closed
+            self._loop.call_soon_threadsafe(fn, *args)
 
     async def run(self, fn: Callable[[], Awaitable[R]]) -> R:
         """Await `fn()` on the worker from the home loop."""
@@ -205,12 +207,15 @@ class StreamThread:
             task.cancel()
         me = asyncio.current_task()
         deadline = self._loop.time() + timeout
-        while others := [t for t in asyncio.all_tasks(self._loop) if t is not me]:
-            left = deadline - self._loop.time()
-            if left <= 0:
-                for task in others:
-                    task.cancel()
-            await asyncio.wait(others, timeout=max(left, 0.1))
+        # Cleanup may leave tasks of its own (a shielded write outlives a twice-cancelled
+        # task): wait for those too, until the deadline, then cancel what is left once.
+        while (others := [t for t in asyncio.all_tasks(self._loop) if t is not me]) and \
+                self._loop.time() < deadline:
+            await asyncio.wait(others, timeout=deadline - self._loop.time())
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others, timeout=1.0)
         await self._loop.shutdown_asyncgens()
         await self._loop.shutdown_default_executor()  # `asyncio.to_thread` work of the streams
         self._loop.call_soon(self._stop, home, ended)

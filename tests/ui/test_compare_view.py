@@ -468,6 +468,7 @@ def test_three_columns_stream_together_off_the_ui_thread(harness_env) -> None:
                 assert column.thinking.text == "The user asks: Together?"
                 stored = await h.store.get_message(h.controller.figures[effort].message_id or 0)
                 assert stored is not None and stored.content == column.answer.markdown_source
+            assert h.client.last_trace_id is None  # the window's client sent nothing
         finally:
             await h.aclose()
         assert _worker_threads() == []
