@@ -120,11 +120,6 @@ class StreamThread:
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The worker's loop (for `asyncio.run_coroutine_threadsafe` and the like)."""
-        return self._loop
-
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
@@ -145,6 +140,8 @@ class StreamThread:
 
         The last batch comes with the end; an exception of the generator is raised here
         after it."""
+        if self._ended is not None:
+            raise RuntimeError("this stream thread is closed")
         home = asyncio.get_running_loop()
         inbox: asyncio.Queue[_Delivery[B]] = asyncio.Queue()
         key = object()

@@ -51,6 +51,8 @@ async def test_items_arrive_in_order_gathered_on_the_worker(thread: StreamThread
     await thread.aclose()
     assert "".join(batches) == "stream"
     assert collector.threads == {"test-stream"}  # gathered and taken off the home thread
+    with pytest.raises(RuntimeError, match="closed"):
+        await anext(thread.stream(letters, collector))
 
 
 async def test_a_busy_home_gets_one_bigger_batch_not_a_backlog(thread: StreamThread) -> None:
