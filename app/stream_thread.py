@@ -227,16 +227,21 @@ class HomeCalls:
 
     Only coroutine methods are offered (a plain attribute read across threads is a race this
     proxy would hide). A call once made runs to its end on the home loop even if the worker
-    task awaiting it is cancelled: the store's own promise, kept across the hop.
+    task awaiting it is cancelled: the store's own promise, kept across the hop. The methods
+    named in `direct` are the target's own, called on the worker: the caller vouches that
+    they may run on any loop.
     """
 
-    def __init__(self, target: object, home: asyncio.AbstractEventLoop) -> None:
-        self._target, self._home = target, home
+    def __init__(self, target: object, home: asyncio.AbstractEventLoop, *,
+                 direct: frozenset[str] = frozenset()) -> None:
+        self._target, self._home, self._direct = target, home, direct
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         method = getattr(self._target, name)
         if not inspect.iscoroutinefunction(method):
             raise AttributeError(f"{name} is not a coroutine method of {self._target!r}")
+        if name in self._direct:
+            return method
         home = self._home
 
         async def on_home(*args: object, **kwargs: object) -> Any:

@@ -179,6 +179,14 @@ async def test_home_calls_run_on_the_home_loop(thread: StreamThread) -> None:
         await thread.run(failing)
     with pytest.raises(AttributeError, match="not a coroutine method"):
         _ = face.name
+
+    direct = HomeCalls(counter, asyncio.get_running_loop(), direct=frozenset({"record"}))
+
+    async def direct_on_worker() -> int:
+        return await direct.record(1)
+
+    assert await thread.run(direct_on_worker) == 2
+    assert counter.ran_on[-1] == "test-stream"  # a direct call runs where it is made
     await thread.aclose()
 
 

@@ -118,9 +118,17 @@ class CompareWorker:
             await twin[1].client.aclose()
 
 
+DIRECT_STORE_CALLS = frozenset({"append_reply"})
+"""Store calls the worker makes itself. Appending reply text is the most frequent write and
+the one that reports nothing to the store's change listeners (`app.store.changes`): it goes
+to the store's SQLite thread straight from the worker, sparing the UI loop two hops per
+batch of text. Every other call runs on the UI loop, where the listeners are."""
+
+
 def _home_store(store: Store, *, home: asyncio.AbstractEventLoop) -> Store:
-    """The store as the worker sees it: the same coroutine methods, run on the UI loop."""
-    return cast("Store", HomeCalls(store, home))
+    """The store as the worker sees it: the same coroutine methods, run on the UI loop (all
+    but `DIRECT_STORE_CALLS`)."""
+    return cast("Store", HomeCalls(store, home, direct=DIRECT_STORE_CALLS))
 
 
 class CompareRun:
