@@ -5,11 +5,12 @@ parsing, JSON decoding and engine events all run under qasync; the UI itself onl
 text. So a comparison runs on an `app.stream_thread.StreamThread`: a twin of the window's
 engine there, with its own HTTP client (same base URL, key, timeouts, proxy, trust and retry
 policy; kept while the window's client is the same one, so its connections are reused), and
-the store reached through `HomeCalls`: every write still goes through the store's own API on
-the UI loop, so its change listeners hear about it there, and a write once made lands even
-when the column that made it is stopped. The UI loop receives one `CompareBatch` per hop (at
-most one per frame): each column's deltas already joined on the worker, the other events in
-order, and a `Progress` snapshot taken at the same instant.
+the store reached through `HomeCalls`: every call still goes through the store's own API and
+its one SQLite thread, made on the UI loop so its change listeners hear about writes there
+(appending reply text, which tells them nothing, goes straight from the worker), and a write
+once made lands even when the column that made it is stopped. The UI loop receives one
+`CompareBatch` per hop (at most one per frame): each column's deltas already joined on the
+worker, the other events in order, and a `Progress` snapshot taken at the same instant.
 
 Qt-free; the comparison controller drives it. `Comparison` objects live on the worker only.
 """
