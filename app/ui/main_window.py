@@ -49,7 +49,6 @@ from PySide6.QtWidgets import (
 
 from app.safetext import one_line
 from app.ui.controllers.session import SHUTDOWN_BUDGET_S
-from app.ui.controllers.turns import NEW
 from app.ui.dialogs.ask import ask, confirm
 from app.ui.platform.app_icon import app_icon
 from app.ui.style.icons import icon
@@ -420,6 +419,8 @@ class MainWindow(QMainWindow):
 
     # --- controller → widgets ------------------------------------------------------------
     def _show(self, shown: Shown) -> None:
+        from app.ui.controllers.turns import NEW
+
         self._shown_id = shown.conversation_id
         self._refresh_title()
         self.view.show_conversation(shown.messages, shown.versions, shown.thumbnail_for)

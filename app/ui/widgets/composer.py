@@ -12,6 +12,7 @@ button that turns into Stop while a reply streams.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QInputMethodEvent, QKeyEvent, QResizeEvent
@@ -31,6 +32,9 @@ from app.ui.style.icons import icon
 from app.ui.widgets.attachment_tray import AttachmentTray
 from app.ui.widgets.drop_overlay import media_from_mime
 from app.ui.widgets.effort_control import EFFORT_CHOICES, EFFORT_LABELS, EffortControl
+
+if TYPE_CHECKING:
+    from app.templates.model import Template
 
 EFFORTS = EFFORT_CHOICES
 DEFAULT_MODEL = "step-3.7-flash"

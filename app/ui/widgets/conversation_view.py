@@ -21,16 +21,15 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
 
-from app.ui.render.markdown import MarkdownRenderer
-from app.ui.render.markdown_view import theme_from_palette
-from app.ui.render.math_images import FormulaImages
 from app.ui.widgets.conversation_model import ConversationModel
 from app.ui.widgets.message_thumbnails import ThumbnailCache, ThumbnailFor
-from app.ui.widgets.message_widget import MessageWidget, now_ms
 from app.ui.widgets.scroll_keeper import ScrollKeeper
 
 if TYPE_CHECKING:
     from app.store import AttachmentRecord, Message
+    from app.ui.render.markdown import MarkdownRenderer
+    from app.ui.render.math_images import FormulaImages
+    from app.ui.widgets.message_widget import MessageWidget
 
 
 
@@ -94,9 +93,10 @@ class ConversationView(QWidget):
         self._max_built = max(max_built, 2 * page_size)
         self._slice_s = slice_ms / 1000
         self._render_interval_ms = self._interval_ms = render_interval_ms
-        self._formulas = FormulaImages(self)  # shared by every renderer: one cache, one worker
-        self._renderer = MarkdownRenderer(theme_from_palette(self.palette()),
-                                          formulas=self._formulas)
+        # Made with the first message (`_markdown`): an empty window's first paint needs no
+        # Markdown, formula or message-widget code, so none of it is imported before it.
+        self._formulas: FormulaImages | None = None
+        self._renderer: MarkdownRenderer | None = None
         self._entries = ConversationModel()
         self._widgets: dict[int, MessageWidget] = {}
         self._lo = self._hi = 0
@@ -216,6 +216,8 @@ class ConversationView(QWidget):
         The status goes first, so this very flush draws the text as final (no second pass
         on a zero-ms timer); a long backlog still continues in time slices.
         """
+        from app.ui.widgets.message_widget import now_ms
+
         self._update(message_id, status=status, error=error, finished_at=now_ms())
         if message_id in self._widgets:
             self._dirty[message_id] = None
@@ -400,8 +402,23 @@ class ConversationView(QWidget):
 
     # -- widgets -----------------------------------------------------------------------------
 
+    def _markdown(self) -> MarkdownRenderer:
+        """The renderer, and the formula images every renderer shares (one cache, one
+        worker), made when the first message needs them."""
+        if self._renderer is None:
+            from app.ui.render.markdown import MarkdownRenderer
+            from app.ui.render.markdown_view import theme_from_palette
+            from app.ui.render.math_images import FormulaImages
+
+            self._formulas = FormulaImages(self)
+            self._renderer = MarkdownRenderer(theme_from_palette(self.palette()),
+                                              formulas=self._formulas)
+        return self._renderer
+
     def _make_widget(self, message: Message, *, markdown: bool = True) -> MessageWidget:
-        widget = MessageWidget(message, renderer=self._renderer, thumbnails=self._thumbnails,
+        from app.ui.widgets.message_widget import MessageWidget
+
+        widget = MessageWidget(message, renderer=self._markdown(), thumbnails=self._thumbnails,
                                versions=self._entries.versions_of(message),
                                thinking_expanded=self._thinking_expanded, markdown=markdown,
                                timestamps=self._video_duration(message),
@@ -486,7 +503,7 @@ class ConversationView(QWidget):
             elif self._markdown_queue:
                 message_id = self._markdown_queue.popleft()
                 widget = self._widgets.get(message_id)
-                if widget is not None and widget.show_markdown(self._renderer):
+                if widget is not None and widget.show_markdown(self._markdown()):
                     self._render_soon(message_id)
             else:
                 self._want_older = self._want_newer = 0
@@ -559,7 +576,10 @@ class ConversationView(QWidget):
     def changeEvent(self, event: QEvent) -> None:
         """Re-render Markdown in the new colours when the system switches light/dark."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() == QEvent.Type.PaletteChange and self._renderer is not None:
+            from app.ui.render.markdown import MarkdownRenderer
+            from app.ui.render.markdown_view import theme_from_palette
+
             theme = theme_from_palette(self.palette())
             if theme != self._renderer.theme:
                 self._renderer = MarkdownRenderer(theme, formulas=self._formulas)
