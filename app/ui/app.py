@@ -1,15 +1,15 @@
 """The composition root: QApplication, single instance, qasync loop, window, services,
 controllers.
 
-Order matters for start-up time: the window is built from widgets only and shown before the
-event loop opens the store, the HTTP client, Pillow or Markdown (`start`). Started in the
-background (`stepdesk capture …` with none running) the graph is built in two stages
-(`BackgroundStart`): tray, shortcuts, picker and panel now, the window when it is asked for.
+Order matters for start-up time: the window is built from widgets only and painted before
+asyncio and the qasync loop are imported (`first_paint`), and before that loop opens the
+store, the HTTP client, Pillow or Markdown (`start`). Started in the background
+(`stepdesk capture …` with none running) the graph is built in stages (`BackgroundStart`):
+tray, shortcuts and picker now, the panel when it opens, the window when it is asked for.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
@@ -29,6 +29,8 @@ from app.ui.platform.file_open import install_file_open
 from app.ui.platform.source_scan import keep_sources_out_of_linecache
 
 if TYPE_CHECKING:
+    import asyncio
+
     from app.services import Services
     from app.ui.background import Background
     from app.ui.capture.hotkeys.base import HotkeyBackend
@@ -180,7 +182,11 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
             server.command_received.connect(built[0].capture.command)
         return built[0]
 
-    window.show()
+    from app.ui.first_paint import paint_first
+
+    paint_first(window)
+    import asyncio  # only now: see first_paint
+
     try:
         with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:
             return runner.run(run_window(window, env, list(files), background))
@@ -193,6 +199,8 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
 async def run_window(window: MainWindow, env: Mapping[str, str], files: list[Path],
                      background: Callable[[], Background] | None = None) -> int:
     """Drive a window until its shutdown has finished (it emits `closed`)."""
+    import asyncio
+
     done = asyncio.Event()
     window.closed.connect(done.set)
     # Everything alive once start-up is done lives for the session: keep it out of the
@@ -211,6 +219,8 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
 
     With a `core` (the background instance's window, built late) the store, key, turns and
     templates are the ones it opened already, and so is sync."""
+    import asyncio
+
     from app.ui.controllers.compare import CompareController
     from app.ui.controllers.conversations import ConversationsController
     from app.ui.controllers.image_edits import SentImageEdits
@@ -347,10 +357,11 @@ class BackgroundStart:
     Now: tray, global shortcuts and the capture picker (`Background`), and the store for the
     options (`Core`; sync too when a target is set). When the quick-ask panel first opens:
     the panel, its templates and the key lookup (`Core.panel`); at its first send: the HTTP
-    client and the turn controller (`Core.ask`). Only when asked for (tray › Open, "Continue in Step Desk", a capture for the window, a second
-    `stepdesk`): the main window and its controllers (`start`, sharing the core). Until then
-    neither the window, nor Markdown, httpx/ssl or Pillow is imported
-    (tests/bench/bench_tray_memory.py measures it, tests/ui/test_background_start.py keeps it).
+    client and the turn controller (`Core.ask`). Only when asked for (tray › Open, "Continue
+    in Step Desk", a capture for the window, a second `stepdesk`): the main window and its
+    controllers (`start`, sharing the core). Until then neither the window, nor Markdown,
+    httpx/ssl or Pillow is imported (tests/bench/bench_tray_memory.py measures it,
+    tests/ui/test_background_start.py keeps it).
     """
 
     def __init__(self, env: Mapping[str, str], data_dir: Path,

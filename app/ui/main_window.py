@@ -10,7 +10,6 @@ coroutines: the dialogs are the window's, the work is the controllers'.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -49,7 +48,6 @@ from PySide6.QtWidgets import (
 
 from app.safetext import one_line
 from app.ui.controllers.session import SHUTDOWN_BUDGET_S
-from app.ui.dialogs.ask import ask, confirm
 from app.ui.platform.app_icon import app_icon
 from app.ui.style.icons import icon
 from app.ui.style.look import Look
@@ -61,6 +59,8 @@ from app.ui.widgets.sidebar import Sidebar
 from app.ui.widgets.welcome import WelcomeScreen
 
 if TYPE_CHECKING:
+    import asyncio
+
     from app.config import Settings
     from app.ui.compare_wiring import CompareWiring
     from app.ui.controllers.attachments import AttachmentController
@@ -650,6 +650,8 @@ class MainWindow(QMainWindow):
             self.tasks.spawn(self._rename(conversation_id, title), "rename")
 
     async def _rename(self, conversation_id: int, title: str) -> None:
+        from app.ui.dialogs.ask import ask
+
         dialog = QInputDialog(self)
         dialog.setWindowTitle("Rename conversation")
         dialog.setLabelText("Title:")
@@ -664,6 +666,8 @@ class MainWindow(QMainWindow):
             self.tasks.spawn(self._delete(conversation_id), "delete")
 
     async def _delete(self, conversation_id: int) -> None:
+        from app.ui.dialogs.ask import confirm
+
         assert self.controllers is not None
         conv = self.controllers.conversations
         title = conv.title_of(conversation_id)
@@ -683,6 +687,8 @@ class MainWindow(QMainWindow):
             self.tasks.spawn(self._delete_files(file_ids), "delete-files")
 
     async def _delete_files(self, file_ids: list[str]) -> None:
+        from app.ui.dialogs.ask import confirm
+
         chosen, _ = await confirm(
             self, "Delete uploaded files",
             f"Delete {len(file_ids)} file(s) from the StepFun server?",
@@ -820,10 +826,14 @@ class MainWindow(QMainWindow):
             self._geometry.setValue("splitter", self.splitter.saveState())
             self._geometry.sync()
             self.statusBar().showMessage("Closing…")
+            import asyncio  # the window is painted before asyncio is imported (first_paint)
+
             self._shutdown_task = asyncio.ensure_future(self._shutdown())
 
     async def _shutdown(self) -> None:
         """The composition root's shutdown (replies saved, HTTP and SQLite closed), bounded."""
+        import asyncio
+
         try:
             if self.on_shutdown is not None:
                 await asyncio.wait_for(self.on_shutdown(), SHUTDOWN_BUDGET_S + self.quit_work_s)

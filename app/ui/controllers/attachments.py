@@ -9,7 +9,6 @@ which runs the new bytes through the same intake as a drop.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from functools import partial
@@ -22,6 +21,8 @@ from PySide6.QtCore import QObject, Signal
 from app.ui.widgets.attachment_tray import format_bytes
 
 if TYPE_CHECKING:
+    import asyncio
+
     from app.media.edit_steps import EditRequest, EditSteps
     from app.media.intake import PreparedMedia
     from app.ui.controllers.tasks import TaskSet
@@ -77,7 +78,9 @@ class AttachmentController(QObject):
         self._progress: dict[int, tuple[int, int]] = {}  # key -> (sent, total)
         self._work_dir: Path | None = None
         self._proxy_for: Callable[[str], str | None] = _no_proxy
-        self._context = asyncio.Event()
+        # Set by `set_context`; made on first use, as this controller exists before the
+        # window's first paint and asyncio is imported after it (ui/first_paint.py).
+        self._context: asyncio.Event | None = None
         self._pasted = 0
         self._sources: dict[int, Path | bytes] = {}  # what each item was prepared from
         self._edits: dict[int, EditRequest] = {}  # the edits applied to it, if any
@@ -87,7 +90,15 @@ class AttachmentController(QObject):
     def set_context(self, work_dir: Path, proxy_for: Callable[[str], str | None]) -> None:
         self._work_dir = work_dir
         self._proxy_for = proxy_for
-        self._context.set()
+        self._context_set().set()
+
+    def _context_set(self) -> asyncio.Event:
+        """Set once the work dir is known; preparing waits for it."""
+        if self._context is None:
+            import asyncio
+
+            self._context = asyncio.Event()
+        return self._context
 
     # --- adding --------------------------------------------------------------------------
     def add_mime(self, media: MimeMedia) -> None:
@@ -159,6 +170,8 @@ class AttachmentController(QObject):
                           f"edit-{key}")
 
     async def _open_editor(self, key: int, source: Path | bytes, name: str) -> None:
+        import asyncio
+
         from app.media.edit_steps import NO_EDITS
         from app.media.errors import MediaError
 
@@ -219,7 +232,7 @@ class AttachmentController(QObject):
 
         self._sources[key] = source
         try:
-            await self._context.wait()
+            await self._context_set().wait()
             assert self._work_dir is not None
             item = await prepare(source, work_dir=self._work_dir, name=name,
                                  options=IntakeOptions(edit=self._edits.get(key)))
@@ -296,6 +309,8 @@ class AttachmentController(QObject):
 
     async def wait_prepared(self) -> None:
         """Return once nothing is being prepared any more (a template sends right after)."""
+        import asyncio
+
         while self._jobs:
             await asyncio.wait(list(self._jobs.values()))
 

@@ -1,11 +1,17 @@
-"""`TaskSet`: the window's fire-and-forget work, so failures surface and closing can await it."""
+"""`TaskSet`: the window's fire-and-forget work, so failures surface and closing can await it.
+
+The window makes its task set before its first paint, which happens before asyncio is
+imported (`ui/first_paint.py`), so asyncio is imported by the first task, not here.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +28,8 @@ class TaskSet:
         self._on_error = on_error
 
     def spawn(self, coro: Awaitable[Any], name: str = "") -> asyncio.Task[Any]:
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         if name:
             task.set_name(name)
@@ -40,6 +48,8 @@ class TaskSet:
                 self._on_error(str(exc) or type(exc).__name__)
 
     async def shutdown(self, timeout: float) -> None:
+        import asyncio
+
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.templates.model import Template
 from app.ui.style.icons import icon
 from app.ui.widgets.attachment_tray import AttachmentTray
 from app.ui.widgets.drop_overlay import media_from_mime

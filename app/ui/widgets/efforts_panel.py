@@ -8,7 +8,6 @@ the comparison controller loads the records and words them.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
@@ -41,11 +40,13 @@ class EffortsPanel(QFrame):
 
     def set_rows(self, rows: Sequence[Sequence[tuple[str, bool]]]) -> None:
         """One row per comparison: each answer's summary and whether it was kept."""
+        from html import escape  # here: html.entities is not needed before the first paint
+
         self.lines, shown = [], []
         for number, answers in enumerate(rows, 1):
             texts = [("✓ " if kept else "") + text for text, kept in answers]
             self.lines.append(f"{number}. " + "  |  ".join(texts))
-            marked = [f"<b>{html.escape(t)}</b>" if kept else html.escape(t)
+            marked = [f"<b>{escape(t)}</b>" if kept else escape(t)
                       for t, (_, kept) in zip(texts, answers, strict=True)]
             shown.append(f"{number}. " + " &nbsp;|&nbsp; ".join(marked))
         self.body.setText("<br>".join(shown))

@@ -13,7 +13,6 @@ highlights, so message text can never inject markup into the list.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -76,7 +75,9 @@ def format_size(size: int) -> str:
 
 def highlight_snippet(snippet: str) -> str:
     """Escape a store snippet and turn its match markers into highlighted HTML."""
-    escaped = html.escape(snippet)
+    from html import escape  # here: html.entities is not needed before the first paint
+
+    escaped = escape(snippet)
     return escaped.replace(HIT_OPEN, "<b><u>").replace(HIT_CLOSE, "</u></b>")
 
 
@@ -349,6 +350,8 @@ class Sidebar(QWidget):
 
     def set_search_results(self, query: str, hits: Sequence[SearchHit]) -> None:
         """Show hits (or leave search mode when the query is empty)."""
+        from html import escape
+
         self.hits.clear()
         if not query.strip():
             self.stack.setCurrentWidget(self.list)
@@ -366,7 +369,7 @@ class Sidebar(QWidget):
             plain = hit.snippet.replace(HIT_OPEN, "").replace(HIT_CLOSE, "")
             item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{hit.title}: {plain}")
             label = QLabel(
-                f"<b>{html.escape(hit.title)}</b> · {format_time(hit.created_at)}<br>"
+                f"<b>{escape(hit.title)}</b> · {format_time(hit.created_at)}<br>"
                 f"{highlight_snippet(hit.snippet)}")
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
