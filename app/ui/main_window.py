@@ -16,11 +16,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QUrl, Signal
+from PySide6.QtCore import QMimeData, QSettings, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
@@ -30,14 +29,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -604,6 +600,8 @@ class MainWindow(QMainWindow):
             self.template_flow.open_picker()
 
     def choose_files(self) -> None:
+        from PySide6.QtWidgets import QFileDialog  # the dialogs' types: made when first used
+
         dialog = QFileDialog(self, "Attach images or videos")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
         dialog.setNameFilter(MEDIA_FILTER)
@@ -650,6 +648,8 @@ class MainWindow(QMainWindow):
             self.tasks.spawn(self._rename(conversation_id, title), "rename")
 
     async def _rename(self, conversation_id: int, title: str) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
         from app.ui.dialogs.ask import ask
 
         dialog = QInputDialog(self)
@@ -702,6 +702,9 @@ class MainWindow(QMainWindow):
         if path is None:
             self.show_error("That attachment is no longer stored on this computer.")
             return
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def show_frame(self, message_id: int, seconds: float) -> None:
@@ -758,6 +761,8 @@ class MainWindow(QMainWindow):
         self.show_note("Diagnostics copied to the clipboard (they never include the key).")
 
     def about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         from app import __version__
 
         box = QMessageBox(QMessageBox.Icon.Information, "About Step Desk",
