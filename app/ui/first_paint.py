@@ -9,8 +9,10 @@ Only the window system's events are handled meanwhile: user input and socket not
 (another `stepdesk FILE` knocking on the single-instance socket) wait for the real loop, as
 Qt keeps them, not drops them. A close asked for meanwhile (the window manager's close
 button) is held and asked again once the real loop runs, because the window's shutdown is a
-coroutine. A window that is never exposed (started minimised, on another workspace) stops
-waiting after `limit_ms`.
+coroutine. Timers and posted events do run: nothing the window starts before its first paint
+needs asyncio (macOS "Open With" gathers its files for 150 ms first, longer than this loop
+lasts unless the window is never exposed). A window that is never exposed (started
+minimised, on another workspace) stops waiting after `limit_ms`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
-LIMIT_MS = 2000
-"""How long to wait for an expose that may never come before starting the real loop."""
+LIMIT_MS = 500
+"""How long to wait for an expose that may never come before starting the real loop (which
+then paints the window whenever it is exposed, as before): short, because the services wait
+and so does a second `stepdesk FILE` knocking meanwhile."""
 
 
 class _FirstPaint(QObject):
