@@ -159,7 +159,10 @@ def main() -> None:
         data_dir = Path(tmp) / "data"
         if not args.empty:
             seed(data_dir)
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("STEP", "QT_"))}
+        # PYTHONDONTWRITEBYTECODE would have every round compile Step Desk's modules from
+        # source (an installed app has its bytecode caches): the warm-up run writes them.
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("STEP", "QT_")) and k != "PYTHONDONTWRITEBYTECODE"}
         base |= {"QT_QPA_PLATFORM": args.platform, "QT_API": "pyside6",
                  "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
                  "PYTHONPATH": str(ROOT)}
