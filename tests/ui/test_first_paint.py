@@ -30,7 +30,7 @@ NOT_BEFORE_FIRST_PAINT = (
     "app.ui.background", "app.ui.controllers.turns", "app.ui.controllers.compare",
     "app.ui.controllers.capture", "app.ui.controllers.quick_ask", "app.ui.dialogs.settings",
     "app.ui.dialogs.ask", "app.ui.render.markdown", "app.ui.render.math_images",
-    "app.ui.widgets.message_widget", "importlib.resources",
+    "app.ui.widgets.message_widget", "app.ui.widgets.uploads_page", "importlib.resources",
 )
 """Modules an empty window's first paint does not need (each was made lazy on purpose)."""
 

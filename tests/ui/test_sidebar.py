@@ -127,3 +127,35 @@ def test_keyboard_focus_shows_the_actions_on_the_current_row(qtbot: Any) -> None
     assert sidebar.row_actions.isVisible()
     assert sidebar.list.visualItemRect(current).contains(
         sidebar.row_actions.geometry().center())
+
+
+@dataclass
+class Upload:
+    file_id: str
+    name: str
+    bytes: int
+    last_used_at: int
+    sha256: str = "ab" * 32
+
+
+def test_uploaded_files_tab_is_built_when_opened_and_deletes_the_selected(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QTreeWidget
+
+    sidebar = make_sidebar(qtbot)
+    assert sidebar.findChildren(QTreeWidget) == []  # not before the tab is opened
+    with qtbot.waitSignal(sidebar.files_requested):
+        sidebar.tabs.setCurrentIndex(1)
+    page = sidebar.uploads_page()
+    sidebar.set_uploads([Upload("file-1", "receipt.jpg", 2_500_000, ms(NOW)),
+                         Upload("file-2", "", 900, ms(datetime(2025, 3, 4)))])
+    tree = page.tree
+    assert [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())] == [
+        "receipt.jpg", "file-2"]  # no name: the server's id
+    assert tree.topLevelItem(0).text(1) == "2.5 MB" and tree.topLevelItem(1).text(1) == "900 B"
+    assert page.note.text() == "2 file(s) uploaded from Step Desk to this account."
+    qtbot.waitUntil(page.isVisible)  # added to a shown tab: Qt shows it on the next turn
+    assert page.delete_button.accessibleName() == "Delete selected uploaded files"
+    tree.topLevelItem(1).setSelected(True)
+    with qtbot.waitSignal(sidebar.delete_files_requested) as deleted:
+        qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
+    assert deleted.args == [["file-2"]]

@@ -22,18 +22,14 @@ from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QPushButton,
     QStackedWidget,
     QTabWidget,
     QToolButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +40,7 @@ from app.ui.widgets.date_groups import group_by_date
 
 if TYPE_CHECKING:
     from app.store import Conversation, SearchHit, UploadRecord
+    from app.ui.widgets.uploads_page import UploadsPage
 
 HIT_OPEN = "\x02"
 HIT_CLOSE = "\x03"
@@ -195,31 +192,14 @@ class Sidebar(QWidget):
         self.stack.addWidget(self.list)
         self.stack.addWidget(self.hits)
 
-        self.files = QTreeWidget()
-        self.files.setAccessibleName("Uploaded files")
-        self.files.setHeaderLabels(["File", "Size", "Last used"])
-        self.files.setRootIsDecorated(False)
-        self.files.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
-        header = self.files.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(False)
-        self.delete_files_button = QPushButton("Delete from server")
-        self.delete_files_button.setAccessibleName("Delete selected uploaded files")
-        self.delete_files_button.clicked.connect(self._delete_selected_files)
-        self.files_note = QLabel("Media uploaded to this account from Step Desk.")
-        self.files_note.setWordWrap(True)
-        files_page = QWidget()
-        files_col = QVBoxLayout(files_page)
-        files_col.setContentsMargins(0, 4, 0, 0)
-        files_col.addWidget(self.files_note)
-        files_col.addWidget(self.files, 1)
-        files_col.addWidget(self.delete_files_button)
+        # The Uploaded files page is built when its tab is first opened (`uploads_page`).
+        self.uploads: UploadsPage | None = None
+        self._uploads_tab = QWidget()
+        QVBoxLayout(self._uploads_tab).setContentsMargins(0, 0, 0, 0)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.stack, "Chats")
-        self.tabs.addTab(files_page, "Uploaded files")
+        self.tabs.addTab(self._uploads_tab, "Uploaded files")
         self.tabs.currentChanged.connect(self._tab_changed)
 
         top = QHBoxLayout()
@@ -380,20 +360,29 @@ class Sidebar(QWidget):
             self.hits.setItemWidget(item, label)
 
     def set_uploads(self, uploads: Sequence[UploadRecord], note: str | None = None) -> None:
-        self.files.clear()
-        for up in uploads:
-            item = QTreeWidgetItem([up.name or up.file_id, format_size(up.bytes),
-                                    format_time(up.last_used_at)])
-            item.setData(0, ID_ROLE, up.file_id)
-            item.setToolTip(0, f"{up.file_id}\nsha256 {up.sha256}")
-            self.files.addTopLevelItem(item)
-        self.files_note.setText(note or (
+        rows = [(up.file_id, [up.name or up.file_id, format_size(up.bytes),
+                              format_time(up.last_used_at)], f"{up.file_id}\nsha256 {up.sha256}")
+                for up in uploads]
+        self.uploads_page().set_rows(rows, note or (
             f"{len(uploads)} file(s) uploaded from Step Desk to this account."
             if uploads else "No uploaded files for this account."))
+
+    def uploads_page(self) -> UploadsPage:
+        """The Uploaded files page, built on first use."""
+        if self.uploads is None:
+            from app.ui.widgets.uploads_page import UploadsPage
+
+            self.uploads = UploadsPage()
+            self.uploads.delete_requested.connect(self.delete_files_requested)
+            layout = self._uploads_tab.layout()
+            assert layout is not None
+            layout.addWidget(self.uploads)
+        return self.uploads
 
     # --- slots -------------------------------------------------------------------------
     def _tab_changed(self, index: int) -> None:
         if index == 1:
+            self.uploads_page()
             self.files_requested.emit()
 
     def focus_search(self) -> None:
@@ -426,11 +415,6 @@ class Sidebar(QWidget):
         conv = self._current_id()
         if conv is not None:
             self.delete_requested.emit(conv)
-
-    def _delete_selected_files(self) -> None:
-        ids = [item.data(0, ID_ROLE) for item in self.files.selectedItems()]
-        if ids:
-            self.delete_files_requested.emit(ids)
 
     def _context_menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
