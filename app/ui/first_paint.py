@@ -37,7 +37,9 @@ class _FirstPaint(QObject):
         self.close_held = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and not self.done:
+        # Installed until the loop has returned: a close asked for by the paint itself (a
+        # zero-timer it starts) is held too, whichever pass of the loop delivers it.
+        if watched is self._window:
             if event.type() == QEvent.Type.Paint:
                 self._end()  # the paint itself still happens: the event goes on
             elif event.type() == QEvent.Type.Close:
