@@ -14,14 +14,14 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from app import options
 from app.api.timeouts import Timeouts
+from app.paths import Paths as Paths
+from app.paths import resolve_paths as resolve_paths
 
-APP_NAME = "stepdesk"
 DEFAULT_BASE_URL = options.DEFAULT_BASE_URL
 DEFAULT_MODEL = options.DEFAULT_MODEL
 EFFORTS = options.EFFORT.values
@@ -35,44 +35,6 @@ log = logging.getLogger(__name__)
 
 class ConfigError(Exception):
     """A setting has a value we cannot use; the message says which and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Paths:
-    data_dir: Path
-    config_dir: Path
-    log_dir: Path
-
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "stepdesk.db"
-
-    @property
-    def blob_dir(self) -> Path:
-        return self.data_dir / "media"
-
-    @property
-    def owner_dir(self) -> Path:
-        return self.data_dir / "owners"
-
-    @property
-    def key_file(self) -> Path:
-        return self.config_dir / "api_key"
-
-
-def resolve_paths(env: Mapping[str, str]) -> Paths:
-    """`STEPDESK_DATA_DIR` puts everything (data, config, logs) under one folder; tests use it."""
-    override = env.get("STEPDESK_DATA_DIR")
-    if override:
-        root = Path(override).expanduser()
-        return Paths(data_dir=root, config_dir=root / "config", log_dir=root / "logs")
-    import platformdirs
-
-    return Paths(
-        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
-        config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
-        log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
-    )
 
 
 @dataclass(frozen=True, slots=True)

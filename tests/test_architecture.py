@@ -18,7 +18,7 @@ QT = ("PySide6", "shiboken6", "qasync")
 
 # Leaf modules: shared by every layer, so they import nothing of the app themselves.
 LEAVES = ("app", "app.limits", "app.usage", "app.redact", "app.fsmodes", "app.safetext",
-          "app.boundedread", "app.stream_thread")
+          "app.boundedread", "app.stream_thread", "app.paths")
 
 CORE = ("app.api", "app.media", "app.store")
 ENGINE = (*CORE, "app.config", "app.context", "app.turn_events")

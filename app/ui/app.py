@@ -142,7 +142,7 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
             command: tuple[str, dict[str, str]] | None = None) -> int:
     """`stepdesk [FILE…]` or `stepdesk capture …`: hand over to a running instance, or start
     one (for a command: in the background, the window hidden). Returns the exit code."""
-    from app.config import resolve_paths
+    from app.paths import resolve_paths
     from app.ui.platform.single_instance import (
         SingleInstanceServer,
         send_message,

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 NOT_BEFORE_FIRST_PAINT = (
     "asyncio", "qasync", "ssl", "httpx", "PIL", "markdown_it", "pygments",
-    "app.store", "app.services", "app.chat", "app.compare", "app.sync", "app.templates.model",
+    "app.config", "app.options", "app.store", "app.services", "app.chat", "app.compare",
+    "app.sync", "app.templates.model",
     "app.ui.background", "app.ui.controllers.turns", "app.ui.controllers.compare",
     "app.ui.controllers.capture", "app.ui.controllers.quick_ask", "app.ui.dialogs.settings",
     "app.ui.dialogs.ask", "app.ui.render.markdown", "app.ui.render.math_images",
