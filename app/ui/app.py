@@ -337,6 +337,8 @@ def run_background(app: QApplication, server: SingleInstanceServer, env: Mapping
                    data_dir: Path, command: tuple[str, dict[str, str]]) -> int:
     """`stepdesk capture …` with no Step Desk running: start one in the background, run the
     command, and live in the tray until Quit (or the window, once built, quits)."""
+    import asyncio  # this path runs on asyncio from the start (the window first paints)
+
     from app.ui.platform.app_icon import app_icon
 
     root = BackgroundStart(env, data_dir)
@@ -366,6 +368,8 @@ class BackgroundStart:
 
     def __init__(self, env: Mapping[str, str], data_dir: Path,
                  hotkeys: HotkeyBackend | None = None) -> None:
+        import asyncio
+
         from app.ui.background import Background
         from app.ui.controllers.tasks import TaskSet
         from app.ui.platform.app_icon import app_icon
@@ -434,10 +438,13 @@ class BackgroundStart:
     def _quit(self) -> None:
         """Quit from the tray before any window was built (outside the task set, which the
         shutdown cancels, as the window's own shutdown)."""
+        import asyncio
         if self._quitting is None:
             self._quitting = asyncio.ensure_future(self._shut_down())
 
     async def _shut_down(self) -> None:
+        import asyncio
+
         from app.ui.controllers.session import SHUTDOWN_BUDGET_S
         from app.ui.controllers.sync import QUIT_SYNC_TIMEOUT_S
 
@@ -466,6 +473,7 @@ class Core:
 
     def library(self) -> asyncio.Task[Library | None]:
         """The store open and the settings resolved (None: `error` says why)."""
+        import asyncio
         if self._library is None:
             self._library = asyncio.ensure_future(self._open_library())
         return self._library
@@ -481,6 +489,7 @@ class Core:
 
     def panel(self) -> asyncio.Task[PanelSide | None]:
         """What the quick-ask panel shows: the templates (its tiles), the key looked up."""
+        import asyncio
         if self._panel is None or _failed(self._panel):
             self._panel = asyncio.ensure_future(self._open_panel())
         return self._panel
@@ -498,6 +507,7 @@ class Core:
 
     def ask(self) -> asyncio.Task[AskSide | None]:
         """What a quick ask sends with, besides: the HTTP client and the turn controller."""
+        import asyncio
         if self._ask is None or _failed(self._ask):
             self._ask = asyncio.ensure_future(self._open_ask())
         return self._ask
