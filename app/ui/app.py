@@ -25,7 +25,7 @@ os.environ.setdefault("QT_API", "pyside6")  # qasync picks the binding itself ot
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.ui.platform.file_open import install_file_open
+from app.ui.platform import file_open
 from app.ui.platform.source_scan import keep_sources_out_of_linecache
 
 if TYPE_CHECKING:
@@ -170,17 +170,23 @@ def run_gui(files: Sequence[Path] = (), env: Mapping[str, str] | None = None,
     window = build_window(paths.data_dir)
     server.setParent(window)
     server.files_received.connect(window.receive_files)
-    install_file_open(app, window.receive_files)  # macOS "Open with" (QFileOpenEvent)
+    if file_open.NEEDED:  # macOS "Open with" (QFileOpenEvent)
+        file_open.install_file_open(app, window.receive_files)
     app.setWindowIcon(window.windowIcon())
     built: list[Background] = []
 
     def background() -> Background:
-        """Tray, capture and quick ask: built after the first paint, which does not need
-        them (their imports cost a tenth of a second)."""
+        """Tray, capture and quick ask: built once the first page of the conversation is
+        drawn, which does not need them (their imports cost a tenth of a second), or at
+        once for a command from another invocation meanwhile."""
         if not built:
             built.append(build_background(window))
-            server.command_received.connect(built[0].capture.command)
         return built[0]
+
+    def run_command(name: str, values: dict[str, str]) -> None:
+        background().capture.command(name, values)
+
+    server.command_received.connect(run_command)
 
     from app.ui.first_paint import paint_first
 
@@ -235,7 +241,6 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     if files:
         attachments.add_paths(files)
     await asyncio.sleep(0)  # one loop turn: the first paint happens before the store opens
-    service = background() if background is not None else None
     if core is None:
         services = await open_services(env, window.show_startup_error)
         if services is None:
@@ -261,13 +266,13 @@ async def start(window: MainWindow, env: Mapping[str, str], files: list[Path],
     settings.applied.connect(partial(_attachment_context, attachments, library))
     window.on_shutdown = partial(shut_down, controllers, library, SHUTDOWN_BUDGET_S)
     window.use(controllers)
-    if service is not None:
-        service.use(controllers, library)
     settings.announce()
     await conversations.load_list()
     await templates.refresh()
     await conversations.show_last()
-    await window.view.wait_idle(1.0)  # the first page is drawn before httpx/keyring load
+    await window.view.wait_idle(1.0)  # the first page is drawn before httpx/keyring load,
+    if background is not None:  # and before the tray and shortcuts are built
+        background().use(controllers, library)
     if core is None:
         await library.connect(env)
     else:
@@ -343,7 +348,8 @@ def run_background(app: QApplication, server: SingleInstanceServer, env: Mapping
 
     root = BackgroundStart(env, data_dir)
     root.listen(server)
-    install_file_open(app, root.receive_files)
+    if file_open.NEEDED:
+        file_open.install_file_open(app, root.receive_files)
     app.setWindowIcon(app_icon())
     try:
         with asyncio.Runner(loop_factory=partial(make_loop, app)) as runner:

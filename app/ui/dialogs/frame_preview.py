@@ -9,7 +9,6 @@ system's video player (which starts at the beginning: players take no common see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,19 +19,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 from app.media.frames import FrameError, frame_png
 
 if TYPE_CHECKING:
-    from app.store import AttachmentRecord, Message
-
-
-def latest_video(messages: Sequence[Message], end: int) -> AttachmentRecord | None:
-    """The video the answer at index `end` is about: the last one attached to a question
-    before it (the answer's own question, or an earlier one a follow-up refers to)."""
-    for index in range(end - 1, -1, -1):
-        message = messages[index]
-        if message.role == "user":
-            video = next((a for a in message.attachments if a.kind == "video"), None)
-            if video is not None:
-                return video
-    return None
+    pass
 
 
 def clock(seconds: float) -> str:

@@ -13,16 +13,22 @@ before that):
     install_file_open(app, window.receive_files)
 
 On Linux and Windows, "Open with" starts `stepdesk FILE…` and the single-instance socket
-does the same job; the filter is harmless there (no such event is ever sent).
+does the same job, and no such event is ever sent: the app installs the filter on macOS
+only (`NEEDED`), since an application-wide filter is a Python call for every event of
+every object (about 12,000 of them before a conversation is first readable).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
+
+NEEDED = sys.platform == "darwin"
+"""Whether this platform sends "Open With" files as FileOpen events."""
 
 GATHER_MS = 150
 """How long to wait for the rest of a multi-file "Open With" before handing the files over."""

@@ -12,9 +12,21 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from app.store import Message
+    from app.store import AttachmentRecord, Message
 
 Placement = tuple[Literal["set", "insert"], int, "Message | None"]
+
+
+def latest_video(messages: Sequence[Message], end: int) -> AttachmentRecord | None:
+    """The video the answer at index `end` is about: the last one attached to a question
+    before it (the answer's own question, or an earlier one a follow-up refers to)."""
+    for index in range(end - 1, -1, -1):
+        message = messages[index]
+        if message.role == "user":
+            video = next((a for a in message.attachments if a.kind == "video"), None)
+            if video is not None:
+                return video
+    return None
 
 
 def version_root(message: Message) -> int:

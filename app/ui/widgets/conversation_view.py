@@ -21,7 +21,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
 
-from app.ui.widgets.conversation_model import ConversationModel
+from app.ui.widgets.conversation_model import ConversationModel, latest_video
 from app.ui.widgets.message_thumbnails import ThumbnailCache, ThumbnailFor
 from app.ui.widgets.scroll_keeper import ScrollKeeper
 
@@ -560,8 +560,6 @@ class ConversationView(QWidget):
 
     def video_for(self, message_id: int) -> AttachmentRecord | None:
         """The video an answer is about (see `latest_video`), or None."""
-        from app.ui.dialogs.frame_preview import latest_video
-
         index = self._entries.index_of(message_id)
         return None if index is None else latest_video(self._entries, index)  # type: ignore[arg-type]
 
