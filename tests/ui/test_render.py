@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from PySide6.QtCore import QUrl
@@ -312,3 +313,31 @@ def test_code_block_has_a_header_bar_with_language_copy_and_save(dark: bool) -> 
     assert code_bg != header_bg  # the bar stands out from the code, a shade off
     assert (code_bg.lightnessF() < 0.5) == dark  # syntax colours for the theme
     assert abs(code_bg.lightnessF() - header_bg.lightnessF()) < 0.2
+
+
+def test_a_stream_step_waits_for_a_lexer_loading_off_the_ui_thread(
+        qtbot: Any, renderer: MarkdownRenderer) -> None:
+    unknown = f"lang{uuid4().hex}"  # a language name never looked up in this process
+    source = (f"Intro.\n\n```{unknown}\nx = 1\n```\n\n```python\nprint('hi')\n```\n\n"
+              "End *here*.\n")
+    streamed, whole = MarkdownView(renderer, load_code_ahead=True), MarkdownView(renderer)
+    qtbot.addWidget(streamed)
+    qtbot.addWidget(whole)
+    streamed.append(source)
+    streamed.finish_stream()
+    assert streamed.render_step(final=True)  # its name is being looked up: nothing drawn
+    assert streamed.toPlainText() == "" and streamed.has_pending
+
+    def drawn() -> None:
+        assert not streamed.render_step(final=True)
+
+    qtbot.waitUntil(drawn)
+    whole.show_markdown(source)
+    assert streamed.toHtml() == whole.toHtml()  # highlighted exactly as a whole render
+    assert [b.language for b in streamed.code_blocks()] == [unknown, "python"]
+
+
+def test_only_text_with_code_waits_for_pygments(renderer: MarkdownRenderer) -> None:
+    assert not renderer.needs_code_loading("Plain *words*, `inline` and $x$, no block.")
+    assert not renderer.text_only().needs_code_loading("```python\nx\n```\n")
+    assert renderer.needs_code_loading(f"```lang{uuid4().hex}\nx\n```")

@@ -22,6 +22,7 @@ from html import escape
 from typing import Any, Protocol
 
 from app.results.timestamps import find_timestamps, link_timestamps
+from app.ui.render import code_loading
 
 COPY_CODE_PREFIX = "action:copy-code/"
 SAVE_CODE_PREFIX = "action:save-code/"
@@ -194,6 +195,11 @@ class MarkdownRenderer:
                 self._cache.popitem(last=False)
         return result
 
+    def needs_code_loading(self, text: str) -> bool:
+        """True when rendering `text` would first load part of Pygments for its code blocks
+        (that loading is then under way off the UI thread: see `code_loading`)."""
+        return self.markup and code_loading.needs_loading(text)  # text_only(): no code
+
     @staticmethod
     def is_plain_paragraph(text: str) -> bool:
         """True when `text` is one line without any Markdown syntax, so its rendering is just
@@ -361,13 +367,9 @@ class MarkdownRenderer:
     def _lexer(self, language: str) -> Any:
         name = language.lower()
         if name not in self._lexers:
-            from pygments.lexers import get_lexer_by_name
-            from pygments.util import ClassNotFound
-
-            try:
-                self._lexers[name] = get_lexer_by_name(name, stripnl=False, ensurenl=False)
-            except ClassNotFound:
-                self._lexers[name] = None
+            found = code_loading.lexer_class(name)
+            self._lexers[name] = (found(stripnl=False, ensurenl=False) if found is not None
+                                  else None)
         return self._lexers[name]
 
     def _code_html(self, code: str, language: str, env: dict[str, Any]) -> str:

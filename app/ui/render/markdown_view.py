@@ -489,11 +489,15 @@ class MarkdownView(SafeTextBrowser):
     """Shows Markdown; `append`/`render_stream` re-render only the tail while streaming."""
 
     def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None, *,
-                 timestamps: float | None = None, max_height: int | None = None) -> None:
+                 timestamps: float | None = None, max_height: int | None = None,
+                 load_code_ahead: bool = False) -> None:
         """`timestamps`: for an answer about a video, its duration (times up to it link);
-        `max_height`: scroll beyond this height (default: grow to fit)."""
+        `max_height`: scroll beyond this height (default: grow to fit); `load_code_ahead`:
+        a render step whose code blocks need a part of Pygments not loaded yet draws nothing
+        while it loads off the UI thread (see `code_loading`), so it never blocks for that."""
         super().__init__(parent, max_height=max_height)
         self._renderer = renderer
+        self._load_code_ahead = load_code_ahead
         self._timestamps = timestamps
         self._source = ""
         self._stable_len = 0  # characters of source already in the document for good
@@ -642,6 +646,9 @@ class MarkdownView(SafeTextBrowser):
                 self._append_plain(tail)
                 self._dirty = False
                 return False
+        if self._load_code_ahead and self._renderer.needs_code_loading(tail):
+            self._dirty = True  # drawn on a later step, once loaded
+            return True
         size, giant = STEP_CHARS, False
         while True:
             window = _head(tail, size)

@@ -243,7 +243,9 @@ class MessageWidget(QFrame):
             self._body = SafeTextBrowser(self.bubble)
             self._body.setPlainText(message.content)
         else:
-            self._body = MarkdownView(renderer, self, timestamps=timestamps)
+            # Pygments loads off the UI thread: the conversation's render steps wait for it
+            self._body = MarkdownView(renderer, self, timestamps=timestamps,
+                                      load_code_ahead=True)
             if message.status == "streaming":
                 self._body.append(message.content)  # drawn by the view's render steps
             elif markdown and len(message.content) <= _PROGRESSIVE_CHARS:
