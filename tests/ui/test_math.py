@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt, QUrl
 from PySide6.QtGui import (
     QColor,
     QFontMetricsF,
@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QHelpEvent,
     QImage,
     QPalette,
+    QPixmap,
     QTextCursor,
     QTextDocument,
 )
@@ -141,11 +142,11 @@ def test_an_answer_shows_images_for_good_formulas_and_source_for_a_broken_one(
     names = formula_names(view)
     assert [formulas.info(n).source for n in names] == GOOD  # type: ignore[union-attr]
     document = view.document()
-    for name in names:  # the typeset image itself is in the document
+    for name in names:  # the typeset image itself is in the document (kept as a pixmap)
         image = formulas.image(name)
         assert image is not None and not image.isNull()
         shown_image = document.resource(QTextDocument.ResourceType.ImageResource, name)
-        assert isinstance(shown_image, QImage) and shown_image == image
+        assert isinstance(shown_image, QPixmap) and shown_image.toImage() == image
     text = view.toPlainText()
     assert "$\\frac{1}{$" in text  # the broken one is its source, as text
     assert "\\begin{pmatrix}" in text  # a bare inner environment is not math
@@ -189,6 +190,31 @@ CASES = [
     ("| a | $t$ |\n|---|---|\n| 1 | 2 |", ["t"]),
     ("**bold $b$**", ["b"]),
 ]
+
+
+def test_a_view_drawn_again_reads_its_formula_images_once(qtbot: Any,
+                                                         formulas: FormulaImages) -> None:
+    loaded: list[str] = []
+
+    class CountingView(MarkdownView):
+        def loadResource(self, kind: int, name: QUrl | str, /) -> object:
+            loaded.append(QUrl(name).toString())
+            return super().loadResource(kind, name)
+
+    theme = theme_from_palette(QGuiApplication.palette())
+    view = CountingView(MarkdownRenderer(theme, formulas=formulas))
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    view.show_markdown(ANSWER)
+    wait_typeset(qtbot, view, formulas)
+    view.grab()
+    names = formula_names(view)
+    assert sorted(set(loaded)) == sorted(names)
+    loaded.clear()
+    view.show_markdown(f"{ANSWER}\nOnce more.")  # drawn again (a new text, same formulas)
+    view.grab()
+    assert formula_names(view) == names and loaded == []  # kept in the document as pixmaps
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)

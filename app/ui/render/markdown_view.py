@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QHelpEvent,
     QImage,
     QPalette,
+    QPixmap,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -161,7 +162,16 @@ class SafeTextBrowser(QTextBrowser):
         url = QUrl(name) if isinstance(name, str) else name
         if url.scheme() == MATH_SCHEME:
             formulas = self.formula_images()
-            return formulas.image(url.toString()) if formulas is not None else None
+            image = formulas.image(url.toString()) if formulas is not None else None
+            if image is None:
+                return None
+            # Added to the document for good: what this method returns is forgotten by the
+            # next setHtml (a view drawn again would come back here for every formula), and
+            # a QImage is converted to a pixmap at every layout and paint. A URL names one
+            # image forever (see math_images), so the copy never goes stale.
+            pixmap = QPixmap.fromImage(image)
+            self.document().addResource(kind, url, pixmap)
+            return pixmap
         if url.scheme() == THUMB_SCHEME and self._thumbnail_for is not None:
             path = self._thumbnail_for(url.path())
             if path is not None:
