@@ -341,11 +341,15 @@ class MessageWidget(QFrame):
         return True
 
     def render_step(self) -> bool:
-        """Draw a bounded part of pending reasoning and Markdown; True while more remains."""
-        more = self._thinking is not None and self._thinking.render_step()
-        if isinstance(self._body, MarkdownView) and self._body.has_pending:
-            more = self._body.render_step(final=self.message.status != "streaming") or more
-        return more
+        """Draw a bounded part of pending reasoning, or else of the Markdown answer; True
+        while more remains. One of the two per step: after a flood both are pending at once,
+        and drawing both in one step would make it as long as the two together."""
+        answer = self._body if isinstance(self._body, MarkdownView) else None
+        if self._thinking is not None and self._thinking.has_pending:
+            return self._thinking.render_step() or (answer is not None and answer.has_pending)
+        if answer is not None and answer.has_pending:
+            return answer.render_step(final=self.message.status != "streaming")
+        return False
 
     def stream(self, message: Message, reasoning: str, content: str) -> None:
         """Take one coalesced batch of deltas (`message` already includes them); the text is
