@@ -346,8 +346,8 @@ class MarkdownRenderer:
             shown = (f'<code style="background-color:{self.theme.inline_code_bg};"{title}>'
                      f'{inner}</code>')
         else:
-            shown = (f'<img src="{_attr(ref.url)}" title="{_attr(source)}"'
-                     ' style="vertical-align:middle">')
+            # align="middle" is Qt's vertical-align: middle without a style sheet to parse
+            shown = f'<img src="{_attr(ref.url)}" title="{_attr(source)}" align="middle">'
         return f'<p align="center">{shown}</p>\n' if block else shown
 
     def _highlighter(self) -> Any:
