@@ -656,13 +656,13 @@ class MarkdownView(SafeTextBrowser):
                 self._append_plain(tail)
                 self._dirty = False
                 return False
-        if self._load_code_ahead and self._renderer.needs_code_loading(tail):
-            self._dirty = True  # drawn on a later step, once loaded
-            return True
         size, giant = STEP_CHARS, False
         while True:
             window = _head(tail, size)
             partial = len(window) < len(tail)
+            if self._load_code_ahead and self._renderer.needs_code_loading(window):
+                self._dirty = True  # drawn on a later step, once loaded
+                return True
             last: Rendered | None
             if final and not partial:
                 finished = self._renderer.render(window, code_start=len(self._stable_codes),
