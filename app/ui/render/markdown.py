@@ -53,7 +53,8 @@ MARKDOWN_LIMIT = 200_000
 """Longer answers are shown as plain text: markdown-it costs ~6 s per MB of an ordinary answer
 on the UI thread, and more for some shapes; plain text costs milliseconds and keeps every
 character (Copy still copies the Markdown source)."""
-_MATH_MARKERS = ("$", "\\(", "\\[", "\\begin{")  # where a rule of math_syntax may start
+MATH_MARKERS = ("$", "\\(", "\\[", "\\begin{")
+"""Where a rule of math_syntax may start (so a formula's source, as shown, holds one)."""
 _MATH_CLOSERS = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
 
 
@@ -300,7 +301,7 @@ class MarkdownRenderer:
     @staticmethod
     def _has_math(text: str) -> bool:
         """True when a math rule could start somewhere in `text` (a cheap pre-check)."""
-        return any(marker in text for marker in _MATH_MARKERS)
+        return any(marker in text for marker in MATH_MARKERS)
 
     def _parse(self, text: str, timestamps: float | None) -> list[Any]:
         if ">" in text:  # line count unchanged, so token line maps still match `text`
