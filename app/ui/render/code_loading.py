@@ -3,8 +3,8 @@
 The first use of a lexer compiles its regular expressions (Python's: about 40 ms in one
 piece), the first unknown language name scans the installed plugins (about 50 ms), and the
 HTML formatter and styles take a few more to import. Done inline, that is a freeze the first
-time a session draws a code block — at the end of a long answer that arrived all at once it
-was the whole of the 90 ms UI stretch bench_math measured. So a streaming view first asks
+time a session draws a code block (most of the 60–90 ms UI stretch bench_math measured at
+the end of a long answer that arrived all at once). So a streaming view first asks
 `needs_loading(text)`: when something is missing it is loaded on one background thread and
 the view draws on a later step. The compilation is Python code, but a thread hands the GIL
 back every `sys.getswitchinterval()` (5 ms), so the window keeps its heartbeat meanwhile.
