@@ -272,6 +272,11 @@ def test_images_are_drawn_at_the_device_pixel_ratio(qtbot: Any,
         assert block.layout().lineCount() == 1
         line = block.layout().lineAt(0)
         assert logical.height() - 1 <= line.height() < image.height()  # at its logical size
+        swapped = (view.document().size(), line.height(), line.naturalTextWidth())
+        view.show_markdown("Sharp $\\frac{a}{b}$ at 2x.")  # drawn again: the size is in the HTML
+        assert formula_names(view) == [name]
+        line = view.document().begin().layout().lineAt(0)
+        assert (view.document().size(), line.height(), line.naturalTextWidth()) == swapped
     finally:
         formulas.close()
 

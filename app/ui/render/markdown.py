@@ -116,6 +116,9 @@ class FormulaRef:
     url: str = ""
     error: str | None = None
     pending: bool = False
+    size: tuple[int, int] | None = None
+    """A drawn image's logical size in pixels: written into the HTML, so that laying the text
+    out does not look the image up (only painting it does)."""
 
 
 class Formulas(Protocol):
@@ -348,7 +351,9 @@ class MarkdownRenderer:
                      f'{inner}</code>')
         else:
             # align="middle" is Qt's vertical-align: middle without a style sheet to parse
-            shown = f'<img src="{_attr(ref.url)}" title="{_attr(source)}" align="middle">'
+            size = f' width="{ref.size[0]}" height="{ref.size[1]}"' if ref.size else ""
+            shown = (f'<img src="{_attr(ref.url)}" title="{_attr(source)}"{size}'
+                     ' align="middle">')
         return f'<p align="center">{shown}</p>\n' if block else shown
 
     def _highlighter(self) -> Any:

@@ -136,9 +136,11 @@ class FormulaImages(QObject):
         if url in self._errors:
             self._errors.move_to_end(url)
             return FormulaRef(url, error=self._errors[url])
-        if url in self._images:
+        image = self._images.get(url)
+        if image is not None:
             self._images.move_to_end(url)
-            return FormulaRef(url)
+            logical = image.deviceIndependentSize()  # cut to whole pixels as Qt does
+            return FormulaRef(url, size=(int(logical.width()), int(logical.height())))
         self._queue(url, request)
         return FormulaRef(url, pending=True)
 
