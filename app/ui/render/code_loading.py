@@ -38,7 +38,7 @@ def needs_loading(text: str) -> bool:
     if _CODE.search(text) is None:
         return False
     names = {match.group(1).lower() for match in _FENCE_LANGUAGE.finditer(text)}
-    missing = names - _classes.keys()
+    missing = {name for name in names if name not in _classes}  # (the thread adds to it)
     if _base_loaded and not missing:
         return False
     _load_in_background(missing)
