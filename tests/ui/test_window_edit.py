@@ -267,3 +267,36 @@ def test_keep_original_from_the_tray_lets_edit_again_take_a_redaction_back(
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_after_the_editor_closes_typing_goes_to_the_composer(
+        qloop: Any, qtbot: Any, gui_env: dict[str, str], standin: Any, tmp_path: Path) -> None:
+    """The user marks up, clicks "Use edited image" (or discards) and types the question
+    straight away: the keys must reach the composer, not a widget the editor left focused."""
+    shot = tmp_path / "shot.png"
+    screenshot((320, 200)).save(shot)
+
+    async def scenario() -> None:
+        window = await open_window(gui_env, [shot])
+        tray = window.composer.tray
+        await until(lambda: [i.state for i in tray.items()] == ["ready"], what="ready")
+        [item] = tray.items()
+        for leave in ("keep", "discard"):
+            window.composer.edit.setFocus()
+            qtbot.mouseClick(item.edit_button, Qt.MouseButton.LeftButton)
+            editor = await the_editor()
+            qtbot.keyClick(editor.canvas, Qt.Key.Key_R)
+            drag(qtbot, editor, [(20, 20), (120, 90)])
+            if leave == "keep":
+                editor.done_button.click()
+            else:
+                editor.discard()
+            await until(lambda: not open_editors(), what="the editor to close")
+            await until(lambda: item.state == "ready", what="the item ready again")
+            await until(lambda: QApplication.focusWindow() is window.windowHandle(),
+                        what="the window to have the keyboard again")
+            await until(lambda: QApplication.focusWidget() is window.composer.edit,
+                        what=f"the composer to have the keyboard after {leave}")
+        await close_window(window)
+
+    run(qloop, scenario())

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QDialog,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app.media.edit_session import EditSession
 from app.media.edit_steps import Callout, EditSteps, Step
@@ -103,6 +105,9 @@ class ImageEditor(QDialog):
             session = session.session
         self._initial = session.steps
         self._closing = False
+        # Where the keys went before the editor opened (the composer): they go back there
+        # when it closes, so the user can type the question straight away.
+        self._return_focus = QApplication.focusWidget()
         self._ask: QMessageBox | None = None
         self.undo_stack = QUndoStack(self)
         self.canvas = EditCanvas(session, picture=picture)
@@ -318,6 +323,7 @@ class ImageEditor(QDialog):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closing:
             event.accept()
+            self._give_back_focus()
             return
         self.canvas.finish_entry()
         event.ignore()
@@ -325,6 +331,13 @@ class ImageEditor(QDialog):
             self.discard()
             return
         self._ask_about_changes()
+
+    def _give_back_focus(self) -> None:
+        widget = self._return_focus
+        if widget is None or not isValid(widget) or not widget.isVisible():
+            return
+        widget.window().activateWindow()
+        widget.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def _ask_about_changes(self) -> None:
         if self._ask is not None:

@@ -209,6 +209,9 @@ class AttachmentTray(QWidget):
         self.strip.setAccessibleName("Attached files")
         self.strip.setWidgetResizable(True)
         self.strip.setFrameShape(QFrame.Shape.NoFrame)
+        # Reached by Tab, not by a click: clicking a card's edit or remove button leaves the
+        # keyboard in the composer (a scroll area takes it on click by default).
+        self.strip.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Room for the cards *and* the scroll bar under them: it never covers a card.
