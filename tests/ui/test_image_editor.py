@@ -125,6 +125,7 @@ def test_callouts_text_and_labels_through_the_floating_entry(qtbot: Any,
     assert entry is not None and entry.hasFocus()
     qtbot.keyClicks(entry, "Save button")  # letters typed here are not tool shortcuts
     qtbot.keyClick(entry, Qt.Key.Key_Return)
+    assert "type #1 in your message to refer to the marker" in editor.status.text()
     click(qtbot, editor, 350, 250)
     editor.canvas.finish_entry()  # nothing typed: the second marker has no label
     qtbot.keyClick(editor.canvas, Qt.Key.Key_T)
@@ -139,7 +140,7 @@ def test_callouts_text_and_labels_through_the_floating_entry(qtbot: Any,
     assert editor.steps.steps[-1] == Text(40, 40, "Why?", "#e53935",
                                           editor.canvas.size_for("text"))
     assert editor.canvas.tool == "text"
-    assert "#1…#2" in editor.status.text()
+    assert "type #1…#2 in your message to refer to the markers" in editor.status.text()
 
 
 def test_pasted_labels_become_one_inert_line_the_store_reads_back(qtbot: Any,

@@ -297,7 +297,9 @@ class ImageEditor(QDialog):
     def _show_status(self) -> None:
         summary = self.steps.summary() or "No edits yet"
         marks = len(self.steps.callouts())
-        hint = f" · type #1…#{marks} in your message to refer to the markers" if marks else ""
+        refer = "#1 in your message to refer to the marker" if marks == 1 else \
+            f"#1…#{marks} in your message to refer to the markers"
+        hint = f" · type {refer}" if marks else ""
         parts = [f"{summary}{hint}", self._hint, self._notes]
         self.status.setText(" · ".join(p for p in parts if p))
 
