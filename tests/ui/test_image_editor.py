@@ -739,3 +739,11 @@ def test_an_animated_image_opens_on_its_first_frame_and_the_editor_says_so(
 def _chunk(kind: bytes, payload: bytes) -> bytes:
     body = kind + payload
     return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def test_the_editor_fits_its_screen(qtbot: Any, editor: ImageEditor) -> None:
+    """At 150 % scaling on a 1080p screen a fixed 1100×760 editor is taller than the screen
+    and "Use edited image" is out of reach; it opens within the screen's free area."""
+    free = editor.screen().availableGeometry()
+    assert editor.width() <= free.width() and editor.height() <= free.height()
+    assert editor.done_button.isVisible()

@@ -153,7 +153,13 @@ class ImageEditor(QDialog):
         self.undo_stack.indexChanged.connect(self._steps_changed)
         self.select_tool("rect")
         self._show_status()
-        self.resize(1100, 760)
+        self._fit_to_screen(parent)
+
+    def _fit_to_screen(self, parent: QWidget | None) -> None:
+        """1100×760, or less on a small or scaled screen (1080p at 150 % has 720 logical
+        pixels of height): the buttons along the bottom must stay on the screen."""
+        free = (parent or self).screen().availableGeometry()
+        self.resize(min(1100, int(free.width() * 0.95)), min(760, int(free.height() * 0.9)))
 
     # -- building -----------------------------------------------------------------------------
 
