@@ -277,6 +277,8 @@ def test_callout_legend_names_the_markers_and_their_labels() -> None:
     assert legend.splitlines()[0] == ("Image 1 has numbered markers 1–3 drawn on it by the "
                                       "user: 1 = login button; 2; 3 = total.")
     assert "#1, #2" in legend
+    one = callout_legend([(1, EditSteps((Callout(5, 5, "x"),)))])
+    assert one.splitlines()[-1] == "In the message, #1 refers to this marker."
     two = callout_legend([(1, steps), (2, EditSteps((Callout(5, 5, "x"),)))])
     assert "Image 2 has marker 1 drawn on it by the user: 1 = x." in two
     assert "numbered per image" in two

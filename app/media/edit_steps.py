@@ -402,7 +402,8 @@ def callout_legend(images: Sequence[tuple[int, EditSteps]]) -> str:
     if not lines:
         return ""
     if len(marked) == 1:
-        lines.append("In the message, #1, #2, … refer to these markers.")
+        lines.append("In the message, #1 refers to this marker." if len(marked[0][1]) == 1
+                     else "In the message, #1, #2, … refer to these markers.")
     else:
         lines.append("Markers are numbered per image; “image 2 #1” means marker 1 on image 2.")
     return "\n".join(lines)
