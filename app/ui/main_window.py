@@ -218,7 +218,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._wire_attachments(attachments)
         self.composer.setEnabled(True)
-        self.resize(1100, 760)
+        free = self.screen().availableGeometry()  # 1080p at 150 %: 720 logical pixels high
+        self.resize(min(1100, int(free.width() * 0.95)), min(760, int(free.height() * 0.9)))
         self._restore_geometry()
         self.composer.edit.setFocus()
 

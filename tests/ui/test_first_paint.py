@@ -50,6 +50,9 @@ class FirstPaint(QObject):
             seen["modules"] = sorted(sys.modules)
             seen["shown"] = [obj.sidebar.isVisible(), obj.composer.isVisible(),
                              obj.center.currentWidget() is obj.welcome, obj.welcome.isVisible()]
+            free = obj.screen().availableGeometry()
+            seen["fits"] = [obj.width() <= free.width(), obj.height() <= free.height(),
+                            obj.composer.send_button.isVisible()]
             obj.ready.connect(obj.close)
         return False
 
@@ -62,18 +65,35 @@ sys.exit(code)
 """
 
 
-def test_an_empty_window_paints_before_the_heavy_modules_load(gui_env: dict[str, str]) -> None:
-    env = {**os.environ, **gui_env, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6",
+def first_start(gui_env: dict[str, str], platform: str = "offscreen") -> dict[str, Any]:
+    """What the CHILD saw of a real `run_gui` on an empty data dir."""
+    env = {**os.environ, **gui_env, "QT_QPA_PLATFORM": platform, "QT_API": "pyside6",
            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=ROOT, timeout=60,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return seen
+
+
+def test_an_empty_window_paints_before_the_heavy_modules_load(gui_env: dict[str, str]) -> None:
+    seen = first_start(gui_env)
     assert seen["shown"] == [True, True, True, True]  # the real window, not a stand-in
     loaded = set(seen["modules"])
     early = [name for name in NOT_BEFORE_FIRST_PAINT
              if name in loaded or any(m.startswith(name + ".") for m in loaded)]
     assert early == []
+
+
+def test_a_first_start_fits_a_small_screen(gui_env: dict[str, str], tmp_path: Path) -> None:
+    """1080p at 150 % is 1280×720 logical pixels: with no remembered geometry the window
+    opens within it, its send button on the screen (a fixed 760 px cut the send row off)."""
+    screens = tmp_path / "screens.json"
+    screens.write_text(json.dumps({"screens": [
+        {"name": "small", "x": 0, "y": 0, "width": 1280, "height": 720, "logicalDpi": 96,
+         "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
+    seen = first_start(gui_env, f"offscreen:configfile={screens}")
+    assert seen["fits"] == [True, True, True]
 
 
 class Probe(QWidget):
