@@ -93,3 +93,14 @@ def _leave() -> Any:
     from PySide6.QtCore import QEvent
 
     return QEvent(QEvent.Type.Leave)
+
+
+def test_a_finished_answer_from_history_does_not_read_as_still_thinking(qtbot: Any) -> None:
+    """How long a stored reply thought is not kept: its header names the part, and does not
+    say "Thinking" as a live one does."""
+    view = show(qtbot, 900, make_message(1, "user", "Why?"),
+                make_message(2, "assistant", "Because.", reasoning="Let me see."))
+    thinking = widget(view, 2).thinking
+    assert thinking is not None
+    assert not thinking.header_text.startswith("Thinking")
+    assert thinking.header_text == "Thought process"

@@ -205,7 +205,7 @@ class ThinkingSection(QWidget):
             text = f"Thinking… {elapsed} s"
         elif self._seconds is not None:
             text = f"Thought for {self._seconds} s"
-        else:
-            text = "Thinking"
+        else:  # a finished reply from history: how long it thought is not stored
+            text = "Thought process"
         self._header.setText(text)
         self._header.setAccessibleName(f"{text} — {'hide' if self.is_expanded else 'show'}")
