@@ -200,6 +200,7 @@ class _NewTurn:
     text: str
     media: tuple[PreparedMedia, ...]
     title: str | None
+    effort: str | None  # the turn's own (a new conversation starts with it), not a column's
 
 
 class Comparison:
@@ -298,7 +299,7 @@ class Comparison:
             return user
         turn = self._new_turn
         user, self._prepared = await self._engine.add_turn(
-            turn.conversation_id, turn.text, turn.media, effort=self.efforts[0],
+            turn.conversation_id, turn.text, turn.media, effort=turn.effort,
             model=self._model, title=turn.title, template=self.template)
         return user
 
@@ -366,11 +367,17 @@ class Comparer:
     def new_turn(self, conversation_id: int | None, text: str,
                  media: Sequence[PreparedMedia] = (), *,
                  efforts: Sequence[str] = DEFAULT_EFFORTS, model: str | None = None,
-                 title: str | None = None, template: str | None = None) -> Comparison:
-        """Send a new user turn and answer it at each effort."""
+                 title: str | None = None, template: str | None = None,
+                 effort: str | None = None) -> Comparison:
+        """Send a new user turn and answer it at each effort.
+
+        `effort` is the turn's own, the one the composer showed (None: the settings'): a new
+        conversation starts with it, so comparing does not quietly switch the conversation to
+        the first compared effort; keeping an answer then makes its effort the conversation's.
+        """
         return Comparison(self._engine, self._store, efforts, clock=self._clock, model=model,
                           template=template,
-                          new_turn=_NewTurn(conversation_id, text, tuple(media), title))
+                          new_turn=_NewTurn(conversation_id, text, tuple(media), title, effort))
 
     def sent_turn(self, user_message_id: int, *, efforts: Sequence[str] = DEFAULT_EFFORTS,
                   model: str | None = None, template: str | None = None) -> Comparison:

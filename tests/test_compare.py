@@ -207,6 +207,19 @@ async def test_keeping_medium_makes_it_the_answer_after_a_restart_too(
         await store.close()
 
 
+async def test_a_new_conversation_keeps_the_effort_it_was_composed_at_until_one_is_kept(
+        parts: Parts, standin) -> None:
+    # The composer said High: comparing must not quietly make the conversation Low (the
+    # first compared effort) when no answer is kept; keeping one then sets it.
+    comparison = parts.comparer.new_turn(None, "Pick one", effort="high")
+    await run(comparison)
+    conversation = await parts.store.get_conversation(comparison.conversation_id or 0)
+    assert conversation is not None and conversation.effort == "high"
+    await parts.comparer.keep(comparison.figures["low"].message_id or 0)
+    conversation = await parts.store.get_conversation(comparison.conversation_id or 0)
+    assert conversation is not None and conversation.effort == "low"
+
+
 async def test_conversation_continues_from_the_kept_answer(parts: Parts, standin) -> None:
     comparison = parts.comparer.new_turn(None, "Pick one")
     await run(comparison)

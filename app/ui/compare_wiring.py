@@ -67,7 +67,8 @@ class CompareWiring(QObject):
         started = self._compare.compare_new(
             conversation_id, text, media, efforts=efforts or list(EFFORT_SETS[0][1]),
             model=self._composer.current_model(), title=title,
-            template=template.slug if template is not None else None)
+            template=template.slug if template is not None else None,
+            effort=self._composer.current_effort())
         if started:
             self._composer.set_text("")
             if template is not None:

@@ -148,3 +148,23 @@ def test_a_turn_sent_from_a_template_offers_its_effort_when_compared_later(
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_comparing_in_a_new_conversation_leaves_the_composer_s_effort_until_one_is_kept(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        compare = window.controllers.compare
+        window.composer.set_effort("high")
+        window.composer.set_text("Which effort wins?")
+        await next_signal(compare.finished, window.compare.compare_composed)
+        conversation_id = window.controllers.conversations.current
+        assert conversation_id is not None
+        answers = [f.message_id or 0 for f in compare.figures.values()]
+        await until(lambda: any(window.view.message_widget(m) is not None for m in answers),
+                    what="the new conversation shown")
+        assert window.composer.current_effort() == "high"  # not "low", the first compared
+        await close_window(window)
+
+    run(qloop, scenario())

@@ -121,14 +121,16 @@ class CompareController(QObject):
     def compare_new(self, conversation_id: int | None, text: str,
                     media: Sequence[PreparedMedia], *, efforts: Sequence[str] = DEFAULT_EFFORTS,
                     model: str | None = None, title: str | None = None,
-                    template: str | None = None) -> bool:
-        """Send a new turn and answer it at each effort; False if one already runs."""
+                    template: str | None = None, effort: str | None = None) -> bool:
+        """Send a new turn and answer it at each effort; False if one already runs.
+        `effort`: the composer's, the turn's own (see `Comparer.new_turn`)."""
         if self.is_busy():
             return False
 
         def build(comparer: Comparer) -> Comparison:
             return comparer.new_turn(conversation_id, text, media, efforts=efforts,
-                                     model=model, title=title, template=template)
+                                     model=model, title=title, template=template,
+                                     effort=effort)
 
         self._begin(build, efforts, text)
         return True
