@@ -575,3 +575,31 @@ def test_a_new_client_after_a_settings_change_streams_the_next_comparison(
             await fresh.aclose()
 
     run(loop, scenario())
+
+
+def test_long_figures_neither_widen_the_view_nor_make_the_columns_unequal(qapp: Any) -> None:
+    # A label that cannot wrap sets its column's minimum width: three long figure lines
+    # pushed a window that was not maximised wider by itself, and the columns differed.
+    from app.ui.render.markdown import MarkdownRenderer
+    from app.ui.render.markdown_view import theme_from_palette
+    from app.ui.widgets.compare_view import ComparisonView
+
+    view = ComparisonView(MarkdownRenderer(theme_from_palette(self_palette())))
+    view.start(["low", "medium", "high"], "Which effort?")
+    view.resize(760, 500)
+    view.show()
+    qapp.processEvents()
+    narrowest = view.minimumSizeHint().width()
+    long = {"effort": "high", "status": "complete", "first_reasoning_s": 123.4,
+            "first_answer_s": 456.7, "total_s": 789.1, "reasoning_tokens": 1_234_567,
+            "answer_tokens": 7_654_321, "cached_tokens": 1_000_000, "retries": 3}
+    view.set_figures("high", long)
+    view.set_figures("medium", {**long, "effort": "medium", "first_reasoning_s": None})
+    qapp.processEvents()  # the columns post their new minimum up to the view
+    view.layout().activate()  # what the window's next layout pass does
+    assert view.minimumSizeHint().width() <= narrowest
+    assert view.width() == 760
+    widths = {c.width() for c in view.columns.values()}
+    assert max(widths) - min(widths) <= 1, widths
+    view.close()
+    view.deleteLater()

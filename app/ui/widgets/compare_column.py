@@ -98,6 +98,9 @@ class CompareColumn(QFrame):
         self.figures_label = plain_label("", self)
         self.figures_label.setProperty("role", "muted")
         self.figures_label.setAccessibleName(f"{effort} figures")
+        # Wrapped: a line that cannot wrap is the column's minimum width, so long figures
+        # made the columns unequal and pushed a window that is not maximised wider.
+        self.figures_label.setWordWrap(True)
         self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.figures_label)
         inner = QWidget(self)
