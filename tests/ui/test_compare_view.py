@@ -603,3 +603,26 @@ def test_long_figures_neither_widen_the_view_nor_make_the_columns_unequal(qapp: 
     assert max(widths) - min(widths) <= 1, widths
     view.close()
     view.deleteLater()
+
+
+def test_a_comparison_without_answers_yet_is_no_empty_line_in_the_panel(harness_env) -> None:
+    # Showing the conversation while its comparison streams (or after one whose answers
+    # never got stored) listed a bare "2." in the efforts panel.
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            done = next_signal(h.controller.finished, lambda: h.controller.compare_new(
+                None, "Which effort?", []))
+            conversation = (await done)[0]
+            [user] = [m for m in await h.store.list_messages(conversation) if m.role == "user"]
+            await h.store.create_comparison(user.id, ("low", "high"), None)
+            loaded = await next_signal(h.controller.comparisons_loaded,
+                                       lambda: h.controller.load_comparisons(conversation))
+            assert len(loaded[1]) == 1
+            assert len(h.panel.lines) == 1 and h.panel.lines[0].startswith("1. low ")
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())

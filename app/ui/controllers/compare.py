@@ -344,8 +344,10 @@ def answer_summary(message: Message) -> str:
 
 
 def summary_rows(records: Sequence[ComparisonRecord]) -> list[list[tuple[str, bool]]]:
+    """The panel's rows; a comparison with no stored answer (still streaming: its answers
+    are tagged when they end; or stopped before any began) has nothing to show yet."""
     return [[(answer_summary(m), m.id == r.kept_message_id) for m in r.answers]
-            for r in records]
+            for r in records if r.answers]
 
 
 def connect_view(controller: CompareController, view: ComparisonView,
