@@ -36,6 +36,9 @@ class CompareWiring(QObject):
         self._center, self._composer = center, composer
         self._conversation, self._panel = conversation, panel
         self.view: ComparisonView | None = None
+        # The conversation the comparison in the view belongs to (NEW until a new one's
+        # turn is stored): showing another conversation takes the view away.
+        self._of = NEW
         composer.set_compare_sets([(label, list(efforts)) for label, efforts in EFFORT_SETS])
         composer.compare_requested.connect(self.compare_composed)
         conversation.compare_requested.connect(self.compare_turn)
@@ -64,6 +67,7 @@ class CompareWiring(QObject):
         if taken is None:
             return
         conversation_id, text, media, title = taken
+        self._of = NEW if conversation_id is None else conversation_id
         started = self._compare.compare_new(
             conversation_id, text, media, efforts=efforts or list(EFFORT_SETS[0][1]),
             model=self._composer.current_model(), title=title,
@@ -84,6 +88,8 @@ class CompareWiring(QObject):
             self._c.conversations.key_needed.emit()
             return
         message = self._c.conversations.shown_messages.get(user_message_id)
+        if message is not None:
+            self._of = message.conversation_id
         prompt = message.content if message is not None else ""
         self._compare.compare_turn(user_message_id, prompt,
                                    model=self._composer.current_model())
@@ -95,7 +101,12 @@ class CompareWiring(QObject):
         self._center.setCurrentWidget(self._conversation)
 
     def conversation_shown(self, key: int) -> None:
-        """Another conversation is shown: its comparisons in the panel."""
+        """Another conversation is shown: its comparisons in the panel, and its messages
+        rather than the comparison of another conversation (which "Use this answer" would
+        change under this one's title)."""
+        if key != self._of and self.view is not None and \
+                self._center.currentWidget() is self.view:
+            self.show_conversation()
         if key == NEW:
             self._panel.set_rows([])
         else:
@@ -120,6 +131,7 @@ class CompareWiring(QObject):
         self.show_view()
 
     def _started(self, conversation_id: int, _user_id: int) -> None:
+        self._of = conversation_id
         self._reload(conversation_id)
 
     def _finished(self, conversation_id: int) -> None:

@@ -168,3 +168,28 @@ def test_comparing_in_a_new_conversation_leaves_the_composer_s_effort_until_one_
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_showing_another_conversation_leaves_the_comparison_of_this_one(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    # "New conversation" (or another chat in the list) left the comparison of the previous
+    # conversation on screen under the new title, its "Use this answer" still live.
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        compare = window.controllers.compare
+        window.composer.set_text("Which effort wins?")
+        await next_signal(compare.finished, window.compare.compare_composed)
+        first = window.controllers.conversations.current
+        assert window.center.currentWidget() is window.compare.view
+        window.controllers.conversations.new_conversation()
+        await until(lambda: window.center.currentWidget() is window.view,
+                    what="the new conversation instead of the old comparison")
+        window.composer.set_text("And this one?")
+        await next_signal(compare.finished, window.compare.compare_composed)
+        second = window.controllers.conversations.current
+        assert second not in (None, first)
+        assert window.center.currentWidget() is window.compare.view  # its own comparison
+        await close_window(window)
+
+    run(qloop, scenario())
