@@ -145,6 +145,9 @@ def test_a_turn_sent_from_a_template_offers_its_effort_when_compared_later(
                                     view.template_button.click)
         assert next(t for t in changed[0] if t.slug == "receipt-to-table").effort == "medium"
         assert not view.template_button.isVisible()
+        # The button going away is not enough to say it worked.
+        await until(lambda: view.note.isVisible(), what="a word that the template changed")
+        assert view.note.text() == "The template now uses medium effort."
         await close_window(window)
 
     run(qloop, scenario())

@@ -326,6 +326,8 @@ class CompareController(QObject):
             await self._set_template_effort(slug, effort)
         except Exception as exc:
             self.failed.emit(f"Could not change the template: {exc}")
+            return
+        self.note.emit(f"The template now uses {effort} effort.")  # the offer only vanished
 
 
 def answer_summary(message: Message) -> str:
