@@ -626,3 +626,34 @@ def test_a_comparison_without_answers_yet_is_no_empty_line_in_the_panel(harness_
             await h.aclose()
 
     run(loop, scenario())
+
+
+def test_a_thinking_column_says_so_and_one_without_reasoning_shows_no_toggle(
+        qapp: Any) -> None:
+    # A high effort can think for many seconds before it answers: its column showed nothing
+    # but a token count meanwhile, and a column with no reasoning had an empty toggle.
+    from app.ui.render.markdown import MarkdownRenderer
+    from app.ui.render.markdown_view import theme_from_palette
+    from app.ui.widgets.compare_view import ComparisonView
+
+    view = ComparisonView(MarkdownRenderer(theme_from_palette(self_palette())))
+    view.start(["low", "high"], "Which effort?")
+    view.show()
+    qapp.processEvents()
+    low, high = view.columns["low"], view.columns["high"]
+    assert not low.thinking.isVisible() and not high.thinking.isVisible()
+    view.append("high", "Let me weigh the options.", "")
+    qapp.processEvents()
+    assert high.thinking.isVisible() and not high.thinking.is_expanded
+    assert high.thinking.header_text.startswith("Thinking…")
+    view.append("high", "", "High answers.")
+    view.append("low", "", "Low answers.")
+    view.set_status("low", "complete")
+    view.set_status("high", "complete")
+    qapp.processEvents()
+    assert high.thinking.header_text.startswith("Thought for ")
+    assert not low.thinking.isVisible()
+    view.start(["low", "high"], "Again")  # a second comparison's columns start clean
+    assert not view.columns["high"].thinking.isVisible()
+    view.close()
+    view.deleteLater()

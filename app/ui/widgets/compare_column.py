@@ -7,6 +7,7 @@ their text as HTML (prompts and server errors are not ours).
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -108,6 +109,7 @@ class CompareColumn(QFrame):
         inner_layout.setContentsMargins(0, 0, 0, 0)
         self._inner_layout = inner_layout
         self.thinking = ThinkingSection("", expanded=False, live_since_ms=None, parent=inner)
+        self.thinking.hide()  # shown with the first reasoning: an answer may have none
         self.answer = MarkdownView(renderer, inner)
         self.answer.setAccessibleName(f"{effort} answer")
         self.diff = SafeTextBrowser(inner)
@@ -140,6 +142,20 @@ class CompareColumn(QFrame):
     def has_pending(self) -> bool:
         return self.answer.has_pending or self.thinking.has_pending
 
+    def append_reasoning(self, text: str) -> None:
+        """Streamed reasoning: the first shows the section, closed, ticking how long the
+        model has thought (a high effort can think for many seconds before it answers)."""
+        if self.thinking.isHidden():
+            self.thinking.show()
+            self.thinking.start_live(int(time.time() * 1000))
+        self.thinking.append(text)
+
+    def append_answer(self, text: str) -> None:
+        """Streamed answer text: the thinking is over once the answer begins."""
+        if self.thinking.is_live:
+            self.thinking.finish()
+        self.answer.append(text)
+
     def render_step(self) -> bool:
         more = self.thinking.render_step()
         if self.answer.has_pending:
@@ -154,6 +170,7 @@ class CompareColumn(QFrame):
         follows the theme, see `restyle`)."""
         thinking = ThinkingSection("", expanded=False, live_since_ms=None,
                                    parent=self.thinking.parentWidget())
+        thinking.hide()
         self._inner_layout.replaceWidget(self.thinking, thinking)
         self.thinking.deleteLater()
         self.thinking = thinking

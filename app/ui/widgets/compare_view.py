@@ -150,9 +150,9 @@ class ComparisonView(QFrame):
         if column is None:
             return
         if reasoning:
-            column.thinking.append(reasoning)
+            column.append_reasoning(reasoning)
         if content:
-            column.answer.append(content)
+            column.append_answer(content)
         if not self._timer.isActive():
             self._timer.start()
 

@@ -118,6 +118,14 @@ class ThinkingSection(QWidget):
         self._sync_body(_STEP_CHARS)
         return self.has_pending
 
+    def start_live(self, since_ms: int) -> None:
+        """Tick "Thinking… N s" from `since_ms` (ms since the epoch) without opening the pane:
+        a comparison column's section is shown closed, three open panes would each redraw."""
+        if self._live_since_ms is None and self._seconds is None:
+            self._live_since_ms = since_ms
+            self._ticker.start()
+            self._update_header()
+
     def finish(self) -> None:
         """Thinking is over: freeze the duration and collapse unless preferred open."""
         if self._live_since_ms is None:
