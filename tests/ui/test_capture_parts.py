@@ -79,6 +79,49 @@ def test_region_crop_is_exact_in_physical_pixels(qtbot: Any, scale: int) -> None
     assert image.convertToFormat(QImage.Format.Format_RGB32) == expected
 
 
+def grab_beside(left: int, scale: int, seed: int) -> Any:
+    """A ScreenGrab of a 400×300 screen whose left edge is at global x = `left`, at `scale`
+    physical pixels per logical one, every pixel distinct (a second monitor beside the
+    first; the offscreen platform has one screen, so the geometry is what is tested)."""
+    from app.ui.capture.grab import ScreenGrab
+
+    image = QImage(400 * scale, 300 * scale, QImage.Format.Format_RGB32)
+    for y in range(image.height()):
+        for x in range(image.width()):
+            image.setPixelColor(x, y, QColor((x + seed) % 256, y % 256, (x // 256 + seed) % 256))
+    return ScreenGrab(QGuiApplication.primaryScreen(), QRect(left, 0, 400, 300),
+                      QPixmap.fromImage(image))
+
+
+def test_a_region_on_a_second_monitor_at_another_ratio_is_its_own_pixels(qtbot: Any) -> None:
+    """Monitors side by side at 1× and 2×: a region dragged on the right one is reported in
+    global logical coordinates and cut from that monitor's grab in its physical pixels."""
+    from app.ui.capture.overlay import CaptureOverlay
+
+    right = grab_beside(400, 2, seed=7)
+    overlay = CaptureOverlay(right)
+    qtbot.addWidget(overlay)
+    got: list[tuple[QImage, QRect]] = []
+    overlay.accepted.connect(lambda image, where: got.append((image, where)))
+    drag(overlay, 30, 40, 130, 90)
+    key(overlay, Qt.Key.Key_Return)
+    (image, where), = got
+    assert where == QRect(430, 40, 100, 50)
+    expected = right.pixmap.toImage().copy(60, 80, 200, 100)
+    assert image.convertToFormat(QImage.Format.Format_RGB32) == expected
+
+
+def test_all_monitors_at_different_ratios_compose_at_the_highest(qtbot: Any) -> None:
+    from app.ui.capture.grab import compose_all
+
+    left, right = grab_beside(0, 1, seed=0), grab_beside(400, 2, seed=99)
+    whole = compose_all([left, right])
+    assert (whole.width(), whole.height()) == (1600, 600)
+    # the 2× monitor's pixels land unscaled at its place; the 1× one is drawn twice as big
+    assert whole.copy(800, 0, 800, 600) == right.pixmap.toImage()
+    assert whole.pixelColor(10, 10) == left.pixmap.toImage().pixelColor(5, 5)
+
+
 @pytest.mark.parametrize(("x1", "y1"), [(10, 20), (11, 60), (60, 21)])  # empty, 1 px wide/high
 def test_empty_or_one_pixel_region_is_refused_with_a_hint(qtbot: Any, x1: int, y1: int) -> None:
     from app.ui.capture.overlay import EMPTY_HINT, CaptureOverlay
