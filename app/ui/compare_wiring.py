@@ -1,5 +1,6 @@
 """Compare efforts in the window: the Compare button, the context action and the shortcut
 start a comparison; its view takes the conversation's place until "Back to the conversation".
+A line of the efforts panel shows its finished comparison in the view again.
 
 Wiring only (MainWindow builds one in `use()`): the comparison controller owns the run, the
 conversations controller what the composer holds and which conversation is shown. The
@@ -42,6 +43,7 @@ class CompareWiring(QObject):
         composer.set_compare_sets([(label, list(efforts)) for label, efforts in EFFORT_SETS])
         composer.compare_requested.connect(self.compare_composed)
         conversation.compare_requested.connect(self.compare_turn)
+        panel.comparison_activated.connect(self.reopen)
         c = self._compare
         c.opened.connect(self._opened)
         c.started.connect(self._started)
@@ -93,6 +95,19 @@ class CompareWiring(QObject):
         prompt = message.content if message is not None else ""
         self._compare.compare_turn(user_message_id, prompt,
                                    model=self._composer.current_model())
+
+    def reopen(self, comparison_id: int) -> None:
+        """A line of the efforts panel: that comparison of the shown conversation again. One
+        that runs is not disturbed: it is shown instead, with a word why."""
+        if self._compare.is_busy():
+            self._c.conversations.note.emit("A comparison is running; stop it first.")
+            self.show_view()
+            return
+        current = self._c.conversations.current
+        if current is None:
+            return
+        self._of = current
+        self._compare.reopen(current, comparison_id, self._c.conversations.shown_messages)
 
     def show_view(self) -> None:
         self._center.setCurrentWidget(self._ensure_view())

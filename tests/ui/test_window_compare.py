@@ -196,3 +196,108 @@ def test_showing_another_conversation_leaves_the_comparison_of_this_one(
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def _shown_columns(view: Any) -> dict[str, tuple[str, str, str, bool]]:
+    """Per effort: its answer as read, figures, status line and whether it can be kept."""
+    return {e: (c.answer.toPlainText(), c.figures_label.text(), c.status_label.text(),
+                c.keep_button.isEnabled()) for e, c in view.columns.items()}
+
+
+def test_a_line_of_the_efforts_panel_reopens_its_comparison_by_click_key_and_after_restart(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        compare = window.controllers.compare
+        window.composer.set_text("Which effort wins?")
+        await next_signal(compare.finished, window.compare.compare_composed)
+        view = window.compare.view
+        await until(lambda: all(not c.has_pending for c in view.columns.values()),
+                    what="columns drawn")
+        await next_signal(compare.kept, view.columns["medium"].keep_button.click)
+        await until(lambda: any("✓ medium" in line for line in window.efforts_panel.lines),
+                    what="the panel marks the kept one")
+        live = _shown_columns(view)
+        assert [live[e][3] for e in ("low", "medium", "high")] == [True, False, True]
+        view.close_button.click()
+        assert window.center.currentWidget() is window.view
+
+        async def reopened(activate: Any) -> dict[str, tuple[str, str, str, bool]]:
+            await next_signal(compare.kept_shown, activate)
+            assert window.center.currentWidget() is view
+            await until(lambda: all(not c.has_pending for c in view.columns.values()),
+                        what="the stored answers drawn")
+            return _shown_columns(view)
+
+        [row] = window.efforts_panel.rows
+        assert row.accessibleName().startswith("Comparison 1. low ")
+        assert row.focusPolicy() & Qt.FocusPolicy.TabFocus
+        shown = await reopened(lambda: QTest.mouseClick(row, Qt.MouseButton.LeftButton))
+        assert list(shown) == ["low", "medium", "high"]
+        assert shown == live  # answers, figures, status and the kept mark as they were
+        for effort, (answer, figures, status, _) in shown.items():
+            assert f"at {effort} effort" in answer and "total" in figures
+        assert shown["medium"][2] == "Done · kept"
+        assert not view.stop_all.isEnabled()
+
+        view.close_button.click()
+        row.setFocus()
+        assert await reopened(lambda: QTest.keyClick(row, Qt.Key.Key_Return)) == live
+        # Keeping another answer of the reopened comparison switches the turn's answer.
+        kept = await next_signal(compare.kept, view.columns["high"].keep_button.click)
+        assert kept[2] == "high"
+        await until(lambda: any("✓ high" in line for line in window.efforts_panel.lines),
+                    what="the panel marks the new choice")
+        assert "kept" in view.columns["high"].status_label.text()
+        assert view.columns["medium"].keep_button.isEnabled()
+        live = _shown_columns(view)
+        await close_window(window)
+
+        again = await open_window(gui_env)  # a restart: the panel's line still reopens it
+        await until(lambda: again.compare is not None and bool(again.efforts_panel.rows),
+                    what="the panel read from the store")
+        again.efforts_panel.rows[0].setFocus()
+        await next_signal(again.controllers.compare.kept_shown, lambda: QTest.keyClick(
+            again.efforts_panel.rows[0], Qt.Key.Key_Space))
+        view = again.compare.view
+        assert again.center.currentWidget() is view
+        await until(lambda: all(not c.has_pending for c in view.columns.values()),
+                    what="the stored answers drawn")
+        assert _shown_columns(view) == live
+        assert view.prompt_label.text() == "Which effort wins?"
+        await close_window(again)
+
+    run(qloop, scenario())
+
+
+def test_reopening_while_a_comparison_runs_shows_the_running_one_undisturbed(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        compare = window.controllers.compare
+        window.composer.set_text("First")
+        await next_signal(compare.finished, window.compare.compare_composed)
+        await until(lambda: bool(window.efforts_panel.rows), what="the panel's line")
+        standin.fault("stall", times=1, effort="high", after=3)
+        window.composer.set_text("Second")
+        window.compare.compare_composed()
+        view = window.compare.view
+        await until(lambda: view.columns["high"].status == "streaming" and
+                    view.columns["low"].status == "complete", what="the second one streaming")
+        view.close_button.click()
+        note = await next_signal(window.controllers.conversations.note, lambda: QTest.mouseClick(
+            window.efforts_panel.rows[0], Qt.MouseButton.LeftButton))
+        assert note[0] == "A comparison is running; stop it first."
+        assert window.center.currentWidget() is view  # the running one, as it was
+        assert compare.is_busy()
+        assert "Second" in view.prompt_label.text()
+        assert "Second" in view.columns["low"].answer.toPlainText() or \
+            view.columns["low"].has_pending
+        assert view.columns["high"].stop_button.isEnabled()
+        await next_signal(compare.finished, view.columns["high"].stop_button.click)
+        assert view.columns["high"].status_label.text() == "Stopped"
+        await close_window(window)
+
+    run(qloop, scenario())

@@ -23,7 +23,8 @@ Signals:
         template" then.
     differences_ready(dict): effort → highlighted HTML (the first column has none).
     comparisons_loaded(int, list): conversation id and its comparisons, worded for the efforts
-        panel: per comparison a list of (summary, kept) per answer (`summary_rows`).
+        panel: per comparison its id and a list of (summary, kept) per answer (`summary_rows`).
+    kept_shown(str): the effort kept in a reopened comparison ("" if none was kept).
     failed(str): one sentence (keeping, loading or updating a template failed).
     busy_changed(bool): whether a comparison runs.
 """
@@ -35,12 +36,20 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.compare import DEFAULT_EFFORTS, ColumnEvent, CompareStarted, Comparison, figures_of
+from app.compare import (
+    DEFAULT_EFFORTS,
+    FINAL,
+    ColumnEvent,
+    CompareStarted,
+    Comparison,
+    Figures,
+    figures_of,
+)
 from app.turn_events import (
     MediaOmitted,
     Retrying,
@@ -52,11 +61,11 @@ from app.turn_events import (
 from app.ui.controllers.compare_worker import CompareRun, CompareWorker, Progress
 
 if TYPE_CHECKING:
-    from app.compare import Comparer, Figures
+    from app.compare import Comparer
     from app.media.intake import PreparedMedia
     from app.store import ComparisonRecord, Message
     from app.ui.widgets.compare_view import ComparisonView
-    from app.ui.widgets.efforts_panel import EffortsPanel
+    from app.ui.widgets.efforts_panel import EffortsPanel, PanelRow
 
 log = logging.getLogger(__name__)
 FIGURES_INTERVAL_S = 0.25  # live figures (tokens so far) four times a second is plenty
@@ -83,6 +92,7 @@ class CompareController(QObject):
     kept = Signal(int, int, str, str)
     differences_ready = Signal(dict)
     comparisons_loaded = Signal(int, list)
+    kept_shown = Signal(str)
     failed = Signal(str)
     busy_changed = Signal(bool)
 
@@ -158,9 +168,8 @@ class CompareController(QObject):
             self._run.stop()
 
     def keep(self, effort: str) -> None:
-        """"Use this answer" on the column of `effort` (only a finished answer is kept)."""
-        if self._run is None:
-            return
+        """"Use this answer" on the column of `effort` (only a finished answer is kept), in
+        the comparison shown: the one running or last run, or one reopened from the panel."""
         figures = self._progress.figures.get(effort)
         if figures is None or figures.message_id is None or \
                 figures.status not in ("complete", "truncated"):
@@ -174,6 +183,17 @@ class CompareController(QObject):
 
     def load_comparisons(self, conversation_id: int) -> None:
         self._spawn(self._load(conversation_id))
+
+    def reopen(self, conversation_id: int, comparison_id: int,
+               messages: Mapping[int, Message]) -> bool:
+        """Show a finished comparison again (a line of the efforts panel) from the store: each
+        answer as it was drawn live, its stored figures and status, the kept one marked, and
+        "Use this answer" where keeping is allowed. False while one runs: that one keeps the
+        view. `messages`: the shown conversation's, where the turn's prompt is read."""
+        if self.is_busy():
+            return False
+        self._spawn(self._reopen(conversation_id, comparison_id, messages))
+        return True
 
     def use_for_template(self, slug: str, effort: str) -> None:
         """"Use <effort> for this template"."""
@@ -310,15 +330,42 @@ class CompareController(QObject):
 
         self.differences_ready.emit(await asyncio.to_thread(work))
 
-    async def _load(self, conversation_id: int) -> None:
+    async def _records(self, conversation_id: int) -> list[ComparisonRecord] | None:
+        """The conversation's comparisons from the store (None, said, if that failed)."""
         try:
-            records = await (self._comparisons(conversation_id) if self._comparisons
-                             else self._comparer().comparisons(conversation_id))
+            return await (self._comparisons(conversation_id) if self._comparisons
+                          else self._comparer().comparisons(conversation_id))
         except Exception as exc:
             log.exception("loading comparisons failed")
             self.failed.emit(f"Could not load the comparisons: {exc}")
+            return None
+
+    async def _load(self, conversation_id: int) -> None:
+        records = await self._records(conversation_id)
+        if records is not None:
+            self.comparisons_loaded.emit(conversation_id, summary_rows(records))
+
+    async def _reopen(self, conversation_id: int, comparison_id: int,
+                      messages: Mapping[int, Message]) -> None:
+        records = await self._records(conversation_id)
+        if records is None:
             return
-        self.comparisons_loaded.emit(conversation_id, summary_rows(records))
+        record = next((r for r in records if r.id == comparison_id and r.answers), None)
+        if record is None:
+            self.failed.emit("That comparison is no longer stored.")
+            return
+        if self.is_busy():  # one was started while this loaded: it keeps the view
+            return
+        figures = {m.effort or "?": stored_figures(m) for m in record.answers}
+        self._progress = Progress(figures, record.conversation_id, record.template)
+        self._pending, self._figures_shown = {}, {}
+        turn = messages.get(record.user_message_id)
+        self.opened.emit(list(figures), turn.content if turn is not None else "")
+        for answer, (effort, shown) in zip(record.answers, figures.items(), strict=True):
+            self.deltas.emit(effort, answer.reasoning, answer.content)
+            self._emit_figures(effort)
+            self.column_status.emit(effort, shown.status, shown.error)
+        self.kept_shown.emit(record.kept_effort or "")
 
     async def _template(self, slug: str, effort: str) -> None:
         assert self._set_template_effort is not None
@@ -345,11 +392,23 @@ def answer_summary(message: Message) -> str:
     return f"{head} {' · '.join(parts)}" if parts else head
 
 
-def summary_rows(records: Sequence[ComparisonRecord]) -> list[list[tuple[str, bool]]]:
+def summary_rows(records: Sequence[ComparisonRecord]) -> list[PanelRow]:
     """The panel's rows; a comparison with no stored answer (still streaming: its answers
     are tagged when they end; or stopped before any began) has nothing to show yet."""
-    return [[(answer_summary(m), m.id == r.kept_message_id) for m in r.answers]
+    return [(r.id, [(answer_summary(m), m.id == r.kept_message_id) for m in r.answers])
             for r in records if r.answers]
+
+
+def stored_figures(message: Message) -> Figures:
+    """A stored answer's figures for its reopened column: always its own message id (what
+    "Use this answer" keeps), and a final status (an answer cut short by a crash is
+    `interrupted`, never shown as still streaming)."""
+    figures = figures_of(message) or Figures(message.effort or "?", status=message.status,
+                                             error=message.error or "")
+    figures.message_id = message.id
+    if figures.status not in FINAL:
+        figures.status = "interrupted"
+    return figures
 
 
 def connect_view(controller: CompareController, view: ComparisonView,
@@ -367,6 +426,7 @@ def connect_view(controller: CompareController, view: ComparisonView,
     controller.note.connect(view.set_note)
     controller.differences_ready.connect(view.set_differences)
     controller.kept.connect(_KeptMarker(view).mark)
+    controller.kept_shown.connect(view.set_kept)
     view.keep_requested.connect(controller.keep)
     view.stop_requested.connect(controller.stop)
     view.stop_all_requested.connect(controller.stop_all)
@@ -409,5 +469,5 @@ class _PanelFeeder(QObject):
         super().__init__(panel)
         self._panel = panel
 
-    def feed(self, _conversation: int, rows: list[list[tuple[str, bool]]]) -> None:
+    def feed(self, _conversation: int, rows: list[PanelRow]) -> None:
         self._panel.set_rows(rows)
