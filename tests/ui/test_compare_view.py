@@ -657,3 +657,79 @@ def test_a_thinking_column_says_so_and_one_without_reasoning_shows_no_toggle(
     assert not view.columns["high"].thinking.isVisible()
     view.close()
     view.deleteLater()
+
+
+def test_reopening_a_stored_comparison_with_a_stopped_column_and_none_kept(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+    standin.fault("stall", times=1, effort="high", after=3)
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            assert h.controller.compare_new(None, "<b>Reopen</b> me", [])
+            await until(lambda: h.ended.get("low") == "complete" and
+                        h.ended.get("medium") == "complete" and
+                        h.view.columns["high"].status == "streaming", what="high stalled")
+            conversation = (await next_signal(h.controller.finished,
+                                              h.view.columns["high"].stop_button.click))[0]
+            [user] = [m for m in await h.store.list_messages(conversation) if m.role == "user"]
+            [record] = await h.store.list_comparisons(conversation)
+            h.view.start(["low", "high"], "something else")  # the view showed another one
+            kept = await next_signal(h.controller.kept_shown, lambda: h.controller.reopen(
+                conversation, record.id, {user.id: user}))
+            assert kept == ("",)
+            await until(lambda: all(not c.has_pending for c in h.view.columns.values()),
+                        what="drawn")
+            assert list(h.view.columns) == ["low", "medium", "high"]
+            assert h.view.prompt_label.text() == "<b>Reopen</b> me"  # as written, not HTML
+            statuses = {e: c.status_label.text() for e, c in h.view.columns.items()}
+            assert statuses == {"low": "Done", "medium": "Done", "high": "Stopped"}
+            assert [c.keep_button.isEnabled() for c in h.view.columns.values()] == [
+                True, True, False]
+            assert not any(c.stop_button.isEnabled() for c in h.view.columns.values())
+            for answer in record.answers:
+                column = h.view.columns[answer.effort or ""]
+                assert column.answer.markdown_source == answer.content
+            args = await next_signal(h.controller.kept,
+                                     h.view.columns["low"].keep_button.click)
+            low = next(m for m in record.answers if m.effort == "low")
+            assert args[1] == low.id
+            assert (await h.store.active_messages(conversation))[-1].id == low.id
+            assert "kept" in h.view.columns["low"].status_label.text()
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_reopening_a_comparison_that_is_not_stored_says_so(harness_env) -> None:
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            conversation = (await next_signal(h.controller.finished, lambda: h.controller.
+                                              compare_new(None, "Only one", [])))[0]
+            failed = await next_signal(h.controller.failed, lambda: h.controller.reopen(
+                conversation, 999, {}))
+            assert failed == ("That comparison is no longer stored.",)
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())
+
+
+def test_an_answer_cut_short_by_a_crash_reopens_interrupted_and_keeps_its_own_id() -> None:
+    from app.store.records import Message
+    from app.ui.controllers.compare import stored_figures
+
+    def answer(status: str, figures: dict[str, Any] | None) -> Message:
+        return Message(7, 1, "assistant", "partial", "", status, None, None, "high", None,
+                       None, None, None, 3, 0, None, None, (), comparison_id=2,
+                       figures=figures)
+
+    bare = stored_figures(answer("streaming", None))
+    assert (bare.effort, bare.status, bare.message_id) == ("high", "interrupted", 7)
+    told = stored_figures(answer("complete", {"effort": "high", "status": "complete",
+                                              "total_s": 2.5, "message_id": None}))
+    assert (told.status, told.total_s, told.message_id) == ("complete", 2.5, 7)

@@ -236,7 +236,7 @@ def test_a_line_of_the_efforts_panel_reopens_its_comparison_by_click_key_and_aft
         shown = await reopened(lambda: QTest.mouseClick(row, Qt.MouseButton.LeftButton))
         assert list(shown) == ["low", "medium", "high"]
         assert shown == live  # answers, figures, status and the kept mark as they were
-        for effort, (answer, figures, status, _) in shown.items():
+        for effort, (answer, figures, _status, _kept) in shown.items():
             assert f"at {effort} effort" in answer and "total" in figures
         assert shown["medium"][2] == "Done · kept"
         assert not view.stop_all.isEnabled()
