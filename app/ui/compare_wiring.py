@@ -119,9 +119,10 @@ class CompareWiring(QObject):
         """Another conversation is shown: its comparisons in the panel, and its messages
         rather than the comparison of another conversation (which "Use this answer" would
         change under this one's title)."""
-        if key != self._of and self.view is not None and \
-                self._center.currentWidget() is self.view:
-            self.show_conversation()
+        if key != self._of:
+            self._compare.cancel_reopen()
+            if self.view is not None and self._center.currentWidget() is self.view:
+                self.show_conversation()
         if key == NEW:
             self._panel.set_rows([])
         else:

@@ -733,3 +733,34 @@ def test_an_answer_cut_short_by_a_crash_reopens_interrupted_and_keeps_its_own_id
     told = stored_figures(answer("complete", {"effort": "high", "status": "complete",
                                               "total_s": 2.5, "message_id": None}))
     assert (told.status, told.total_s, told.message_id) == ("complete", 2.5, 7)
+
+
+def test_a_reopen_cancelled_before_its_comparison_loaded_shows_nothing(harness_env) -> None:
+    # Another conversation shown while a line's comparison still loads: it must not then
+    # cover that conversation. The panel's load below reads after the reopen's read (one
+    # store thread), so by its end the reopen would have opened the view if not cancelled.
+    loop, standin, data_dir = harness_env
+
+    async def scenario() -> None:
+        h = await make_harness(standin, data_dir)
+        try:
+            conversation = (await next_signal(h.controller.finished, lambda: h.controller.
+                                              compare_new(None, "Twice", [])))[0]
+            [record] = await h.store.list_comparisons(conversation)
+            opened: list[str] = []
+            h.controller.opened.connect(lambda _efforts, prompt: opened.append(prompt))
+
+            def reopen_then_cancel() -> None:
+                assert h.controller.reopen(conversation, record.id, {})
+                h.controller.cancel_reopen()
+                h.controller.load_comparisons(conversation)
+
+            await next_signal(h.controller.comparisons_loaded, reopen_then_cancel)
+            assert opened == []
+            await next_signal(h.controller.kept_shown, lambda: h.controller.reopen(
+                conversation, record.id, {}))
+            assert opened == [""]  # not cancelled: shown
+        finally:
+            await h.aclose()
+
+    run(loop, scenario())

@@ -301,3 +301,31 @@ def test_reopening_while_a_comparison_runs_shows_the_running_one_undisturbed(
         await close_window(window)
 
     run(qloop, scenario())
+
+
+def test_a_line_clicked_just_before_another_conversation_is_shown_does_not_cover_it(
+        qloop: Any, gui_env: dict[str, str], standin: Any) -> None:
+    async def scenario() -> None:
+        window = await open_window(gui_env)
+        await until(lambda: window.compare is not None, what="compare wired")
+        compare = window.controllers.compare
+        window.composer.set_text("First")
+        await next_signal(compare.finished, window.compare.compare_composed)
+        first = window.controllers.conversations.current
+        assert first is not None
+        await until(lambda: bool(window.efforts_panel.rows), what="the panel's line")
+        window.compare.view.close_button.click()
+        opened: list[str] = []
+        compare.opened.connect(lambda _efforts, prompt: opened.append(prompt))
+
+        def click_then_new_conversation() -> None:
+            QTest.mouseClick(window.efforts_panel.rows[0], Qt.MouseButton.LeftButton)
+            window.controllers.conversations.new_conversation()
+            compare.load_comparisons(first)  # read after the reopen's read (one store thread)
+
+        await next_signal(compare.comparisons_loaded, click_then_new_conversation)
+        assert opened == []
+        assert window.center.currentWidget() is not window.compare.view  # the new one's
+        await close_window(window)
+
+    run(qloop, scenario())

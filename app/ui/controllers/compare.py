@@ -114,6 +114,7 @@ class CompareController(QObject):
         self._pending: dict[str, tuple[list[str], list[str]]] = {}
         self._figures_shown: dict[str, Figures] = {}
         self._figures_at = 0.0
+        self._reopening: asyncio.Task[None] | None = None
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -192,8 +193,16 @@ class CompareController(QObject):
         view. `messages`: the shown conversation's, where the turn's prompt is read."""
         if self.is_busy():
             return False
-        self._spawn(self._reopen(conversation_id, comparison_id, messages))
+        self.cancel_reopen()  # the last line activated wins
+        self._reopening = self._spawn(self._reopen(conversation_id, comparison_id, messages))
         return True
+
+    def cancel_reopen(self) -> None:
+        """Another conversation is shown: a comparison still loading to be reopened (of the
+        one before) is not shown over it."""
+        if self._reopening is not None:
+            self._reopening.cancel()
+            self._reopening = None
 
     def use_for_template(self, slug: str, effort: str) -> None:
         """"Use <effort> for this template"."""
@@ -304,10 +313,11 @@ class CompareController(QObject):
 
     # -- side work ---------------------------------------------------------------------------
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._side.add(task)
         task.add_done_callback(self._side.discard)
+        return task
 
     async def _keep(self, template: str | None, message_id: int, effort: str) -> None:
         try:
