@@ -652,6 +652,11 @@ def test_a_thinking_column_says_so_and_one_without_reasoning_shows_no_toggle(
     view.set_status("high", "complete")
     qapp.processEvents()
     assert high.thinking.header_text.startswith("Thought for ")
+    # the figures' time (first reasoning → first answer) is the one shown: a reopened
+    # comparison's stored texts arrive at once, and would otherwise read "0 s"
+    view.set_figures("high", {"effort": "high", "status": "complete", "first_reasoning_s": 0.4,
+                              "first_answer_s": 7.9, "total_s": 9.0})
+    assert high.thinking.header_text == "Thought for 8 s"
     assert not low.thinking.isVisible()
     view.start(["low", "high"], "Again")  # a second comparison's columns start clean
     assert not view.columns["high"].thinking.isVisible()

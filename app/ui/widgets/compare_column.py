@@ -150,6 +150,13 @@ class CompareColumn(QFrame):
             self.thinking.start_live(int(time.time() * 1000))
         self.thinking.append(text)
 
+    def thought_for(self, first_reasoning_s: float | None, first_answer_s: float | None) -> None:
+        """The figures' thinking time (first reasoning → first answer) heads the section: a
+        reopened comparison's stored answers arrive at once, their real time is this."""
+        if first_reasoning_s is not None and first_answer_s is not None \
+                and not self.thinking.isHidden():
+            self.thinking.set_seconds(max(0, round(first_answer_s - first_reasoning_s)))
+
     def append_answer(self, text: str) -> None:
         """Streamed answer text: the thinking is over once the answer begins."""
         if self.thinking.is_live:

@@ -172,6 +172,7 @@ class ComparisonView(QFrame):
         column = self.columns.get(effort)
         if column is not None:
             column.figures_label.setText(figures_text(figures))
+            column.thought_for(figures.get("first_reasoning_s"), figures.get("first_answer_s"))
 
     def set_kept(self, effort: str) -> None:
         """Mark the kept column (the others stay keepable: keeping another switches)."""

@@ -126,6 +126,15 @@ class ThinkingSection(QWidget):
             self._ticker.start()
             self._update_header()
 
+    def set_seconds(self, seconds: int) -> None:
+        """How long the thinking took, as measured elsewhere (a comparison's figures: from
+        the first reasoning to the first answer, live or stored): ends a live header."""
+        if self._live_since_ms is not None:
+            self.finish()
+        if self._seconds != seconds:
+            self._seconds = seconds
+            self._update_header()
+
     def finish(self) -> None:
         """Thinking is over: freeze the duration and collapse unless preferred open."""
         if self._live_since_ms is None:
