@@ -66,6 +66,7 @@ class SyncEngine:
         self._kdf = kdf or KdfParams()
         self._device_name = device_name or platform.node() or "device"
         self._keys: Keys | None = None
+        self._config: bytes | None = None  # the repository file our keys were unlocked from
         self._state_path = data_dir / "sync-state.json"
         self._work = data_dir / "sync-tmp"
 
@@ -92,7 +93,13 @@ class SyncEngine:
     # -- keys --------------------------------------------------------------------------------
 
     async def keys(self, *, create: bool) -> Keys:
-        """Unlock the target's repository (creating it when `create` and absent)."""
+        """Unlock the target's repository (creating it when `create` and absent).
+
+        A WebDAV server may check `Overwrite: F` and move as two steps (wsgidav does), so two
+        devices creating the repository at once can both hear "created". The file is read
+        back after creating it, and `sync()` checks it again at the end, so the device whose
+        repository was replaced takes the one that stayed.
+        """
         if self._keys is not None:
             return self._keys
         config = await self.target.get(layout.CONFIG)
@@ -103,14 +110,37 @@ class SyncEngine:
             await self.target.ensure_dir(layout.DEVICES)
             device = (await self.store.sync_clock())[0]
             await self.target.ensure_dir(layout.tmp_dir(device))
-            if await self.target.put_new(layout.CONFIG, fresh, tmp_dir=layout.tmp_dir(device)):
-                self._keys = keys
-                return keys
-            config = await self.target.get(layout.CONFIG)  # another device was first
+            await self.target.put_new(layout.CONFIG, fresh, tmp_dir=layout.tmp_dir(device))
+            config = await self.target.get(layout.CONFIG)  # ours, or the device's that won
             if config is None:
                 raise SyncError(f"{layout.CONFIG} vanished from {self.target.label}.")
+            if config == fresh:
+                self._keys, self._config = keys, config
+                return keys
         self._keys = await asyncio.to_thread(unlock, config, self._passphrase)
+        self._config = config
         return self._keys
+
+    async def _repository_replaced(self) -> bool:
+        """Whether the repository file changed since our keys were unlocked from it."""
+        return self._config is not None and \
+            await self.target.get(layout.CONFIG) != self._config
+
+    def _adopt_repository(self, state: dict[str, object]) -> None:
+        """Forget per-target progress made under another repository's keys.
+
+        What we uploaded under a replaced repository cannot be read with the keys that
+        stayed: our snapshot and media are written again, and peers are merged afresh.
+        """
+        if self._config is None:
+            return
+        repo = hashlib.sha256(self._config).hexdigest()[:32]
+        if state.get("repo") not in (None, repo):
+            log.warning("the sync repository at %s was replaced; writing ours again",
+                        self.target.label)
+            for key in ("own_seq", "own_blobs", "known_blobs", "peers"):
+                state.pop(key, None)
+        state["repo"] = repo
 
     # -- sync --------------------------------------------------------------------------------
 
@@ -123,6 +153,9 @@ class SyncEngine:
         try:
             with _exclusive(self._data_dir / "sync.lock"):
                 report = await self._sync()
+                if await self._repository_replaced():
+                    self._keys = self._config = None
+                    report = await self._sync()
         except SyncError as exc:
             self._remember_outcome(error=exc.message)
             raise
@@ -149,6 +182,7 @@ class SyncEngine:
         keys = await self.keys(create=True)
         device, _hlc, _seq = await self.store.sync_clock()
         state = self._load_state()
+        self._adopt_repository(state)
         try:
             await self._prepare_own_folder(device, state)
             known = set(_strings(state.get("known_blobs")))
@@ -180,6 +214,7 @@ class SyncEngine:
         keys = await self.keys(create=True)
         device = (await self.store.sync_clock())[0]
         state = self._load_state()
+        self._adopt_repository(state)
         await self._prepare_own_folder(device, state)
         known = set(_strings(state.get("known_blobs")))
         try:
@@ -326,7 +361,10 @@ class SyncEngine:
         snap = layout.snapshot(device, info.seq)
         tmp = layout.tmp_dir(device)
         await self.target.put(snap, keys.seal(packed, snap), tmp_dir=tmp)
-        old = await self.read_head(keys, device)
+        try:
+            old = await self.read_head(keys, device)
+        except TamperedFile:  # written under a replaced repository, or damaged: ours anew
+            old = None
         entry = layout.SnapshotEntry(device, self._device_name, info.seq, _now_ms(),
                                      info.schema, len(packed))
         snapshots = [s for s in (old.snapshots if old else []) if s.seq != info.seq]
