@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -156,6 +157,33 @@ def test_new_conversation_welcomes_with_templates_and_ways_to_bring_media(
         assert window.center.currentWidget() is window.view
         window.new_conversation()
         await until(lambda: window.center.currentWidget() is welcome, what="welcome again")
+        await close_window(window)
+
+    run(qloop, scenario())
+
+
+@pytest.mark.parametrize("width", [1100, 900])
+def test_welcome_tiles_show_their_whole_text(qloop: Any, gui_env: dict[str, str],
+                                             width: int) -> None:
+    """A tool button narrower than its size hint elides its text mid-word ("Drop images and
+    vid...re"): at the first-start width and a narrower one, every tile gets its full width."""
+    async def scenario() -> None:
+        from tests.ui.harness import until
+
+        window = await open_window(gui_env)
+        welcome = window.welcome
+        await until(lambda: welcome.cards, what="the template cards")
+        tiles = [welcome.attach_way, welcome.paste_way, welcome.capture_way, *welcome.cards]
+
+        def squeezed() -> list[str]:
+            return [t.accessibleName() for t in tiles
+                    if t.width() < t.sizeHint().width() or not t.isVisible()]
+        window.resize(width, 760)
+        await until(lambda: window.width() == width, what="the resize")
+        await until(lambda: not squeezed(), what=f"whole tiles, not {squeezed()}")
+        for tile in welcome.cards:  # and all on the page, none cut off at its right edge
+            right = tile.mapTo(welcome.viewport(), tile.rect().topRight()).x()
+            assert right < welcome.viewport().width()
         await close_window(window)
 
     run(qloop, scenario())

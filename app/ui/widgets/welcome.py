@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -84,13 +84,13 @@ class WelcomeScreen(QScrollArea):
 
         ways = QHBoxLayout()
         ways.addStretch(1)
-        self.attach_way = self._way("paperclip", "Attach or drop files",
+        self.attach_way = self._way("paperclip", "Attach or drop files", "Drop here or Ctrl+O",
                                     "Drop images and videos anywhere, or press Ctrl+O")
         self.attach_way.clicked.connect(self.attach_requested)
-        self.paste_way = self._way("copy", "Paste a screenshot",
+        self.paste_way = self._way("copy", "Paste a screenshot", "Copy, then Ctrl+V",
                                    "Copy an image anywhere, then press Ctrl+V here")
         self.paste_way.setEnabled(False)  # a hint: pasting happens in the message box
-        self.capture_way = self._way("scan-line", "Capture the screen",
+        self.capture_way = self._way("scan-line", "Capture the screen", "Ctrl+Shift+S",
                                      "Pick a region of the screen: Ctrl+Shift+S")
         self.capture_way.clicked.connect(self.capture_requested)
         for way in (self.attach_way, self.paste_way, self.capture_way):
@@ -111,13 +111,16 @@ class WelcomeScreen(QScrollArea):
         col.addLayout(cards_row)
         col.addStretch(2)
         self.cards: list[QToolButton] = []
+        self._columns = 0
 
     @staticmethod
-    def _way(name: str, title: str, tip: str) -> QToolButton:
+    def _way(name: str, title: str, hint: str, tip: str) -> QToolButton:
+        """A tile: icon, title and a hint short enough never to be elided at the tile's
+        minimum width (a tool button cannot wrap); the whole sentence is its tooltip."""
         button = QToolButton()
         button.setIcon(icon(name))
         button.setIconSize(QSize(28, 28))
-        button.setText(f"{title}\n{tip.rsplit(': ', 1)[-1] if ': ' in tip else tip}")
+        button.setText(f"{title}\n{hint}")
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
         button.setProperty("role", "chip")
         button.setToolTip(tip)
@@ -133,7 +136,7 @@ class WelcomeScreen(QScrollArea):
             card.deleteLater()
         self.cards = []
         ordered = sorted(templates, key=lambda t: not t.pinned)[:MAX_CARDS]
-        for n, template in enumerate(ordered):
+        for template in ordered:
             card = QToolButton()
             card.setProperty("role", "chip")
             card.setProperty("slug", template.slug)
@@ -142,9 +145,31 @@ class WelcomeScreen(QScrollArea):
             card.setAccessibleName(f"Template {template.name}")
             card.setMinimumWidth(200)
             card.clicked.connect(partial(self.template_chosen.emit, template.slug))
-            self._cards.addWidget(card, n // CARD_COLUMNS, n % CARD_COLUMNS)
             self.cards.append(card)
+        self._columns = 0
+        self._place_cards()
         self.cards_title.setVisible(bool(self.cards))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_cards()
+
+    def _place_cards(self) -> None:
+        """As many columns (up to `CARD_COLUMNS`) as fit whole cards: a narrow window gets
+        two rows of two rather than three cards squeezed until their names are elided."""
+        if not self.cards:
+            return
+        spacing = self._cards.spacing()
+        widest = max(card.sizeHint().width() for card in self.cards) + spacing
+        room = self.viewport().width() - 48  # the page's side margins
+        columns = max(1, min(CARD_COLUMNS, len(self.cards), (room + spacing) // widest))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for card in self.cards:
+            self._cards.removeWidget(card)
+        for n, card in enumerate(self.cards):
+            self._cards.addWidget(card, n // columns, n % columns)
 
     def set_key_missing(self, missing: bool) -> None:
         self.key_note.setVisible(missing)
