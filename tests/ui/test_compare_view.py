@@ -605,6 +605,38 @@ def test_long_figures_neither_widen_the_view_nor_make_the_columns_unequal(qapp: 
     view.deleteLater()
 
 
+def test_a_panel_refresh_rewrites_its_lines_and_leaves_the_focus_where_it_was(
+        qapp: Any) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.ui.widgets.efforts_panel import EffortsPanel
+
+    panel = EffortsPanel()
+    panel.set_rows([(7, [("low 1 s", False), ("high 9 s", False)])])
+    panel.show()
+    panel.activateWindow()
+    [row] = panel.rows
+    row.setFocus()
+    qapp.processEvents()
+    panel.set_rows([(7, [("low 1 s", False), ("high 9 s", True)]), (8, [("medium 4 s", True)])])
+    assert panel.rows[0] is row and row.hasFocus()  # the same line, rewritten
+    assert panel.lines == ["1. low 1 s  |  ✓ high 9 s", "2. ✓ medium 4 s"]
+    assert [r.accessibleName() for r in panel.rows] == [
+        "Comparison 1. low 1 s  |  ✓ high 9 s", "Comparison 2. ✓ medium 4 s"]
+    activated: list[int] = []
+    panel.comparison_activated.connect(activated.append)
+    panel.rows[1].activated.emit(panel.rows[1].comparison_id)
+    panel.set_rows([(9, [("low <b>2</b> s", True)])])
+    assert len(panel.rows) == 1 and panel.rows[0].comparison_id == 9
+    assert "&lt;b&gt;" in panel.rows[0].text()  # escaped, never markup
+    QTest.keyClick(panel.rows[0], Qt.Key.Key_Return)
+    assert activated == [8, 9]
+    panel.set_rows([])
+    assert panel.rows == [] and not panel.isVisible()
+    panel.deleteLater()
+
+
 def test_a_comparison_without_answers_yet_is_no_empty_line_in_the_panel(harness_env) -> None:
     # Showing the conversation while its comparison streams (or after one whose answers
     # never got stored) listed a bare "2." in the efforts panel.

@@ -49,22 +49,29 @@ class EffortsPanel(QFrame):
         self.hide()
 
     def set_rows(self, rows: Sequence[PanelRow]) -> None:
-        """One line per comparison (see `PanelRow`), numbered from 1."""
-        for old in self.rows:
+        """One line per comparison (see `PanelRow`), numbered from 1.
+
+        Existing lines are rewritten in place rather than rebuilt, so a refresh (a choice
+        kept, a comparison finished) leaves the keyboard focus on the line that had it.
+        """
+        for old in self.rows[len(rows):]:
             self._layout.removeWidget(old)
             old.deleteLater()
-        self.lines, self.rows = [], []
+        del self.rows[len(rows):]
+        self.lines = []
         for number, (comparison_id, answers) in enumerate(rows, 1):
             texts = [("✓ " if kept else "") + text for text, kept in answers]
             line = f"{number}. " + "  |  ".join(texts)
             marked = [f"<b>{escape(t)}</b>" if kept else escape(t)
                       for t, (_, kept) in zip(texts, answers, strict=True)]
-            row = EffortsRow(comparison_id, line,
-                             f"{number}. " + " &nbsp;|&nbsp; ".join(marked), self)
-            row.activated.connect(self.comparison_activated)
-            self._layout.addWidget(row)
+            rich = f"{number}. " + " &nbsp;|&nbsp; ".join(marked)
+            if number > len(self.rows):
+                row = EffortsRow(self)
+                row.activated.connect(self.comparison_activated)
+                self._layout.addWidget(row)
+                self.rows.append(row)
+            self.rows[number - 1].set_line(comparison_id, line, rich)
             self.lines.append(line)
-            self.rows.append(row)
         self.setVisible(bool(rows))
 
 
@@ -77,17 +84,22 @@ class EffortsRow(QLabel):
 
     activated = Signal(int)
 
-    def __init__(self, comparison_id: int, plain: str, rich: str, parent: QWidget) -> None:
-        super().__init__(rich, parent)
-        self.comparison_id = comparison_id
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.comparison_id = 0
         self.setTextFormat(Qt.TextFormat.RichText)  # `rich` is escaped by the panel
         self.setWordWrap(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setAccessibleName(f"Comparison {plain}")
         self.setAccessibleDescription("Press Enter to see its answers side by side again")
         self.setToolTip("Show this comparison again")
         self._show_focus(False)
+
+    def set_line(self, comparison_id: int, plain: str, rich: str) -> None:
+        """Show comparison `comparison_id` as `rich` (escaped HTML); `plain` names it."""
+        self.comparison_id = comparison_id
+        self.setText(rich)
+        self.setAccessibleName(f"Comparison {plain}")
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
