@@ -35,7 +35,7 @@ from app.store.schema import LATEST
 from app.store.snapshot import SnapshotInfo, read_info, write_snapshot
 from app.sync import layout
 from app.sync.crypto import KdfParams, Keys, new_repository, unlock
-from app.sync.errors import NewerSnapshot, SyncError, TamperedFile
+from app.sync.errors import NewerSnapshot, SyncError, TamperedFile, TargetUnreachable
 from app.sync.targets import Target
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,13 @@ class SyncEngine:
             await self.target.ensure_dir(layout.DEVICES)
             device = (await self.store.sync_clock())[0]
             await self.target.ensure_dir(layout.tmp_dir(device))
-            await self.target.put_new(layout.CONFIG, fresh, tmp_dir=layout.tmp_dir(device))
+            try:
+                await self.target.put_new(layout.CONFIG, fresh, tmp_dir=layout.tmp_dir(device))
+            except TargetUnreachable:
+                # Another device creating it at the same moment: a server may refuse one of
+                # the two moves (wsgidav answers 500); then the one that stayed is taken.
+                if await self.target.get(layout.CONFIG) is None:
+                    raise
             config = await self.target.get(layout.CONFIG)  # ours, or the device's that won
             if config is None:
                 raise SyncError(f"{layout.CONFIG} vanished from {self.target.label}.")
@@ -130,7 +136,9 @@ class SyncEngine:
         """Forget per-target progress made under another repository's keys.
 
         What we uploaded under a replaced repository cannot be read with the keys that
-        stayed: our snapshot and media are written again, and peers are merged afresh.
+        stayed: our snapshot and media are written again, peers are merged afresh, and the
+        files written under the lost keys are deleted once ours are written again
+        (`_remove_stale`): nobody can read them any more.
         """
         if self._config is None:
             return
@@ -138,6 +146,9 @@ class SyncEngine:
         if state.get("repo") not in (None, repo):
             log.warning("the sync repository at %s was replaced; writing ours again",
                         self.target.label)
+            state["stale_blobs"] = sorted({*_strings(state.get("stale_blobs")),
+                                           *_strings(state.get("own_blobs"))})
+            state["stale_snapshots"] = True
             for key in ("own_seq", "own_blobs", "known_blobs", "peers"):
                 state.pop(key, None)
         state["repo"] = repo
@@ -203,6 +214,7 @@ class SyncEngine:
                     self._save_state(state)
             report.blobs_down = await self._fetch_blobs(keys, known, report)
             await self._write_own(keys, device, state, known, report, force=False)
+            await self._remove_stale(keys, device, known, state)
         finally:
             state["known_blobs"] = sorted(set(_strings(state.get("known_blobs"))))
             self._save_state(state)
@@ -219,6 +231,7 @@ class SyncEngine:
         known = set(_strings(state.get("known_blobs")))
         try:
             await self._write_own(keys, device, state, known, report, force=True)
+            await self._remove_stale(keys, device, known, state)
         finally:
             self._save_state(state)
         return report
@@ -341,8 +354,15 @@ class SyncEngine:
             data = await asyncio.to_thread(path.read_bytes)
             payload = path.suffix.lstrip(".").encode("ascii") + b"\n" + data
             label = layout.blob(name)
-            await self.target.put(label, keys.seal(payload, label),
-                                  tmp_dir=layout.tmp_dir(device))
+            try:
+                await self.target.put(label, keys.seal(payload, label),
+                                      tmp_dir=layout.tmp_dir(device))
+            except TargetUnreachable:
+                # Another device uploading the same medium at the same moment: a server may
+                # refuse one of the two moves (wsgidav answers 500). A medium's name is its
+                # content's, so the copy that is there serves as well as ours.
+                if not await self.target.exists(label):
+                    raise
             known.add(name)
             own.add(name)
             state["known_blobs"] = sorted(known)
@@ -385,6 +405,39 @@ class SyncEngine:
             await self.target.delete(layout.manifest(device, old.seq))
         state["own_seq"] = info.seq
         report.wrote = info.seq
+
+    async def _remove_stale(self, keys: Keys, device: str, known: set[str],
+                            state: dict[str, object]) -> None:
+        """Delete our snapshots and media sealed under a replaced repository's keys.
+
+        Only once our head is written again under the keys that stayed, and only our own: the
+        snapshots and manifests in our folder that head does not list, and the media names we
+        uploaded then (keyed names, so none of them names a medium of the new keys). A failure
+        half-way leaves the rest listed for the next sync.
+        """
+        if not state.get("stale_snapshots") and not state.get("stale_blobs"):
+            return
+        try:
+            head = await self.read_head(keys, device)
+        except TamperedFile:  # still the head sealed under the lost keys
+            return
+        if head is None:
+            return
+        if state.get("stale_snapshots"):
+            kept = {layout.manifest(device, head.seq),
+                    *(layout.snapshot(device, s.seq) for s in head.snapshots)}
+            folder = layout.device_dir(device)
+            for name in await self.target.listdir(folder):
+                path = f"{folder}/{name}"
+                if name.startswith(("snap-", "manifest-")) and path not in kept:
+                    await self.target.delete(path)
+            state.pop("stale_snapshots")
+        stale = _strings(state.get("stale_blobs"))
+        for index, name in enumerate(stale):
+            if name not in known:
+                await self.target.delete(layout.blob(name))
+            state["stale_blobs"] = stale[index + 1:]
+        state.pop("stale_blobs", None)
 
     def _pack(self) -> tuple[SnapshotInfo, bytes]:
         """Snapshot the live database (separate read connection) and compress it."""

@@ -52,6 +52,8 @@ class Target(Protocol):
 
     async def listdir(self, path: str) -> list[str]: ...
 
+    async def exists(self, path: str) -> bool: ...
+
     async def ensure_dir(self, path: str) -> None: ...
 
     async def delete(self, path: str) -> None: ...
@@ -110,6 +112,9 @@ class FolderTarget:
             except FileNotFoundError:
                 return []
         return await asyncio.to_thread(_local(names))
+
+    async def exists(self, path: str) -> bool:
+        return await asyncio.to_thread(_local(self._p(path).exists))
 
     async def ensure_dir(self, path: str) -> None:
         await asyncio.to_thread(_local(private_dir), self._p(path))
@@ -233,10 +238,10 @@ class WebDavTarget:
             except TargetUnreachable:
                 # Two devices making the same folder at once: the loser may hear an error
                 # (wsgidav answers 500) although the folder is there; only then is it one.
-                if not await self._is_dir(built + "/"):
+                if not await self.exists(built + "/"):
                     raise
 
-    async def _is_dir(self, path: str) -> bool:
+    async def exists(self, path: str) -> bool:
         response = await self._request("PROPFIND", path, ok=(207, 404),
                                        headers={"Depth": "0"},
                                        content=_RESOURCE_TYPE)

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from app.sync import layout
-from app.sync.errors import BadTarget, CredentialsRejected, TargetUnreachable
+from app.sync.errors import (
+    BadTarget,
+    CredentialsRejected,
+    SyncError,
+    TamperedFile,
+    TargetUnreachable,
+)
 from app.sync.targets import WebDavTarget, check_url
 from tests.sync.davserver import PASSWORD, USER, DavServer, Fault
 from tests.sync.devices import Device
@@ -199,6 +205,22 @@ async def _lose_the_creation_race(t: WebDavTarget, winner: Device) -> None:
     await winner.engine(t).backup()
 
 
+async def _unreadable_files(dav: DavServer, d: Device, t: WebDavTarget) -> list[str]:
+    """The files on the server that the repository which stayed cannot open: what was
+    sealed under the replaced one's keys and left behind."""
+    keys = await d.engine(t).keys(create=False)
+    unreadable = []
+    for path in sorted(dav.root.rglob("*")):
+        label = path.relative_to(dav.root).as_posix()
+        if not path.is_file() or label == layout.CONFIG or "/tmp/" in label:
+            continue
+        try:
+            keys.open(path.read_bytes(), label)
+        except TamperedFile:
+            unreadable.append(label)
+    return unreadable
+
+
 async def test_a_device_whose_repository_was_replaced_writes_its_history_again(
         dav: DavServer, devices: list[Device], target: MakeTarget) -> None:
     a, b, _ = devices
@@ -206,10 +228,30 @@ async def test_a_device_whose_repository_was_replaced_writes_its_history_again(
     await b.chat("B's", "q", "r", image_seed=18)
     await a.engine(target()).sync()  # A's repository, A's snapshot and picture
     await _lose_the_creation_race(target(), b)  # B's repository replaces it
+    stale = await _unreadable_files(dav, b, target())
+    assert any("/snap-" in f for f in stale) and any(f.startswith("blobs/") for f in stale)
     reports = [await d.engine(target()).sync() for d in (a, b)]
     assert [r.problems for r in reports] == [[], []]
     assert await a.history() == await b.history() and len(await a.history()) == 2
     assert _pictures(a) == _pictures(b) and len(_pictures(a)) == 2
+    assert await _unreadable_files(dav, a, target()) == []  # A's files under lost keys: gone
+
+
+async def test_leftovers_of_a_replaced_repository_that_fail_to_delete_go_next_time(
+        dav: DavServer, devices: list[Device], target: MakeTarget) -> None:
+    a, b, _ = devices
+    await a.chat("A's", "q", "r", image_seed=21)
+    await b.chat("B's", "q", "r", image_seed=22)
+    await a.engine(target()).sync()
+    await _lose_the_creation_race(target(), b)
+    dav.faults.add(Fault("DELETE", nth=1, status=500))
+    with pytest.raises(SyncError):
+        await a.engine(target()).sync()
+    assert await _unreadable_files(dav, b, target())  # the failed delete left them
+    assert (await a.engine(target()).sync()).problems == []
+    assert await _unreadable_files(dav, b, target()) == []
+    assert (await b.engine(target()).sync()).merged  # A's history, under the keys that stayed
+    assert await a.history() == await b.history() and len(await a.history()) == 2
 
 
 class _RacedTarget(WebDavTarget):
@@ -242,6 +284,73 @@ async def test_a_repository_replaced_during_a_sync_is_caught_by_that_sync(
     assert second.problems == [] and second.merged
     assert await a.history() == await b.history() and len(await a.history()) == 2
     assert _pictures(a) == _pictures(b) and len(_pictures(a)) == 2
+    assert await _unreadable_files(dav, a, target()) == []
+
+
+class _CreatedAtOnceTarget(WebDavTarget):
+    """A real WebDAV target where another device (`rival`) creates the repository just
+    before ours moves into place, and the server refuses our move with 500."""
+
+    def __init__(self, dav: DavServer, rival: Device, rival_target: WebDavTarget) -> None:
+        super().__init__(dav.url, USER, PASSWORD)
+        self._dav, self._rival, self._rival_target = dav, rival, rival_target
+
+    async def put_new(self, path: str, data: bytes, *, tmp_dir: str) -> bool:
+        if path == layout.CONFIG and self._rival is not None:
+            rival, self._rival = self._rival, None
+            await rival.engine(self._rival_target).sync()
+            self._dav.faults.add(Fault("MOVE", nth=1, status=500))
+        return await super().put_new(path, data, tmp_dir=tmp_dir)
+
+
+async def test_a_repository_two_devices_create_at_once_is_the_one_that_stayed(
+        dav: DavServer, devices: list[Device], target: MakeTarget) -> None:
+    a, b, _ = devices
+    await a.chat("A's", "q", "r", image_seed=24)
+    await b.chat("B's", "q", "r", image_seed=25)
+    raced = _CreatedAtOnceTarget(dav, b, target())
+    try:
+        report = await a.engine(raced).sync()
+    finally:
+        await raced.aclose()
+    assert report.problems == [] and report.merged and report.wrote
+    await b.engine(target()).sync()
+    assert await a.history() == await b.history() and len(await a.history()) == 2
+
+
+class _SameMediumTarget(WebDavTarget):
+    """A real WebDAV target where another device (`rival`) uploads the same picture just
+    before this device's upload of it moves into place, and the server refuses our move with
+    500, as wsgidav did when two moves met."""
+
+    def __init__(self, dav: DavServer, rival: Device, rival_target: WebDavTarget) -> None:
+        super().__init__(dav.url, USER, PASSWORD)
+        self._dav, self._rival, self._rival_target = dav, rival, rival_target
+
+    async def put(self, path: str, data: bytes, *, tmp_dir: str) -> None:
+        if path.startswith(f"{layout.BLOBS}/") and self._rival is not None:
+            rival, self._rival = self._rival, None
+            await rival.engine(self._rival_target).sync()
+            self._dav.faults.add(Fault("MOVE", nth=1, status=500))
+        await super().put(path, data, tmp_dir=tmp_dir)
+
+
+async def test_a_picture_two_devices_upload_at_once_is_kept_once(
+        dav: DavServer, devices: list[Device], target: MakeTarget) -> None:
+    a, b, _ = devices
+    await a.chat("A's", "q", "r", image_seed=23)
+    await b.engine(target()).sync()  # the repository exists; B has nothing of A's yet
+    await b.chat("B's", "q", "r", image_seed=23)  # the same picture
+    raced = _SameMediumTarget(dav, b, target())
+    try:
+        report = await a.engine(raced).sync()
+    finally:
+        await raced.aclose()
+    assert report.problems == [] and report.wrote
+    assert len(list((dav.root / layout.BLOBS).iterdir())) == 1
+    for d in (b, a):  # B wrote during A's sync, after A had merged
+        await d.engine(target()).sync()
+    assert await a.history() == await b.history() and len(await a.history()) == 2
 
 
 @pytest.mark.parametrize("url", ["http://example.com/dav", "ftp://x/y", "https://u:p@h/dav",
