@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -254,19 +254,31 @@ async def test_leftovers_of_a_replaced_repository_that_fail_to_delete_go_next_ti
     assert await a.history() == await b.history() and len(await a.history()) == 2
 
 
-class _RacedTarget(WebDavTarget):
-    """A real WebDAV target whose repository is replaced by another device (`rival`) just
-    before this device writes its head: the race `sync()` checks for at its end."""
+class _RivalFirstTarget(WebDavTarget):
+    """A real WebDAV target where another device acts (`rival`) just before this device's
+    first write of a file that `first` picks; with `refuse_move`, the server then answers our
+    move with 500, as wsgidav did when two moves met."""
 
-    def __init__(self, dav: DavServer, rival: Device, rival_target: WebDavTarget) -> None:
+    def __init__(self, dav: DavServer, first: Callable[[str], bool],
+                 rival: Callable[[], Awaitable[object]], *, refuse_move: bool = False) -> None:
         super().__init__(dav.url, USER, PASSWORD)
-        self._rival, self._rival_target = rival, rival_target
+        self._dav, self._first, self._refuse_move = dav, first, refuse_move
+        self._rival: Callable[[], Awaitable[object]] | None = rival
+
+    async def _before_write(self, path: str) -> None:
+        if self._rival is not None and self._first(path):
+            rival, self._rival = self._rival, None
+            await rival()
+            if self._refuse_move:
+                self._dav.faults.add(Fault("MOVE", nth=1, status=500))
 
     async def put(self, path: str, data: bytes, *, tmp_dir: str) -> None:
-        if path.endswith("/head") and self._rival is not None:
-            rival, self._rival = self._rival, None
-            await _lose_the_creation_race(self._rival_target, rival)
+        await self._before_write(path)
         await super().put(path, data, tmp_dir=tmp_dir)
+
+    async def put_new(self, path: str, data: bytes, *, tmp_dir: str) -> bool:
+        await self._before_write(path)
+        return await super().put_new(path, data, tmp_dir=tmp_dir)
 
 
 async def test_a_repository_replaced_during_a_sync_is_caught_by_that_sync(
@@ -274,7 +286,8 @@ async def test_a_repository_replaced_during_a_sync_is_caught_by_that_sync(
     a, b, _ = devices
     await a.chat("A's", "q", "r", image_seed=19)
     await b.chat("B's", "q", "r", image_seed=20)
-    raced = _RacedTarget(dav, b, target())
+    raced = _RivalFirstTarget(dav, lambda path: path.endswith("/head"),
+                              lambda: _lose_the_creation_race(target(), b))
     try:
         first = await a.engine(raced).sync()
     finally:
@@ -287,28 +300,13 @@ async def test_a_repository_replaced_during_a_sync_is_caught_by_that_sync(
     assert await _unreadable_files(dav, a, target()) == []
 
 
-class _CreatedAtOnceTarget(WebDavTarget):
-    """A real WebDAV target where another device (`rival`) creates the repository just
-    before ours moves into place, and the server refuses our move with 500."""
-
-    def __init__(self, dav: DavServer, rival: Device, rival_target: WebDavTarget) -> None:
-        super().__init__(dav.url, USER, PASSWORD)
-        self._dav, self._rival, self._rival_target = dav, rival, rival_target
-
-    async def put_new(self, path: str, data: bytes, *, tmp_dir: str) -> bool:
-        if path == layout.CONFIG and self._rival is not None:
-            rival, self._rival = self._rival, None
-            await rival.engine(self._rival_target).sync()
-            self._dav.faults.add(Fault("MOVE", nth=1, status=500))
-        return await super().put_new(path, data, tmp_dir=tmp_dir)
-
-
 async def test_a_repository_two_devices_create_at_once_is_the_one_that_stayed(
         dav: DavServer, devices: list[Device], target: MakeTarget) -> None:
     a, b, _ = devices
     await a.chat("A's", "q", "r", image_seed=24)
     await b.chat("B's", "q", "r", image_seed=25)
-    raced = _CreatedAtOnceTarget(dav, b, target())
+    raced = _RivalFirstTarget(dav, lambda path: path == layout.CONFIG,
+                              lambda: b.engine(target()).sync(), refuse_move=True)
     try:
         report = await a.engine(raced).sync()
     finally:
@@ -318,30 +316,14 @@ async def test_a_repository_two_devices_create_at_once_is_the_one_that_stayed(
     assert await a.history() == await b.history() and len(await a.history()) == 2
 
 
-class _SameMediumTarget(WebDavTarget):
-    """A real WebDAV target where another device (`rival`) uploads the same picture just
-    before this device's upload of it moves into place, and the server refuses our move with
-    500, as wsgidav did when two moves met."""
-
-    def __init__(self, dav: DavServer, rival: Device, rival_target: WebDavTarget) -> None:
-        super().__init__(dav.url, USER, PASSWORD)
-        self._dav, self._rival, self._rival_target = dav, rival, rival_target
-
-    async def put(self, path: str, data: bytes, *, tmp_dir: str) -> None:
-        if path.startswith(f"{layout.BLOBS}/") and self._rival is not None:
-            rival, self._rival = self._rival, None
-            await rival.engine(self._rival_target).sync()
-            self._dav.faults.add(Fault("MOVE", nth=1, status=500))
-        await super().put(path, data, tmp_dir=tmp_dir)
-
-
 async def test_a_picture_two_devices_upload_at_once_is_kept_once(
         dav: DavServer, devices: list[Device], target: MakeTarget) -> None:
     a, b, _ = devices
     await a.chat("A's", "q", "r", image_seed=23)
     await b.engine(target()).sync()  # the repository exists; B has nothing of A's yet
     await b.chat("B's", "q", "r", image_seed=23)  # the same picture
-    raced = _SameMediumTarget(dav, b, target())
+    raced = _RivalFirstTarget(dav, lambda path: path.startswith(f"{layout.BLOBS}/"),
+                              lambda: b.engine(target()).sync(), refuse_move=True)
     try:
         report = await a.engine(raced).sync()
     finally:
