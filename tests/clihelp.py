@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +54,25 @@ def spawn(base_url: str, data_dir: Path, *argv: str, **extra: str) -> subprocess
     env = dict(os.environ)
     env.update(cli_env(base_url, data_dir, **extra))
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.Popen([sys.executable, "-m", "app", *argv], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _sigint_not_ignored():
+        return subprocess.Popen([sys.executable, "-m", "app", *argv], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@contextlib.contextmanager
+def _sigint_not_ignored() -> Iterator[None]:
+    """A child inherits an ignored SIGINT, and a test runner started by a shell's `&` without
+    job control (a CI script, `nohup`) ignores it, so its `stepdesk` would never see Ctrl+C.
+    While the child starts, the runner takes SIGINT back; the child then starts with the
+    default, as from a terminal."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def rows(data_dir: Path, sql: str, *params: object) -> list[tuple[object, ...]]:

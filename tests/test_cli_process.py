@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -53,11 +54,16 @@ def test_sigkill_mid_stream_leaves_intact_db_marked_interrupted_next_start(
 
 def test_ctrl_c_keeps_partial_reply_as_stopped_exit_130(standin, data_dir: Path) -> None:
     standin.fault("paced", count=4000, duration=20)
-    proc = spawn(standin.base_url, data_dir, "ask", "go on")
+    proc = spawn(standin.base_url, data_dir, "ask", "go on", PYTHONFAULTHANDLER="1")
     try:
         wait_for_partial(data_dir)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # where it is stuck: faulthandler's stacks
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=10)
+            pytest.fail(f"Ctrl+C did not end the process within 10 s:\n{err[-8000:]}")
     finally:
         proc.kill()
         proc.communicate()
