@@ -183,13 +183,17 @@ class Desk:
 
 def _wm_running(display: str) -> bool:
     from Xlib import display as xdisplay
+    from Xlib import error
 
-    d = xdisplay.Display(display)
     try:
-        atom = d.intern_atom("_NET_SUPPORTING_WM_CHECK")
-        return d.screen().root.get_full_property(atom, 0) is not None
-    finally:
-        d.close()
+        d = xdisplay.Display(display)
+        try:
+            atom = d.intern_atom("_NET_SUPPORTING_WM_CHECK")
+            return d.screen().root.get_full_property(atom, 0) is not None
+        finally:
+            d.close()
+    except (OSError, error.DisplayError, error.ConnectionClosedError):
+        return False  # the server dropped this probe: asked again
 
 
 def _read_display(fd: int, xvfb: subprocess.Popen[bytes], timeout: float = 30) -> int:
@@ -236,8 +240,10 @@ def x_desktop(width: int = 1920, height: int = 1080) -> Iterator[Desk]:
             raise RuntimeError(f"{tool} is missing (.ci/run installs it)")
     read_end, write_end = os.pipe()
     try:
+        # -noreset: by default Xvfb resets when its last client leaves, and a client that
+        # connects then (the next readiness probe) has its connection reset.
         xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0",
-                                 f"{width}x{height}x24", "-nolisten", "tcp"],
+                                 f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
                                 pass_fds=(write_end,), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     finally:
