@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRect, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from app.ui.style.glyphs import labelled
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -222,7 +224,7 @@ class QuickAskController(QObject):
         """The default effort, the pinned template tiles and, without a key, how to set one."""
         p = self.panel
         p.set_effort(self._hooks.effort())
-        p.set_templates([(t.slug, f"{t.icon} {t.name}".strip()) for t in self._hooks.pinned()])
+        p.set_templates([(t.slug, labelled(t.icon, t.name)) for t in self._hooks.pinned()])
         if not self._hooks.has_key():
             p.set_note(NO_KEY)
 

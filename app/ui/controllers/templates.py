@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from app.templates.model import Template, TemplateError
+from app.ui.style.glyphs import labelled
 
 if TYPE_CHECKING:
     from app.templates.service import TemplateCatalogue
@@ -79,7 +80,7 @@ class TemplatesController(QObject):
 
     def drop_targets(self, kinds: set[str]) -> list[tuple[str, str]]:
         """(slug, label) of each pinned template that fits what is being dragged."""
-        return [(t.slug, f"{t.icon} {t.name}".strip()) for t in self.pinned
+        return [(t.slug, labelled(t.icon, t.name)) for t in self.pinned
                 if kinds and t.media_problem(sorted(kinds)) is None]
 
     async def template(self, slug: str) -> Template:

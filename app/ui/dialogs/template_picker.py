@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.safetext import one_line, visible
 from app.templates.model import Template
+from app.ui.style.glyphs import labelled, shown_icon
 
 _NAV_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 
@@ -84,9 +85,9 @@ class TemplatePicker(QFrame):
         self._templates = {t.slug: t for t in templates}
         self.list.clear()
         for template in templates:
-            pin = "  📌" if template.pinned else ""
-            item = QListWidgetItem(f"{one_line(template.icon)}  {one_line(template.name)}{pin}\n"
-                                   f"{describe(template)}")
+            pin = f"  {shown_icon('📌') or '(pinned)'}" if template.pinned else ""
+            title = labelled(one_line(template.icon), one_line(template.name))
+            item = QListWidgetItem(f"{title}{pin}\n{describe(template)}")
             item.setData(Qt.ItemDataRole.UserRole, template.slug)
             item.setToolTip(visible(template.prompt[:600]))
             self.list.addItem(item)

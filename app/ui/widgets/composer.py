@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.style.glyphs import labelled
 from app.ui.style.icons import icon
 from app.ui.widgets.attachment_tray import AttachmentTray
 from app.ui.widgets.drop_overlay import media_from_mime
@@ -349,7 +350,7 @@ class Composer(QWidget):
         if t is None:
             return
         effort = EFFORT_LABELS.get(t.effort, t.effort)
-        text = f"{t.icon} {t.name} · Effort: {effort} (template)".strip()
+        text = f"{labelled(t.icon, t.name)} · Effort: {effort} (template)"
         self.template_label.setText(f"{text} · {hint}" if hint else text)
 
     def set_text(self, text: str) -> None:

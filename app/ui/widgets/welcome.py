@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.style.glyphs import labelled
 from app.ui.style.icons import icon
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ class WelcomeScreen(QScrollArea):
             card = QToolButton()
             card.setProperty("role", "chip")
             card.setProperty("slug", template.slug)
-            card.setText(f"{template.icon} {template.name}".strip())
+            card.setText(labelled(template.icon, template.name))
             card.setToolTip(f"{template.name}: then drop or paste the media")
             card.setAccessibleName(f"Template {template.name}")
             card.setMinimumWidth(200)
