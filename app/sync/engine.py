@@ -35,7 +35,7 @@ from app.store.schema import LATEST
 from app.store.snapshot import SnapshotInfo, read_info, write_snapshot
 from app.sync import layout
 from app.sync.crypto import KdfParams, Keys, new_repository, unlock
-from app.sync.errors import NewerSnapshot, SyncError, TamperedFile, TargetUnreachable
+from app.sync.errors import NewerSnapshot, SyncError, TamperedFile
 from app.sync.targets import Target
 
 log = logging.getLogger(__name__)
@@ -110,13 +110,7 @@ class SyncEngine:
             await self.target.ensure_dir(layout.DEVICES)
             device = (await self.store.sync_clock())[0]
             await self.target.ensure_dir(layout.tmp_dir(device))
-            try:
-                await self.target.put_new(layout.CONFIG, fresh, tmp_dir=layout.tmp_dir(device))
-            except TargetUnreachable:
-                # Another device creating it at the same moment: a server may refuse one of
-                # the two moves (wsgidav answers 500); then the one that stayed is taken.
-                if await self.target.get(layout.CONFIG) is None:
-                    raise
+            await self.target.put_new(layout.CONFIG, fresh, tmp_dir=layout.tmp_dir(device))
             config = await self.target.get(layout.CONFIG)  # ours, or the device's that won
             if config is None:
                 raise SyncError(f"{layout.CONFIG} vanished from {self.target.label}.")
@@ -354,15 +348,10 @@ class SyncEngine:
             data = await asyncio.to_thread(path.read_bytes)
             payload = path.suffix.lstrip(".").encode("ascii") + b"\n" + data
             label = layout.blob(name)
-            try:
-                await self.target.put(label, keys.seal(payload, label),
+            # A medium's name is its content's: a copy already there (another device's,
+            # perhaps uploaded at this same moment) serves as well as ours.
+            await self.target.put_new(label, keys.seal(payload, label),
                                       tmp_dir=layout.tmp_dir(device))
-            except TargetUnreachable:
-                # Another device uploading the same medium at the same moment: a server may
-                # refuse one of the two moves (wsgidav answers 500). A medium's name is its
-                # content's, so the copy that is there serves as well as ours.
-                if not await self.target.exists(label):
-                    raise
             known.add(name)
             own.add(name)
             state["known_blobs"] = sorted(known)

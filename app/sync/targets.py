@@ -52,8 +52,6 @@ class Target(Protocol):
 
     async def listdir(self, path: str) -> list[str]: ...
 
-    async def exists(self, path: str) -> bool: ...
-
     async def ensure_dir(self, path: str) -> None: ...
 
     async def delete(self, path: str) -> None: ...
@@ -102,6 +100,8 @@ class FolderTarget:
                                     overwrite=False)
         except FileExistsError:
             return False
+        finally:
+            self.traffic.requests += 1
         self.traffic.sent += len(data)
         return True
 
@@ -112,9 +112,6 @@ class FolderTarget:
             except FileNotFoundError:
                 return []
         return await asyncio.to_thread(_local(names))
-
-    async def exists(self, path: str) -> bool:
-        return await asyncio.to_thread(_local(self._p(path).exists))
 
     async def ensure_dir(self, path: str) -> None:
         await asyncio.to_thread(_local(private_dir), self._p(path))
@@ -201,14 +198,21 @@ class WebDavTarget:
                              overwrite: bool) -> bool:
         tmp = _tmp_name(tmp_dir)
         await self._request("PUT", tmp, ok=(200, 201, 204), content=data)
-        response = await self._request(
-            "MOVE", tmp, ok=(201, 204, 412),
-            headers={"Destination": self._url(path), "Overwrite": "T" if overwrite else "F"})
-        if response.status_code == 412:
+        try:
+            response = await self._request(
+                "MOVE", tmp, ok=(201, 204, 412),
+                headers={"Destination": self._url(path), "Overwrite": "T" if overwrite else "F"})
+            placed = response.status_code != 412
+        except TargetUnreachable:
+            # Two devices moving a new file to one name at once: a server may refuse one move
+            # (wsgidav answers 500) although a file is there; for `put_new` that is a 412.
+            if overwrite or not await self._exists(path):
+                raise
+            placed = False
+        if not placed:
             with contextlib.suppress(SyncError):
                 await self.delete(tmp)
-            return False
-        return True
+        return placed
 
     async def listdir(self, path: str) -> list[str]:
         response = await self._request("PROPFIND", path.rstrip("/") + "/", ok=(207, 404),
@@ -238,10 +242,10 @@ class WebDavTarget:
             except TargetUnreachable:
                 # Two devices making the same folder at once: the loser may hear an error
                 # (wsgidav answers 500) although the folder is there; only then is it one.
-                if not await self.exists(built + "/"):
+                if not await self._exists(built + "/"):
                     raise
 
-    async def exists(self, path: str) -> bool:
+    async def _exists(self, path: str) -> bool:
         response = await self._request("PROPFIND", path, ok=(207, 404),
                                        headers={"Depth": "0"},
                                        content=_RESOURCE_TYPE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
 
 # Joiners, variation selectors and skin-tone modifiers draw nothing of their own.
 _INVISIBLE = {0x200D, 0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)}
@@ -31,16 +31,22 @@ def labelled(icon: str, name: str) -> str:
 
 @functools.cache
 def _drawable(char: str) -> bool:
-    font = QGuiApplication.font()
-    return _pixels(char, font) != _pixels(_NEVER_A_GLYPH, font)
+    return _pixels(char) != _box()
 
 
-def _pixels(text: str, font: QFont) -> bytes:
+@functools.cache
+def _box() -> bytes:
+    """The empty box, drawn once."""
+    return _pixels(_NEVER_A_GLYPH)
+
+
+def _pixels(text: str) -> bytes:
+    """`text` drawn in the application font."""
     image = QImage(48, 48, QImage.Format.Format_ARGB32)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     try:
-        painter.setFont(font)
+        painter.setFont(QGuiApplication.font())
         painter.setPen(Qt.GlobalColor.black)
         painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter, text)
     finally:
